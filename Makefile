@@ -1,0 +1,178 @@
+# detshim - one flat Makefile (style.md §15).
+#
+#   make                 build/libdetshim.so, build/detrun, fakes, targets
+#   make demo            the README demo: a program run twice without and
+#                        twice with the shim
+#   make check           Check unit tests, hook tests against the fake CUDA
+#                        libraries, integration tests of real target programs
+#   make check-sanitize  the same suites built with ASan+UBSan and TSan
+#   make install PREFIX=/usr/local DESTDIR=...   /   make uninstall
+#   make bench           CPU micro-benchmarks (bench/)
+#   make gpu-check       the real-GPU suite (tests/gpu/, needs a GPU)
+#
+# Sources come from wildcards; a file that defines an interposed symbol
+# (DS_EXPORT) or a constructor (DS_CONSTRUCTOR) goes into the preloaded
+# object only; every other file is "core" and also goes into
+# build/libdetshim_core.a, which the unit tests link without LD_PRELOAD.
+# Local overrides: config.mk (e.g. CC=clang, EXTRA_CFLAGS=...).
+
+CC      ?= cc
+CXX     ?= c++
+PREFIX  ?= /usr/local
+BUILD   ?= build
+SAN     ?=
+-include config.mk
+
+BINDIR  = $(PREFIX)/bin
+LIBDIR  = $(PREFIX)/lib
+MANDIR  = $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+
+# libconfig is optional at build time (the GPU machine has none) and never
+# linked: config.c dlopens it only when a config file is asked for.
+HAVE_LIBCONFIG := $(shell printf '\043include <libconfig.h>\n' | \
+	$(CC) -E -x c - >/dev/null 2>&1 && echo 1 || echo 0)
+HAVE_CHECK := $(shell pkg-config --exists check 2>/dev/null && echo 1 || echo 0)
+
+WARN    = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wundef \
+	  -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
+	  -fno-strict-aliasing -D_GNU_SOURCE -Ishim -Icuda_hooks \
+	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) \
+	  -DDS_SYSCONFDIR='"$(SYSCONFDIR)"' $(SAN) $(EXTRA_CFLAGS)
+SO_LDFLAGS = -shared -Wl,-z,defs -Wl,-z,now -Wl,--version-script=shim/exports.map \
+	  $(SAN) -ldl -lpthread
+
+SRCS       := $(sort $(wildcard shim/*.c cuda_hooks/*.c))
+HOOK_SRCS  := $(shell grep -lE 'DS_EXPORT|DS_CONSTRUCTOR' $(SRCS) /dev/null)
+CORE_SRCS  := $(filter-out $(HOOK_SRCS),$(SRCS))
+HDRS       := $(wildcard shim/*.h cuda_hooks/*.h cuda_hooks/abi/*.h)
+OBJS       := $(SRCS:%.c=$(BUILD)/%.o)
+CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+
+SO         := $(BUILD)/libdetshim.so
+CORE_LIB   := $(BUILD)/libdetshim_core.a
+DETRUN     := $(BUILD)/detrun
+
+# Test doubles: tests/fakes/<soname>.c -> build/fakes/<soname>
+FAKE_SRCS  := $(wildcard tests/fakes/*.c)
+FAKES      := $(FAKE_SRCS:tests/fakes/%.c=$(BUILD)/fakes/%)
+# Target programs run under the shim by the integration tests.
+TGT_C      := $(wildcard tests/targets/*.c)
+TGT_CXX    := $(wildcard tests/targets/*.cpp)
+TARGETS    := $(TGT_C:tests/targets/%.c=$(BUILD)/targets/%) \
+	      $(TGT_CXX:tests/targets/%.cpp=$(BUILD)/targets/%)
+# Check suites: unit tests link the core archive; hook tests are separate
+# programs linked against the fakes and run under LD_PRELOAD.
+UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_BIN   := $(BUILD)/tests/unit
+HOOKT_SRCS := $(wildcard tests/hooks/*.c)
+HOOKT_BINS := $(HOOKT_SRCS:tests/hooks/%.c=$(BUILD)/tests/hooks/%)
+CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
+
+.PHONY: all check check-unit check-hooks check-integration check-sanitize \
+	demo install uninstall bench gpu-check clean lint check-exports
+
+all: $(SO) $(CORE_LIB) $(DETRUN) $(FAKES) $(TARGETS)
+
+$(BUILD)/%.o: %.c $(HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(SO): $(OBJS) shim/exports.map
+	$(CC) -o $@ $(OBJS) $(SO_LDFLAGS)
+
+$(CORE_LIB): $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(DETRUN): tools/detrun.c $(HDRS) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=default -DDS_BUILD_SO='"$(abspath $(SO))"' \
+	  -DDS_LIBDIR='"$(LIBDIR)"' -o $@ tools/detrun.c $(CORE_LIB) -ldl $(SAN)
+
+$(BUILD)/fakes/%: tests/fakes/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=default -shared -Wl,-soname,$* -o $@ $<
+
+$(BUILD)/targets/%: tests/targets/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(SAN) -o $@ $< -lpthread
+
+$(BUILD)/targets/%: tests/targets/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -O1 -g -Wall -Wextra -Werror $(SAN) -o $@ $< -lpthread
+
+$(UNIT_BIN): $(UNIT_SRCS) $(CORE_LIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=default -Itests/unit -o $@ $(UNIT_SRCS) \
+	  $(CORE_LIB) $(CHECK_LIBS) -ldl -lpthread
+
+$(BUILD)/tests/hooks/%: tests/hooks/%.c $(FAKES) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=default -Itests/hooks -o $@ $< \
+	  -L$(BUILD)/fakes -Wl,--as-needed \
+	  $(foreach f,$(notdir $(FAKES)),-l:$(f)) -Wl,--no-as-needed \
+	  $(CHECK_LIBS) -ldl -lpthread
+
+demo: all
+	@sh tests/demo.sh $(BUILD)
+
+check: all check-exports check-unit check-hooks check-integration
+	@echo "detshim: all test suites passed"
+
+check-exports: $(SO)
+	@sh tests/check_exports.sh $(SO)
+
+check-unit: $(UNIT_BIN)
+	@test "$(HAVE_CHECK)" = 1 || { echo "detshim: Check is not installed (apt-get install check)"; exit 1; }
+	$(UNIT_BIN)
+
+check-hooks: $(SO) $(HOOKT_BINS)
+	@set -e; for t in $(HOOKT_BINS); do \
+	  echo "== $$t"; \
+	  LD_LIBRARY_PATH=$(BUILD)/fakes LD_PRELOAD=$(abspath $(SO)) $(TEST_PREFIX) $$t; \
+	done
+
+check-integration: all
+	@sh tests/integration.sh $(BUILD)
+
+# Each variant in its own directory (style.md §15).
+check-sanitize:
+	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check-unit
+	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
+	SANITIZE=asan sh tests/integration.sh build/asan
+	$(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" check-unit
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
+	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -Ishim -Icuda_hooks shim cuda_hooks tools
+	clang-tidy --quiet $(SRCS) tools/detrun.c -- -std=gnu11 -D_GNU_SOURCE \
+	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -DDS_SYSCONFDIR='"/etc"' \
+	  -DDS_BUILD_SO='""' -DDS_LIBDIR='""' -Ishim -Icuda_hooks
+
+bench: all
+	@sh bench/run.sh $(BUILD)
+
+gpu-check: all
+	@sh tests/gpu/run.sh $(BUILD)
+
+install: $(SO) $(DETRUN)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 $(SO) $(DESTDIR)$(LIBDIR)/libdetshim.so
+	install -m 0755 $(DETRUN) $(DESTDIR)$(BINDIR)/detrun
+	install -m 0644 conf/detshim.conf $(DESTDIR)$(SYSCONFDIR)/detshim.conf
+	for m in $(wildcard docs/*.1); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in $(wildcard docs/*.5); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libdetshim.so $(DESTDIR)$(BINDIR)/detrun \
+	  $(DESTDIR)$(SYSCONFDIR)/detshim.conf \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard docs/*.1))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard docs/*.5)))
+
+clean:
+	rm -rf build

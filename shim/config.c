@@ -1,0 +1,589 @@
+/*
+ * config.c - the environment and the optional libconfig file, turned into
+ * one struct ds_config, checked strictly.
+ *
+ * Precedence: built-in defaults < config file (DETSHIM_CONFIG) < variables.
+ * One table of rows (file key, variable, type, field) drives both inputs
+ * (style.md §7).  Every error is one line naming the variable or
+ * file:line; the caller (init.c) decides between exit 2 and a warning.
+ *
+ * libconfig is never linked: the file parser dlopens libconfig.so.9 only
+ * when a config file is asked for, so libdetshim.so loads on machines
+ * without it (ldd shows only glibc).  Nothing here touches process
+ * globals except the definitions below; parsing works on the caller's
+ * struct and envp, so the unit tests drive it directly.
+ */
+#include "detshim.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#if DS_HAVE_LIBCONFIG
+#include <libconfig.h>
+#endif
+
+/* Process-wide state, defined in a core file so unit tests link it. */
+struct ds_config ds_cfg;
+atomic_int ds_init_state;
+__thread int ds_inside __attribute__((tls_model("initial-exec")));
+
+static const char *const source_names[DS_SRC_COUNT] = {
+	[DS_SRC_LIBC_RAND] = "libc_rand",
+	[DS_SRC_DRAND48] = "drand48",
+	[DS_SRC_GETRANDOM] = "getrandom",
+	[DS_SRC_GETENTROPY] = "getentropy",
+	[DS_SRC_ARC4RANDOM] = "arc4random",
+	[DS_SRC_URANDOM] = "urandom",
+	[DS_SRC_RANDOM] = "dev_random",
+	[DS_SRC_RANDOM_DEVICE] = "random_device",
+	[DS_SRC_CURAND] = "curand",
+	[DS_SRC_ENV] = "env",
+	[DS_SRC_CUDNN] = "cudnn",
+	[DS_SRC_CUBLAS] = "cublas",
+	[DS_SRC_DRIVER] = "driver",
+	[DS_SRC_FRAMEWORK] = "framework",
+	[DS_SRC_PROCESS] = "process",
+	[DS_SRC_NCCL] = "nccl",
+};
+
+const char *ds_source_name(enum ds_source src)
+{
+	if ((unsigned)src >= DS_SRC_COUNT)
+		return "?";
+	return source_names[src];
+}
+
+int ds_source_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < DS_SRC_COUNT; i++)
+		if (strcmp(name, source_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void ds_config_defaults(struct ds_config *cfg)
+{
+	int i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->seed = DS_DEFAULT_SEED;
+	cfg->policy = DS_POLICY_ENFORCE;
+	cfg->seed_mode = DS_SEED_MIX;
+	for (i = 0; i < DS_SRC_COUNT; i++)
+		cfg->source_on[i] = true;
+	cfg->env_pins = true;
+	cfg->log_first_n = 8;
+	cfg->log_level = DS_LOG_INFO;
+	cfg->cudnn_choice = DS_CUDNN_FIRST;
+	cfg->torch_switches = true;
+}
+
+int ds_parse_seed(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned base = 10;
+
+	if (s == NULL || *s == '\0')
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (*s == '\0')
+			return -EINVAL;
+	}
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			return -EINVAL;
+		if (v > (UINT64_MAX - d) / base)
+			return -ERANGE;
+		v = v * base + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The table. */
+
+enum row_type {
+	T_SEED,
+	T_POLICY,
+	T_SEED_MODE,
+	T_BOOL,
+	T_UINT,
+	T_PATH,
+	T_LEVEL,
+	T_CUDNN_CHOICE,
+};
+
+struct row {
+	const char *key;   /* config file path ("log.path"), NULL if env-only */
+	const char *env;   /* variable, NULL if file-only */
+	enum row_type type;
+	size_t off;        /* field offset in struct ds_config */
+	unsigned max;      /* T_UINT upper bound */
+};
+
+#define F(field) offsetof(struct ds_config, field)
+
+static const struct row rows[] = {
+	{ "seed", "DETSHIM_SEED", T_SEED, F(seed), 0 },
+	{ "policy", "DETSHIM_POLICY", T_POLICY, F(policy), 0 },
+	{ "seed_mode", "DETSHIM_SEED_MODE", T_SEED_MODE, F(seed_mode), 0 },
+	{ "env_pins", "DETSHIM_ENV_PINS", T_BOOL, F(env_pins), 0 },
+	{ "log.path", "DETSHIM_LOG", T_PATH, F(log_path), 0 },
+	{ "log.first_n", "DETSHIM_LOG_FIRST_N", T_UINT, F(log_first_n), 1000000 },
+	{ "log.level", "DETSHIM_LOG_LEVEL", T_LEVEL, F(log_level), 0 },
+	{ "gpu.algo_cache", "DETSHIM_ALGO_CACHE", T_PATH, F(algo_cache), 0 },
+	{ "gpu.cudnn_choice", "DETSHIM_CUDNN_CHOICE", T_CUDNN_CHOICE,
+	  F(cudnn_choice), 0 },
+	{ "gpu.cublas_strip_tf32", "DETSHIM_STRIP_TF32", T_BOOL,
+	  F(cublas_strip_tf32), 0 },
+	{ "gpu.alloc_fill", "DETSHIM_ALLOC_FILL", T_BOOL, F(alloc_fill), 0 },
+	{ "gpu.alloc_fill_byte", NULL, T_UINT, F(alloc_fill_byte), 255 },
+	{ "gpu.torch", "DETSHIM_TORCH", T_BOOL, F(torch_switches), 0 },
+};
+
+static int set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		ds_vfmt(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off" };
+	size_t i;
+
+	for (i = 0; i < DS_ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int parse_enum(const char *v, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *const policy_names[] = { "enforce", "warn", "off" };
+static const char *const seed_mode_names[] = { "mix", "override", "respect" };
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const cudnn_names[] = { "first", "any" };
+
+/* Apply one textual value to a row. `where` names the variable or
+ * file:line for the message. */
+static int apply_text(struct ds_config *cfg, const struct row *r,
+		      const char *v, const char *where, char *err,
+		      size_t errlen)
+{
+	char *field = (char *)cfg + r->off;
+	int e;
+
+	switch (r->type) {
+	case T_SEED: {
+		uint64_t seed;
+
+		e = ds_parse_seed(v, &seed);
+		if (e == -ERANGE)
+			return set_err(err, errlen,
+				       "%s: seed '%s' does not fit in 64 bits",
+				       where, v);
+		if (e)
+			return set_err(err, errlen,
+				       "%s: invalid seed '%s' (expected a decimal "
+				       "or 0x-hex unsigned 64-bit number)",
+				       where, v);
+		cfg->seed = seed;
+		cfg->seed_given = true;
+		return 0;
+	}
+	case T_POLICY:
+		e = parse_enum(v, policy_names, DS_ARRAY_SIZE(policy_names));
+		if (e < 0)
+			return set_err(err, errlen,
+				       "%s: invalid policy '%s' (expected enforce, "
+				       "warn or off)", where, v);
+		cfg->policy = (enum ds_policy)e;
+		return 0;
+	case T_SEED_MODE:
+		e = parse_enum(v, seed_mode_names,
+			       DS_ARRAY_SIZE(seed_mode_names));
+		if (e < 0)
+			return set_err(err, errlen,
+				       "%s: invalid seed mode '%s' (expected mix, "
+				       "override or respect)", where, v);
+		cfg->seed_mode = (enum ds_seed_mode)e;
+		return 0;
+	case T_LEVEL:
+		e = parse_enum(v, level_names, DS_ARRAY_SIZE(level_names));
+		if (e < 0)
+			return set_err(err, errlen,
+				       "%s: invalid log level '%s' (expected "
+				       "error, warn, info or debug)", where, v);
+		cfg->log_level = e;
+		return 0;
+	case T_CUDNN_CHOICE:
+		e = parse_enum(v, cudnn_names, DS_ARRAY_SIZE(cudnn_names));
+		if (e < 0)
+			return set_err(err, errlen,
+				       "%s: invalid cuDNN choice '%s' (expected "
+				       "first or any)", where, v);
+		cfg->cudnn_choice = (enum ds_cudnn_choice)e;
+		return 0;
+	case T_BOOL: {
+		bool b;
+
+		if (!parse_bool(v, &b))
+			return set_err(err, errlen,
+				       "%s: invalid boolean '%s' (expected 1/0, "
+				       "true/false, yes/no, on/off)", where, v);
+		*(bool *)field = b;
+		return 0;
+	}
+	case T_UINT: {
+		uint64_t u;
+
+		if (ds_parse_seed(v, &u) || u > r->max)
+			return set_err(err, errlen,
+				       "%s: invalid number '%s' (expected 0..%u)",
+				       where, v, r->max);
+		*(unsigned *)field = (unsigned)u;
+		return 0;
+	}
+	case T_PATH:
+		if (strlen(v) >= DS_PATH_MAX)
+			return set_err(err, errlen, "%s: path too long (%zu bytes)",
+				       where, strlen(v));
+		strcpy(field, v);
+		return 0;
+	}
+	return set_err(err, errlen, "%s: internal error (row type)", where);
+}
+
+static const char *env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (envp == NULL)
+		return NULL;
+	for (; *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+/* RANK, then LOCAL_RANK, then SLURM_PROCID: the first set one is mixed
+ * into the root key so that ranks of one job get distinct streams. */
+static int read_rank(struct ds_config *cfg, char *const *envp, char *err,
+		     size_t errlen)
+{
+	static const char *const vars[] = { "RANK", "LOCAL_RANK",
+					    "SLURM_PROCID" };
+	size_t i;
+
+	for (i = 0; i < DS_ARRAY_SIZE(vars); i++) {
+		const char *v = env_get(envp, vars[i]);
+		uint64_t r;
+
+		if (v == NULL || *v == '\0')
+			continue;
+		if (ds_parse_seed(v, &r))
+			return set_err(err, errlen,
+				       "%s: invalid rank '%s' (expected a "
+				       "non-negative integer)", vars[i], v);
+		cfg->rank = r;
+		cfg->rank_given = true;
+		return 0;
+	}
+	return 0;
+}
+
+int ds_config_from_env(struct ds_config *cfg, char *const *envp, char *err,
+		       size_t errlen)
+{
+	const char *v;
+	size_t i;
+	int e;
+
+	ds_config_defaults(cfg);
+	if (err && errlen)
+		err[0] = '\0';
+
+	/* The policy first: it decides whether later errors are fatal. */
+	v = env_get(envp, "DETSHIM_POLICY");
+	if (v) {
+		e = apply_text(cfg, &rows[1], v, "DETSHIM_POLICY", err, errlen);
+		if (e)
+			return e;
+	}
+
+	v = env_get(envp, "DETSHIM_CONFIG");
+	if (v) {
+		if (*v == '\0')
+			return set_err(err, errlen,
+				       "DETSHIM_CONFIG: empty path");
+		if (strlen(v) >= DS_PATH_MAX)
+			return set_err(err, errlen, "DETSHIM_CONFIG: path too long");
+		strcpy(cfg->config_path, v);
+		e = ds_config_load_file(cfg, v, err, errlen);
+		if (e)
+			return e;
+	}
+
+	for (i = 0; i < DS_ARRAY_SIZE(rows); i++) {
+		if (rows[i].env == NULL)
+			continue;
+		v = env_get(envp, rows[i].env);
+		if (v == NULL)
+			continue;
+		e = apply_text(cfg, &rows[i], v, rows[i].env, err, errlen);
+		if (e)
+			return e;
+	}
+
+	v = env_get(envp, DS_LINEAGE_VAR);
+	if (v) {
+		struct ds_key k;
+
+		if (ds_key_from_hex(&k, v))
+			return set_err(err, errlen,
+				       "%s: malformed value (64 hex digits "
+				       "expected; it is set by detshim for child "
+				       "processes and should not be edited)",
+				       DS_LINEAGE_VAR);
+		strcpy(cfg->lineage, v);
+	}
+	return read_rank(cfg, envp, err, errlen);
+}
+
+/* ------------------------------------------------------------------ */
+/* The config file. */
+
+#if DS_HAVE_LIBCONFIG
+
+struct lc_api {
+	void (*init)(config_t *);
+	void (*destroy)(config_t *);
+	int (*read_file)(config_t *, const char *);
+	int (*setting_length)(const config_setting_t *);
+	config_setting_t *(*setting_get_elem)(const config_setting_t *,
+					       unsigned int);
+	long long (*get_int64)(const config_setting_t *);
+	int (*get_bool)(const config_setting_t *);
+	const char *(*get_string)(const config_setting_t *);
+};
+
+#define LC_SONAME "libconfig.so.9"
+
+static int lc_load(struct lc_api *api, char *err, size_t errlen)
+{
+	char why[256];
+	void *h = ds_load_helper_library(LC_SONAME, why, sizeof(why));
+
+	if (h == NULL)
+		return set_err(err, errlen,
+			       "cannot read config files: %s could not be "
+			       "loaded (%s); install libconfig (Debian: "
+			       "libconfig9) or configure with DETSHIM_* "
+			       "variables only", LC_SONAME, why);
+	*(void **)&api->init = ds_real_dlsym(h, "config_init");
+	*(void **)&api->destroy = ds_real_dlsym(h, "config_destroy");
+	*(void **)&api->read_file = ds_real_dlsym(h, "config_read_file");
+	*(void **)&api->setting_length = ds_real_dlsym(h, "config_setting_length");
+	*(void **)&api->setting_get_elem =
+		ds_real_dlsym(h, "config_setting_get_elem");
+	*(void **)&api->get_int64 = ds_real_dlsym(h, "config_setting_get_int64");
+	*(void **)&api->get_bool = ds_real_dlsym(h, "config_setting_get_bool");
+	*(void **)&api->get_string = ds_real_dlsym(h, "config_setting_get_string");
+	if (!api->init || !api->destroy || !api->read_file ||
+	    !api->setting_length || !api->setting_get_elem ||
+	    !api->get_int64 || !api->get_bool || !api->get_string)
+		return set_err(err, errlen,
+			       "cannot read config files: %s lacks a needed "
+			       "function", LC_SONAME);
+	return 0;
+}
+
+/* Turn a scalar setting into text so one parser serves both inputs. */
+static int setting_text(const struct lc_api *api, const config_setting_t *s,
+			char *buf, size_t cap)
+{
+	switch (s->type) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: {
+		long long v = api->get_int64(s);
+
+		if (v < 0)
+			ds_fmt(buf, cap, "-%llu", (unsigned long long)-v);
+		else
+			ds_fmt(buf, cap, "%llu", (unsigned long long)v);
+		return 0;
+	}
+	case CONFIG_TYPE_BOOL:
+		ds_fmt(buf, cap, "%s", api->get_bool(s) ? "true" : "false");
+		return 0;
+	case CONFIG_TYPE_STRING: {
+		const char *v = api->get_string(s);
+
+		if (strlen(v) >= cap)
+			return -ENAMETOOLONG;
+		strcpy(buf, v);
+		return 0;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+static int walk(const struct lc_api *api, struct ds_config *cfg,
+		const config_setting_t *group, const char *prefix,
+		const char *path, char *err, size_t errlen)
+{
+	int n = api->setting_length(group);
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const config_setting_t *s =
+			api->setting_get_elem(group, (unsigned)i);
+		char key[128];
+		char where[DS_PATH_MAX + 32];
+		char text[DS_PATH_MAX];
+		const struct row *r = NULL;
+		size_t j;
+		int e;
+
+		ds_fmt(key, sizeof(key), "%s%s", prefix, s->name ? s->name : "?");
+		ds_fmt(where, sizeof(where), "%s:%u: %s", path,
+		       (unsigned)s->line, key);
+		if (s->type == CONFIG_TYPE_GROUP) {
+			char sub[128];
+
+			if (strcmp(key, "log") && strcmp(key, "gpu") &&
+			    strcmp(key, "sources"))
+				return set_err(err, errlen, "%s: unknown group",
+					       where);
+			ds_fmt(sub, sizeof(sub), "%s.", key);
+			e = walk(api, cfg, s, sub, path, err, errlen);
+			if (e)
+				return e;
+			continue;
+		}
+		if (strncmp(key, "sources.", 8) == 0) {
+			int src = ds_source_from_name(key + 8);
+
+			if (src < 0)
+				return set_err(err, errlen,
+					       "%s: unknown source", where);
+			if (s->type != CONFIG_TYPE_BOOL)
+				return set_err(err, errlen,
+					       "%s: expected true or false",
+					       where);
+			cfg->source_on[src] = api->get_bool(s) != 0;
+			continue;
+		}
+		for (j = 0; j < DS_ARRAY_SIZE(rows); j++)
+			if (rows[j].key && strcmp(rows[j].key, key) == 0)
+				r = &rows[j];
+		if (r == NULL)
+			return set_err(err, errlen, "%s: unknown setting", where);
+		if (setting_text(api, s, text, sizeof(text)))
+			return set_err(err, errlen,
+				       "%s: expected a number, boolean or string",
+				       where);
+		e = apply_text(cfg, r, text, where, err, errlen);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+int ds_config_load_file(struct ds_config *cfg, const char *path, char *err,
+			size_t errlen)
+{
+	struct lc_api api;
+	struct stat st;
+	config_t c;
+	int e;
+
+	/* Check the file before loading libconfig: a missing or unreadable
+	 * file is the common mistake and needs no library to report. */
+	if (stat(path, &st) != 0)
+		return set_err(err, errlen, "DETSHIM_CONFIG: cannot read '%s': %s",
+			       path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return set_err(err, errlen,
+			       "DETSHIM_CONFIG: '%s' is not a regular file", path);
+	if (st.st_size > 1024 * 1024)
+		return set_err(err, errlen,
+			       "DETSHIM_CONFIG: '%s' is too large (%lld bytes; "
+			       "limit 1 MiB)", path, (long long)st.st_size);
+	e = lc_load(&api, err, errlen);
+	if (e)
+		return e;
+	api.init(&c);
+	if (!api.read_file(&c, path)) {
+		if (c.error_type == CONFIG_ERR_FILE_IO)
+			set_err(err, errlen, "DETSHIM_CONFIG: cannot read '%s'",
+				path);
+		else
+			set_err(err, errlen, "%s:%d: %s",
+				c.error_file ? c.error_file : path,
+				c.error_line, c.error_text ? c.error_text
+							   : "syntax error");
+		api.destroy(&c);
+		return -EINVAL;
+	}
+	e = walk(&api, cfg, c.root, "", path, err, errlen);
+	api.destroy(&c);
+	return e;
+}
+
+#else /* !DS_HAVE_LIBCONFIG */
+
+int ds_config_load_file(struct ds_config *cfg, const char *path, char *err,
+			size_t errlen)
+{
+	(void)cfg;
+	return set_err(err, errlen,
+		       "DETSHIM_CONFIG: cannot read '%s': this detshim was built "
+		       "without libconfig; configure with DETSHIM_* variables "
+		       "or rebuild with libconfig-dev installed", path);
+}
+
+#endif

@@ -1,0 +1,363 @@
+/*
+ * detshim.h - the internal API shared by every file of the shim.
+ *
+ * Data flows one way: init.c builds the frozen configuration and the
+ * process key once; every hook asks stream.c for bytes keyed by (process
+ * key, source, sub-key), asks resolve.c for real symbols, and tells log.c
+ * what it did.  Hooks never read the environment (design.md, style.md §7).
+ *
+ * Naming: internals ds_, macros DS_, user variables DETSHIM_*.  Internal
+ * predicates return bool; internal actions return 0 or a negative errno.
+ */
+#ifndef DETSHIM_H
+#define DETSHIM_H
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define DS_VERSION "0.1.0"
+
+/* Mark a symbol the shim interposes.  Everything else is hidden
+ * (-fvisibility=hidden); tests/check_exports.sh diffs `nm -D` against the
+ * list of DS_EXPORT definitions. */
+#define DS_EXPORT __attribute__((visibility("default")))
+#define DS_HIDDEN __attribute__((visibility("hidden")))
+#define DS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define DS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define DS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------ */
+/* Randomness sources.  Each source has its own stream, so the order of
+ * calls to one source cannot shift another (design.md, Conventions).
+ * Append only: the numeric value is mixed into keys, so renumbering
+ * changes every stream. */
+enum ds_source {
+	DS_SRC_LIBC_RAND = 0,   /* srand/srandom/initstate/random_r seeds */
+	DS_SRC_DRAND48,         /* srand48/seed48/lcong48 seeds */
+	DS_SRC_GETRANDOM,       /* getrandom(), syscall(SYS_getrandom) */
+	DS_SRC_GETENTROPY,      /* getentropy() */
+	DS_SRC_ARC4RANDOM,      /* arc4random, _buf, _uniform */
+	DS_SRC_URANDOM,         /* reads of /dev/urandom (char 1:9) */
+	DS_SRC_RANDOM,          /* reads of /dev/random (char 1:8) */
+	DS_SRC_RANDOM_DEVICE,   /* libstdc++ std::random_device */
+	DS_SRC_CURAND,          /* cuRAND generator seeds */
+	DS_SRC_ENV,             /* derived environment pins (PYTHONHASHSEED) */
+	DS_SRC_CUDNN,           /* cuDNN decisions (no bytes; log only) */
+	DS_SRC_CUBLAS,          /* cuBLAS / cuBLASLt decisions */
+	DS_SRC_DRIVER,          /* CUDA driver: fingerprint, alloc fill */
+	DS_SRC_FRAMEWORK,       /* PyTorch at::Context, XLA, TF switches */
+	DS_SRC_PROCESS,         /* fork/exec lineage */
+	DS_SRC_NCCL,            /* NCCL pins */
+	DS_SRC_COUNT
+};
+
+/* Stable lower-case name of a source, used in the log and config. */
+const char *ds_source_name(enum ds_source src);
+/* Source for a config/log name; returns -1 if unknown. */
+int ds_source_from_name(const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Configuration: built once by config.c, then frozen. */
+
+enum ds_policy {
+	DS_POLICY_ENFORCE = 0, /* replace nondeterministic behaviour */
+	DS_POLICY_WARN,        /* log only, change nothing */
+	DS_POLICY_OFF          /* pass everything through, log nothing */
+};
+
+enum ds_seed_mode {
+	DS_SEED_MIX = 0,  /* program's explicit seed mixed with DETSHIM_SEED */
+	DS_SEED_OVERRIDE, /* program's explicit seed replaced */
+	DS_SEED_RESPECT   /* program's explicit seed kept as is */
+};
+
+enum ds_cudnn_choice {
+	DS_CUDNN_FIRST = 0, /* first deterministic plan per op graph */
+	DS_CUDNN_ANY        /* only veto nondeterministic engines */
+};
+
+#define DS_DEFAULT_SEED UINT64_C(0x6465747368696d00) /* "detshim\0" */
+#define DS_PATH_MAX 4096
+
+struct ds_config {
+	uint64_t seed;                  /* DETSHIM_SEED or DS_DEFAULT_SEED */
+	bool seed_given;                /* DETSHIM_SEED was set */
+	enum ds_policy policy;          /* DETSHIM_POLICY / policy */
+	enum ds_seed_mode seed_mode;    /* DETSHIM_SEED_MODE / seed_mode */
+	bool source_on[DS_SRC_COUNT];   /* sources.<name> switches */
+	bool env_pins;                  /* set the environment pins */
+	char log_path[DS_PATH_MAX];     /* DETSHIM_LOG / log.path; "" = none */
+	unsigned log_first_n;           /* log.first_n: events per site */
+	int log_level;                  /* log.level: 0 error .. 3 debug */
+	char config_path[DS_PATH_MAX];  /* DETSHIM_CONFIG, "" if none */
+	char algo_cache[DS_PATH_MAX];   /* DETSHIM_ALGO_CACHE / gpu.algo_cache */
+	enum ds_cudnn_choice cudnn_choice; /* gpu.cudnn_choice */
+	bool cublas_strip_tf32;         /* gpu.cublas_strip_tf32 (opt-in) */
+	bool alloc_fill;                /* gpu.alloc_fill (opt-in) */
+	unsigned alloc_fill_byte;       /* gpu.alloc_fill_byte, 0..255 */
+	bool torch_switches;            /* gpu.torch: answer at::Context */
+	uint64_t rank;                  /* RANK/LOCAL_RANK/SLURM_PROCID mix */
+	bool rank_given;                /* one of those was set */
+	char lineage[80];               /* DETSHIM_LINEAGE as inherited */
+};
+
+/* Log levels. */
+#define DS_LOG_ERROR 0
+#define DS_LOG_WARN 1
+#define DS_LOG_INFO 2
+#define DS_LOG_DEBUG 3
+
+/* Fill *cfg with defaults. Pure. */
+void ds_config_defaults(struct ds_config *cfg);
+
+/*
+ * Build the configuration from an environment block (NULL-terminated
+ * "NAME=value" strings) and, if DETSHIM_CONFIG names one, a config file.
+ * On error writes one line (no newline) naming the variable or file:line
+ * into err and returns -EINVAL; cfg then holds defaults plus what parsed.
+ * Thread-compatible; no global state.
+ */
+int ds_config_from_env(struct ds_config *cfg, char *const *envp, char *err,
+		       size_t errlen);
+
+/* Parse a config file (libconfig syntax) into cfg. Returns 0, -ENOENT/-EACCES
+ * (unreadable), -ENOTSUP (built or running without libconfig) or -EINVAL
+ * (syntax or value; err names file:line). */
+int ds_config_load_file(struct ds_config *cfg, const char *path, char *err,
+			size_t errlen);
+
+/* Seed parsing: decimal or 0x-hex, full u64, nothing else.  Returns 0 or
+ * -EINVAL (empty, junk, sign) or -ERANGE (overflow).  Pure. */
+int ds_parse_seed(const char *s, uint64_t *out);
+
+/* The frozen configuration.  Valid after ds_ensure_init(). */
+extern struct ds_config ds_cfg;
+
+/* True if the shim should change behaviour for this source. Hot path. */
+static inline bool ds_enforce(enum ds_source src)
+{
+	return ds_cfg.policy == DS_POLICY_ENFORCE && ds_cfg.source_on[src];
+}
+
+/* True if the shim should at least log this source. */
+static inline bool ds_watch(enum ds_source src)
+{
+	return ds_cfg.policy != DS_POLICY_OFF && ds_cfg.source_on[src];
+}
+
+/* ------------------------------------------------------------------ */
+/* Initialisation and guards (init.c). */
+
+/* Idempotent; safe from any hook, including hooks that run inside other
+ * libraries' constructors before ours (cpu.md §0.5).  Returns true once
+ * the configuration is frozen; false while init is in progress on this
+ * thread (re-entry) - callers then take the pass-through path. */
+bool ds_ensure_init(void);
+
+/* Thread-local "inside detshim" depth.  Calls made while it is non-zero
+ * go straight to the real function (style.md §8). */
+extern __thread int ds_inside __attribute__((tls_model("initial-exec")));
+
+/* 0 before init, 1 while init runs, 2 once the config is frozen. */
+extern atomic_int ds_init_state;
+
+/* True if the hook should act: init done and not re-entered. */
+static inline bool ds_active(void)
+{
+	if (DS_LIKELY(atomic_load_explicit(&ds_init_state,
+					   memory_order_acquire) == 2))
+		return ds_inside == 0;
+	return ds_ensure_init() && ds_inside == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys and streams (stream.c).  Pure, lock-free, async-signal-safe. */
+
+struct ds_key {
+	uint32_t w[8]; /* 256-bit ChaCha20 key */
+};
+
+/* Root key from the seed (and rank when given). */
+void ds_key_root(struct ds_key *out, uint64_t seed, bool rank_given,
+		 uint64_t rank);
+/* Child key: H(parent, label, n). label e.g. "fork", "exec". */
+void ds_key_derive(struct ds_key *out, const struct ds_key *parent,
+		   const char *label, uint64_t n);
+/* Fixed-width lowercase hex of a key (64 chars + NUL). */
+void ds_key_to_hex(const struct ds_key *k, char out[65]);
+/* Parse ds_key_to_hex output. Returns 0 or -EINVAL. */
+int ds_key_from_hex(struct ds_key *k, const char *hex);
+
+/* Raw keyed bytes: ChaCha20(key, nonce=(stream, sub), offset..offset+len).
+ * Byte-position based: reading 3x5 bytes equals reading 5x3 bytes. */
+void ds_chacha_bytes(const struct ds_key *key, uint64_t stream_id,
+		     uint64_t offset, void *buf, size_t len);
+
+/* 64-bit keyed hash of a word (for seed mixing). */
+uint64_t ds_key_hash64(const struct ds_key *key, uint64_t domain, uint64_t x);
+
+/* The process key (init.c sets it; fork handler re-derives it). */
+extern struct ds_key ds_process_key;
+
+/*
+ * Fill buf with the next len bytes of the (src, sub) stream of this
+ * process.  sub separates independent consumers of one source (e.g. the
+ * getrandom request size and flags, so Python's hash-secret draw never
+ * shifts its random-module draw).  Concurrent callers each get a distinct,
+ * contiguous range; which thread gets which range is scheduling order.
+ * Lock-free, async-signal-safe.
+ */
+void ds_stream_fill(enum ds_source src, uint64_t sub, void *buf, size_t len);
+/* Convenience: next 32/64-bit word of the (src, sub) stream. */
+uint32_t ds_stream_u32(enum ds_source src, uint64_t sub);
+uint64_t ds_stream_u64(enum ds_source src, uint64_t sub);
+/* Reset every stream position (fork child, after the key changed). */
+void ds_stream_reset(void);
+
+/*
+ * Seed mixing per configured mode.  mix: H(root key, src, seed), unless
+ * the seed looks taken from the clock or the pid (then as override);
+ * override: the next word of the (src) override stream of this process;
+ * respect: the seed unchanged.  *how names what was done ("mixed",
+ * "replaced", "replaced-clock-like", "kept").  now_ns is CLOCK_REALTIME
+ * in ns and pid the caller's pid (passed in so the function stays pure).
+ */
+uint64_t ds_seed_apply(enum ds_source src, uint64_t program_seed,
+		       uint64_t now_ns, uint64_t pid, const char **how);
+/* True if seed is within two days of now in s/ms/us/ns (also after
+ * xor/minus pid), or equals pid. Pure. */
+bool ds_seed_looks_volatile(uint64_t seed, uint64_t now_ns, uint64_t pid);
+
+/* ------------------------------------------------------------------ */
+/* Real symbols (resolve.c): the only file that calls dlsym/dlopen. */
+
+/* A lazily resolved symbol. lib == NULL means libc via RTLD_NEXT. */
+struct ds_sym {
+	const char *lib;       /* soname, e.g. "libcudnn.so.9", or NULL */
+	const char *name;      /* symbol name */
+	void *_Atomic ptr;     /* resolved pointer, NULL until found */
+	atomic_int state;      /* 0 unresolved, 1 found, 2 missing (logged) */
+};
+
+#define DS_SYM_INIT(lib_, name_) { (lib_), (name_), NULL, 0 }
+
+/* Resolve-once accessor: one acquire load on the hot path.  Returns NULL
+ * if the symbol cannot be found; the first miss is logged with the soname
+ * and the symbol.  Never loads a library the program did not load. */
+void *ds_sym_get_slow(struct ds_sym *s);
+static inline void *ds_sym_get(struct ds_sym *s)
+{
+	void *p = atomic_load_explicit(&s->ptr, memory_order_acquire);
+	if (DS_LIKELY(p != NULL))
+		return p;
+	return ds_sym_get_slow(s);
+}
+
+/* Look up name in the already loaded object with this soname: dlopen
+ * RTLD_NOLOAD, then a dl_iterate_phdr walk.  NULL if not loaded/found. */
+void *ds_resolve_in(const char *soname, const char *name);
+/* Real libc symbol (RTLD_NEXT), or NULL. */
+void *ds_resolve_next(const char *name);
+/* The real dlsym, never an interposed one (driver.c may export dlsym). */
+void *ds_real_dlsym(void *handle, const char *name);
+/* True if an object with this soname is loaded in the process. */
+bool ds_lib_loaded(const char *soname);
+/* The one library detshim itself loads: libconfig, when a config file is
+ * asked for.  Returns a handle or NULL (dlerror text in err). */
+void *ds_load_helper_library(const char *soname, char *err, size_t errlen);
+/* Soname (basename) of the object containing addr, or "?" */
+const char *ds_object_of(const void *addr);
+
+/* ------------------------------------------------------------------ */
+/* Log (log.c): JSON lines, one write(2) per line, no allocation. */
+
+/* A log site: one per (source, call) in the code; counts every event.
+ * Declared static at the call site with DS_SITE(). */
+struct ds_site {
+	enum ds_source src;
+	const char *call;      /* e.g. "getrandom" */
+	atomic_ulong count;    /* events at this site */
+	atomic_ulong logged;   /* events written to the log */
+};
+
+#define DS_SITE_ATTR __attribute__((section("ds_sites"), used, aligned(8)))
+#define DS_SITE(var, src_, call_) \
+	static struct ds_site var DS_SITE_ATTR = { (src_), (call_), 0, 0 }
+
+/*
+ * Count an event at site and, for the first log_first_n events of the
+ * site, write one JSON line:
+ *   {"seq":N,"pid":P,"src":"getrandom","call":"getrandom",
+ *    "action":"replaced","detail":"..."}
+ * action: "replaced", "mixed", "vetoed", "pinned", "passed", "observed",
+ * "missing", "error", ... detail: printf-style, formatted by ds_fmt (%s %d
+ * %u %ld %lu %lld %llu %x %lx %llx %zu %p %c %%).  Async-signal-safe;
+ * never fails the caller.
+ */
+void ds_event(struct ds_site *site, const char *action, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Unconditional one-off record (config, summary, fingerprint). */
+void ds_log_record(enum ds_source src, const char *call, const char *action,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* One "detshim: ..." line on stderr (errors and warnings). */
+void ds_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Minimal async-signal-safe formatter (subset of printf, see ds_event).
+ * Always NUL-terminates; returns the length written. */
+size_t ds_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
+size_t ds_fmt(char *buf, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Append s as a JSON string body (escaped, no quotes). Returns new len. */
+size_t ds_json_escape(char *buf, size_t cap, size_t len, const char *s);
+/* Format one JSON line into buf (pure; used by ds_event and the tests). */
+size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
+			  const char *src, const char *call, const char *action,
+			  const char *detail);
+
+/* Open the log named by ds_cfg.log_path (%p -> pid). 0 or -errno. */
+int ds_log_open(void);
+/* After fork: reopen a %p log for the child, keep an append log. */
+void ds_log_after_fork_child(void);
+/* Exit summary: counts per site, written as "summary" records. */
+void ds_log_summary(void);
+/* Expand %p (pid) and %% in a log path. -ENAMETOOLONG/-EINVAL or 0. Pure. */
+int ds_log_expand_path(const char *tmpl, long pid, char *out, size_t cap);
+
+/* ------------------------------------------------------------------ */
+/* Raw system calls (sys.c): never reach our own hooks. */
+long ds_syscall6(long nr, long a, long b, long c, long d, long e, long f);
+int ds_sys_open(const char *path, int flags, int mode);
+ssize_t ds_sys_write(int fd, const void *buf, size_t n);
+int ds_sys_close(int fd);
+long ds_sys_getpid(void);
+
+/* ------------------------------------------------------------------ */
+/* Environment pins (pins.c) and lineage (process.c). */
+
+/* Apply the pin table to the process environment (constructor only). */
+void ds_pins_apply(void);
+/* Name of the lineage variable carrying the key across exec. */
+#define DS_LINEAGE_VAR "DETSHIM_LINEAGE"
+/* Install the fork handlers (init.c calls it once). */
+void ds_process_init(void);
+/* Entropy hooks: scan inherited fds for random devices (init.c). */
+void ds_entropy_init(void);
+/* libc PRNG: seed the global generators at start (init.c). */
+void ds_libc_random_init(void);
+/* Resolve every libc symbol of the ds_libc_syms section now, so that no
+ * hook has to call dlsym later (e.g. from a signal handler). */
+void ds_resolve_libc_all(void);
+
+#define DS_LIBC_SYM(var, name_) \
+	static struct ds_sym var __attribute__((section("ds_libc_syms"), \
+						used, aligned(8))) = \
+		DS_SYM_INIT(NULL, name_)
+
+#endif /* DETSHIM_H */

@@ -1,0 +1,141 @@
+/*
+ * init.c - start-up and exit of the shim.
+ *
+ * ds_ensure_init() runs once per process, from our constructor or from
+ * the first hook that fires before it (a hook can be called from another
+ * library's constructor: cpu.md §0.5).  It
+ *   1. builds and freezes the configuration (config.c);
+ *   2. derives the process key: from DETSHIM_LINEAGE when an ancestor
+ *      passed one across exec, else from the seed (and rank);
+ *   3. opens the log and records the configuration;
+ *   4. resolves every libc symbol the hooks need (no dlsym later);
+ *   5. seeds the libc PRNGs, scans inherited fds, installs fork handlers,
+ *      and applies the environment pins.
+ * A bad variable or config stops the program with one line and exit
+ * status 2, unless DETSHIM_POLICY=warn (then: a warning and defaults).
+ *
+ * Re-entry: init itself runs with ds_inside set, so every hook it reaches
+ * (fopen inside libconfig, say) passes straight through.  A second thread
+ * arriving during init waits; the initialising thread re-entering gets
+ * false and passes through.
+ */
+#include "detshim.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DS_CONSTRUCTOR __attribute__((constructor(101)))
+#define DS_DESTRUCTOR __attribute__((destructor(101)))
+
+extern char **environ;
+
+static __thread int init_owner __attribute__((tls_model("initial-exec")));
+
+static void record_config(void)
+{
+	static const char *const pol[] = { "enforce", "warn", "off" };
+	static const char *const mode[] = { "mix", "override", "respect" };
+	char off[256] = "";
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < DS_SRC_COUNT; i++)
+		if (!ds_cfg.source_on[i])
+			n = ds_fmt(off + n, sizeof(off) - n, "%s%s", n ? "," : "",
+				   ds_source_name((enum ds_source)i)) + n;
+	ds_log_record(DS_SRC_PROCESS, "init", "config",
+		      "version=%s seed=%llu%s policy=%s seed_mode=%s "
+		      "lineage=%s rank=%s off=%s config=%s",
+		      DS_VERSION, (unsigned long long)ds_cfg.seed,
+		      ds_cfg.seed_given ? "" : " (default: DETSHIM_SEED unset)",
+		      pol[ds_cfg.policy], mode[ds_cfg.seed_mode],
+		      ds_cfg.lineage[0] ? "inherited" : "root",
+		      ds_cfg.rank_given ? "given" : "none", n ? off : "none",
+		      ds_cfg.config_path[0] ? ds_cfg.config_path : "none");
+}
+
+static void do_init(void)
+{
+	struct ds_config cfg;
+	char err[DS_PATH_MAX + 256];
+	int e;
+
+	e = ds_config_from_env(&cfg, environ, err, sizeof(err));
+	if (e) {
+		if (cfg.policy != DS_POLICY_WARN) {
+			ds_warn("%s", err);
+			ds_warn("stopping (exit status 2); set DETSHIM_POLICY=warn "
+				"to continue with defaults");
+			_exit(2);
+		}
+		ds_warn("%s (continuing with defaults: DETSHIM_POLICY=warn)",
+			err);
+		ds_config_defaults(&cfg);
+		cfg.policy = DS_POLICY_WARN;
+	}
+	ds_cfg = cfg;
+
+	if (ds_cfg.lineage[0])
+		ds_key_from_hex(&ds_process_key, ds_cfg.lineage);
+	else
+		ds_key_root(&ds_process_key, ds_cfg.seed, ds_cfg.rank_given,
+			    ds_cfg.rank);
+
+	e = ds_log_open();
+	if (e)
+		ds_warn("cannot open the log '%s' (error %d); continuing "
+			"without a log", ds_cfg.log_path, -e);
+	record_config();
+
+	ds_resolve_libc_all();
+	if (ds_cfg.policy == DS_POLICY_OFF)
+		return;
+	ds_libc_random_init();
+	ds_entropy_init();
+	ds_process_init();
+}
+
+bool ds_ensure_init(void)
+{
+	int st = atomic_load_explicit(&ds_init_state, memory_order_acquire);
+	int expect = 0;
+
+	if (st == 2)
+		return true;
+	if (st == 1) {
+		if (init_owner)
+			return false; /* re-entered from our own init */
+		while (atomic_load_explicit(&ds_init_state,
+					    memory_order_acquire) != 2)
+			sched_yield();
+		return true;
+	}
+	if (!atomic_compare_exchange_strong(&ds_init_state, &expect, 1))
+		return ds_ensure_init();
+	init_owner = 1;
+	ds_inside++;
+	do_init();
+	ds_inside--;
+	init_owner = 0;
+	atomic_store_explicit(&ds_init_state, 2, memory_order_release);
+	return true;
+}
+
+DS_CONSTRUCTOR static void ds_constructor(void)
+{
+	ds_ensure_init();
+	/* The pins run in the constructor only (setenv allocates and is not
+	 * thread-safe): before the program's main reads its environment. */
+	if (ds_cfg.policy != DS_POLICY_OFF && ds_cfg.env_pins) {
+		ds_inside++;
+		ds_pins_apply();
+		ds_inside--;
+	}
+}
+
+DS_DESTRUCTOR static void ds_destructor(void)
+{
+	ds_log_summary();
+}

@@ -1,0 +1,381 @@
+/*
+ * log.c - the event log: JSON lines, one write(2) per line.
+ *
+ * Every line is formatted on the stack and written with a single write on
+ * an O_APPEND descriptor, so lines from threads and processes sharing one
+ * file never tear (style.md §9).  Nothing here allocates, locks or calls
+ * stdio: ds_event is async-signal-safe and may run inside hooks called
+ * from signal handlers or between vfork and exec.
+ *
+ * Lines carry no time: two runs of a deterministic program produce the
+ * same log up to pids, which is what `detrun --verify` compares.
+ *
+ * A log failure never stops the job: the first failing write is reported
+ * once on stderr and later lines are dropped (counted in the summary).
+ */
+#include "detshim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+static atomic_int log_fd = -1;
+static atomic_ulong log_seq;
+static atomic_ulong log_dropped;
+static atomic_int log_failed;
+static long log_pid;          /* pid the log was opened for (%p logs) */
+
+/* ------------------------------------------------------------------ */
+/* Formatting. */
+
+static size_t put(char *buf, size_t cap, size_t len, const char *s, size_t n)
+{
+	if (len >= cap)
+		return len;
+	if (n > cap - 1 - len)
+		n = cap - 1 - len;
+	memcpy(buf + len, s, n);
+	len += n;
+	buf[len] = '\0';
+	return len;
+}
+
+static size_t put_u(char *buf, size_t cap, size_t len, unsigned long long v,
+		    unsigned base, bool neg)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n] = "0123456789abcdef"[v % base];
+		v /= base;
+		n++;
+	} while (v);
+	if (neg) {
+		tmp[sizeof(tmp) - 1 - n] = '-';
+		n++;
+	}
+	return put(buf, cap, len, tmp + sizeof(tmp) - n, n);
+}
+
+size_t ds_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	size_t len = 0;
+
+	if (cap == 0)
+		return 0;
+	buf[0] = '\0';
+	while (*fmt) {
+		const char *pct = strchr(fmt, '%');
+		int lng = 0;
+		bool z = false;
+
+		if (pct == NULL) {
+			len = put(buf, cap, len, fmt, strlen(fmt));
+			break;
+		}
+		len = put(buf, cap, len, fmt, (size_t)(pct - fmt));
+		fmt = pct + 1;
+		while (*fmt == 'l') {
+			lng++;
+			fmt++;
+		}
+		if (*fmt == 'z') {
+			z = true;
+			fmt++;
+		}
+		switch (*fmt) {
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+
+			if (s == NULL)
+				s = "(null)";
+			len = put(buf, cap, len, s, strlen(s));
+			break;
+		}
+		case 'c': {
+			char c = (char)va_arg(ap, int);
+
+			len = put(buf, cap, len, &c, 1);
+			break;
+		}
+		case 'd':
+		case 'i': {
+			long long v = z ? (long long)va_arg(ap, ssize_t)
+				      : lng >= 2 ? va_arg(ap, long long)
+				      : lng == 1 ? va_arg(ap, long)
+						 : va_arg(ap, int);
+			unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+						     : (unsigned long long)v;
+
+			len = put_u(buf, cap, len, u, 10, v < 0);
+			break;
+		}
+		case 'u':
+		case 'x': {
+			unsigned long long v =
+				z ? va_arg(ap, size_t)
+				: lng >= 2 ? va_arg(ap, unsigned long long)
+				: lng == 1 ? va_arg(ap, unsigned long)
+					   : va_arg(ap, unsigned);
+
+			len = put_u(buf, cap, len, v, *fmt == 'x' ? 16 : 10,
+				    false);
+			break;
+		}
+		case 'p':
+			len = put(buf, cap, len, "0x", 2);
+			len = put_u(buf, cap, len,
+				    (uintptr_t)va_arg(ap, void *), 16, false);
+			break;
+		case '%':
+			len = put(buf, cap, len, "%", 1);
+			break;
+		case '\0':
+			return len;
+		default:
+			len = put(buf, cap, len, "%?", 2);
+			break;
+		}
+		fmt++;
+	}
+	return len;
+}
+
+size_t ds_fmt(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = ds_vfmt(buf, cap, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+size_t ds_json_escape(char *buf, size_t cap, size_t len, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[7];
+
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			len = put(buf, cap, len, esc, 2);
+		} else if (c == '\n') {
+			len = put(buf, cap, len, "\\n", 2);
+		} else if (c == '\t') {
+			len = put(buf, cap, len, "\\t", 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			esc[0] = '\\';
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = "0123456789abcdef"[c >> 4];
+			esc[5] = "0123456789abcdef"[c & 15];
+			len = put(buf, cap, len, esc, 6);
+		} else if (c >= 0x80) {
+			/* Keep the line valid UTF-8 whatever the input: bytes
+			 * outside ASCII are escaped as \u00XX (Latin-1). */
+			esc[0] = '\\';
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = "0123456789abcdef"[c >> 4];
+			esc[5] = "0123456789abcdef"[c & 15];
+			len = put(buf, cap, len, esc, 6);
+		} else {
+			len = put(buf, cap, len, (const char *)&c, 1);
+		}
+	}
+	return len;
+}
+
+size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
+			  const char *src, const char *call, const char *action,
+			  const char *detail)
+{
+	size_t len = 0;
+
+	len = ds_fmt(buf, cap, "{\"seq\":%lu,\"pid\":%ld,\"src\":\"", seq, pid);
+	len = ds_json_escape(buf, cap, len, src);
+	len = put(buf, cap, len, "\",\"call\":\"", 10);
+	len = ds_json_escape(buf, cap, len, call);
+	len = put(buf, cap, len, "\",\"action\":\"", 12);
+	len = ds_json_escape(buf, cap, len, action);
+	len = put(buf, cap, len, "\",\"detail\":\"", 12);
+	len = ds_json_escape(buf, cap, len, detail);
+	/* Reserve room for the closing "}\n even when the detail was cut. */
+	if (len > cap - 4)
+		len = cap - 4;
+	buf[len++] = '"';
+	buf[len++] = '}';
+	buf[len++] = '\n';
+	buf[len] = '\0';
+	return len;
+}
+
+int ds_log_expand_path(const char *tmpl, long pid, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	if (cap == 0)
+		return -ENAMETOOLONG;
+	out[0] = '\0';
+	for (; *tmpl; tmpl++) {
+		if (*tmpl == '%') {
+			tmpl++;
+			if (*tmpl == 'p')
+				len = put_u(out, cap, len, (unsigned long long)pid,
+					    10, false);
+			else if (*tmpl == '%')
+				len = put(out, cap, len, "%", 1);
+			else
+				return -EINVAL;
+		} else {
+			len = put(out, cap, len, tmpl, 1);
+		}
+		if (len >= cap - 1)
+			return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output. */
+
+void ds_warn(const char *fmt, ...)
+{
+	char line[1024];
+	size_t n;
+	va_list ap;
+
+	n = ds_fmt(line, sizeof(line), "detshim: ");
+	va_start(ap, fmt);
+	n += ds_vfmt(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	line[n++] = '\n';
+	ds_sys_write(2, line, n);
+}
+
+int ds_log_open(void)
+{
+	char path[DS_PATH_MAX];
+	int e, fd, old;
+
+	if (ds_cfg.log_path[0] == '\0' || ds_cfg.policy == DS_POLICY_OFF)
+		return 0;
+	log_pid = ds_sys_getpid();
+	e = ds_log_expand_path(ds_cfg.log_path, log_pid, path, sizeof(path));
+	if (e)
+		return e;
+	fd = ds_sys_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fd;
+	old = atomic_exchange(&log_fd, fd);
+	if (old >= 0)
+		ds_sys_close(old);
+	return 0;
+}
+
+void ds_log_after_fork_child(void)
+{
+	/* An append log is shared by design: lines carry the pid.  A %p log
+	 * becomes the child's own file. */
+	if (strstr(ds_cfg.log_path, "%p") == NULL)
+		return;
+	if (ds_log_open() != 0) {
+		int old = atomic_exchange(&log_fd, -1);
+
+		if (old >= 0)
+			ds_sys_close(old);
+	}
+}
+
+static void write_line(const char *line, size_t n)
+{
+	int fd = atomic_load_explicit(&log_fd, memory_order_acquire);
+
+	if (fd < 0)
+		return;
+	if (ds_sys_write(fd, line, n) != (ssize_t)n) {
+		atomic_fetch_add(&log_dropped, 1);
+		if (atomic_exchange(&log_failed, 1) == 0)
+			ds_warn("cannot write the log %s; later events are "
+				"counted but not written", ds_cfg.log_path);
+	}
+}
+
+static void emit(enum ds_source src, const char *call, const char *action,
+		 const char *fmt, va_list ap)
+{
+	char detail[512];
+	char line[1024];
+	size_t n;
+
+	ds_vfmt(detail, sizeof(detail), fmt ? fmt : "", ap);
+	n = ds_log_format_line(line, sizeof(line),
+			       atomic_fetch_add(&log_seq, 1) + 1,
+			       ds_sys_getpid(), ds_source_name(src), call,
+			       action, detail);
+	write_line(line, n);
+}
+
+void ds_event(struct ds_site *site, const char *action, const char *fmt, ...)
+{
+	va_list ap;
+	unsigned long n = atomic_fetch_add_explicit(&site->count, 1,
+						    memory_order_relaxed);
+
+	if (n >= ds_cfg.log_first_n ||
+	    atomic_load_explicit(&log_fd, memory_order_relaxed) < 0)
+		return;
+	atomic_fetch_add_explicit(&site->logged, 1, memory_order_relaxed);
+	va_start(ap, fmt);
+	emit(site->src, site->call, action, fmt, ap);
+	va_end(ap);
+}
+
+void ds_log_record(enum ds_source src, const char *call, const char *action,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (atomic_load_explicit(&log_fd, memory_order_relaxed) < 0)
+		return;
+	va_start(ap, fmt);
+	emit(src, call, action, fmt, ap);
+	va_end(ap);
+}
+
+/* Sites live in the "ds_sites" section; the linker provides its bounds. */
+extern struct ds_site __start_ds_sites[] __attribute__((weak));
+extern struct ds_site __stop_ds_sites[] __attribute__((weak));
+
+void ds_log_summary(void)
+{
+	unsigned long total[DS_SRC_COUNT] = { 0 };
+	struct ds_site *s;
+	int i;
+
+	if (atomic_load(&log_fd) < 0)
+		return;
+	for (s = __start_ds_sites; s && s < __stop_ds_sites; s++) {
+		unsigned long c = atomic_load(&s->count);
+
+		if (c == 0)
+			continue;
+		total[s->src] += c;
+		ds_log_record(s->src, s->call, "summary",
+			      "count=%lu logged=%lu", c,
+			      atomic_load(&s->logged));
+	}
+	for (i = 0; i < DS_SRC_COUNT; i++)
+		if (total[i])
+			ds_log_record((enum ds_source)i, "*", "total",
+				      "count=%lu", total[i]);
+	if (atomic_load(&log_dropped))
+		ds_log_record(DS_SRC_PROCESS, "log", "dropped", "lines=%lu",
+			      atomic_load(&log_dropped));
+}
