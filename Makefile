@@ -147,9 +147,9 @@ check-sanitize:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
+	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -D__x86_64__ \
 	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -Ishim -Icuda_hooks shim cuda_hooks tools
-	clang-tidy --quiet $(SRCS) tools/detrun.c -- -std=gnu11 -D_GNU_SOURCE \
+	clang-tidy --quiet $(SRCS) $(wildcard tools/*.c) -- -std=gnu11 -D_GNU_SOURCE \
 	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -DDS_SYSCONFDIR='"/etc"' \
 	  -DDS_BUILD_SO='""' -DDS_LIBDIR='""' -Ishim -Icuda_hooks
 
