@@ -732,6 +732,16 @@ static unsigned long tally_get(const struct tallies *ts, const char *src,
 	return 0;
 }
 
+static bool tally_has(const struct tallies *ts, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++)
+		if (strcmp(ts->t[i].src, src) == 0)
+			return true;
+	return false;
+}
+
 static void report_text(const struct dr_log *lg, const struct report *rp,
 			int nfiles)
 {
@@ -753,18 +763,18 @@ static void report_text(const struct dr_log *lg, const struct report *rp,
 		       rp->configs.t[i].n, rp->configs.t[i].n == 1 ? "" : "es");
 
 	source_list(rp, &srcs);
-	printf("events per source (count: all calls, from the exit summary; "
-	       "then logged lines per action):\n");
+	printf("events per source (count: calls counted by the exit summary, "
+	       "- if none;\n  then logged lines per action):\n");
 	if (srcs.n == 0)
 		printf("  none\n");
 	for (i = 0; i < srcs.n; i++) {
 		const char *s = srcs.t[i].src;
 
 		printf("  %-14s %-12s ", s, dr_src_library(s));
-		if (rp->have_totals)
+		if (tally_has(&rp->sources, s))
 			printf("count %-8lu", tally_get(&rp->sources, s, ""));
 		else
-			printf("count ?       ");
+			printf("count -       ");
 		for (j = 0; j < rp->actions.n; j++)
 			if (strcmp(rp->actions.t[j].src, s) == 0)
 				printf(" %s=%lu", rp->actions.t[j].key,
@@ -849,7 +859,7 @@ static void report_json(const struct dr_log *lg, const struct report *rp,
 		json_str(stdout, s);
 		printf(":{\"library\":");
 		json_str(stdout, dr_src_library(s));
-		if (rp->have_totals)
+		if (tally_has(&rp->sources, s))
 			printf(",\"count\":%lu", tally_get(&rp->sources, s, ""));
 		else
 			printf(",\"count\":null");

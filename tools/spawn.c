@@ -738,10 +738,10 @@ int dr_report_noshim(const struct dr_launch *l, const struct dr_result *r,
 		"  shim: %s\n"
 		"  ld.so says why on the program's stderr (\"ERROR: ld.so: "
 		"object ... cannot be preloaded\");\n"
-		"  common causes: the shim misses a library, the program is "
-		"set-id or static,\n"
-		"  or the program cleared LD_PRELOAD before exec.  See "
-		"detrun(1), DIAGNOSTICS.\n", l->shim);
+		"  common causes: the shim file is not detshim or misses a "
+		"library, the program\n"
+		"  is set-id or static, or a wrapper cleared LD_PRELOAD "
+		"before exec.  See detrun(1),\n  DIAGNOSTICS.\n", l->shim);
 	return DR_EXIT_NOSHIM;
 }
 

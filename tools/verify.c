@@ -324,9 +324,14 @@ static void show_line(const char *path, off_t start, off_t off,
 		n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (strlen(buf) < n && memchr(buf, '\0', n) == NULL)
-		n = strlen(buf);
+	{
+		char *nl = memchr(buf, '\n', n);
+
+		if (nl) {
+			n = (size_t)(nl - buf);
+			*nl = '\0';
+		}
+	}
 	{
 		/* Bytes may include NULs: escape them one by one. */
 		size_t len = 0, i;
