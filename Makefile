@@ -74,7 +74,7 @@ CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 .PHONY: all check check-unit check-hooks check-integration check-sanitize \
 	demo install uninstall bench gpu-check clean lint check-exports
 
-all: $(SO) $(CORE_LIB) $(DETRUN) $(FAKES) $(TARGETS)
+all: $(SO) $(CORE_LIB) $(if $(wildcard tools/detrun.c),$(DETRUN)) $(FAKES) $(TARGETS)
 
 $(BUILD)/%.o: %.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
@@ -148,7 +148,7 @@ check-sanitize:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
+	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -D__x86_64__ \
 	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -Ishim -Icuda_hooks shim cuda_hooks tools
 	clang-tidy --quiet $(SRCS) $(TOOL_SRCS) -- -std=gnu11 -D_GNU_SOURCE \
 	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -DDS_SYSCONFDIR='"/etc"' \

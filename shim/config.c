@@ -416,12 +416,13 @@ static int lc_load(struct lc_api *api, char *err, size_t errlen)
 	char why[256];
 	void *h = ds_load_helper_library(LC_SONAME, why, sizeof(why));
 
-	if (h == NULL)
-		return set_err(err, errlen,
-			       "cannot read config files: %s could not be "
-			       "loaded (%s); install libconfig (Debian: "
-			       "libconfig9) or configure with DETSHIM_* "
-			       "variables only", LC_SONAME, why);
+	if (h == NULL) {
+		set_err(err, errlen, "cannot read config files: %s could not "
+			"be loaded (%s); install libconfig (Debian: libconfig9) "
+			"or configure with DETSHIM_* variables only", LC_SONAME,
+			why);
+		return -EINVAL;
+	}
 	*(void **)&api->init = ds_real_dlsym(h, "config_init");
 	*(void **)&api->destroy = ds_real_dlsym(h, "config_destroy");
 	*(void **)&api->read_file = ds_real_dlsym(h, "config_read_file");
@@ -433,10 +434,11 @@ static int lc_load(struct lc_api *api, char *err, size_t errlen)
 	*(void **)&api->get_string = ds_real_dlsym(h, "config_setting_get_string");
 	if (!api->init || !api->destroy || !api->read_file ||
 	    !api->setting_length || !api->setting_get_elem ||
-	    !api->get_int64 || !api->get_bool || !api->get_string)
-		return set_err(err, errlen,
-			       "cannot read config files: %s lacks a needed "
-			       "function", LC_SONAME);
+	    !api->get_int64 || !api->get_bool || !api->get_string) {
+		set_err(err, errlen, "cannot read config files: %s lacks a "
+			"needed function", LC_SONAME);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -536,7 +538,7 @@ static int walk(const struct lc_api *api, struct ds_config *cfg,
 int ds_config_load_file(struct ds_config *cfg, const char *path, char *err,
 			size_t errlen)
 {
-	struct lc_api api;
+	struct lc_api api = { 0 };
 	struct stat st;
 	config_t c;
 	int e;

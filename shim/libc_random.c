@@ -168,6 +168,8 @@ DS_EXPORT unsigned short *seed48(unsigned short v[3])
 	if (f == NULL)
 		return NULL;
 	x_to(decide(&site_seed48, DS_SRC_DRAND48, x_of(v), MASK48), x);
+	/* seed48 returns its static copy of the previous seed, not x. */
+	// cppcheck-suppress returnDanglingLifetime
 	return f(x);
 }
 

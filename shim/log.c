@@ -361,6 +361,8 @@ void ds_log_summary(void)
 
 	if (atomic_load(&log_fd) < 0)
 		return;
+	/* The linker's section bounds delimit one array. */
+	// cppcheck-suppress comparePointers
 	for (s = __start_ds_sites; s && s < __stop_ds_sites; s++) {
 		unsigned long c = atomic_load(&s->count);
 
