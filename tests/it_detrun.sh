@@ -23,6 +23,14 @@ unset DETSHIM_SEED DETSHIM_CONFIG DETSHIM_LOG DETSHIM_POLICY DETSHIM_SO \
 
 pass=0
 fail=0
+if [ "${SANITIZE:-}" = asan ]; then
+	# Every test runs uninstrumented programs (sh, env, true) under the
+	# shim, and an ASan-built shim can only be preloaded after libasan;
+	# detrun puts the shim first.  The regular build covers detrun.
+	echo "skip it_detrun.sh under SANITIZE=asan (ASan shim in uninstrumented programs)"
+	echo "detrun: 0 passed, 0 failed"
+	exit 0
+fi
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f out ] && sed 's/^/     | /' out | head -20; }
 skip() { echo "skip $1"; }
