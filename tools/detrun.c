@@ -369,10 +369,10 @@ static int run_mode(const struct dr_opts *o, struct dr_launch *l)
 	int e;
 
 	if (o->log) {
+		/* dr_build_env already set DETSHIM_LOG (absolute). */
 		e = check_log_path(o->log);
 		if (e)
 			return e;
-		dr_env_set(l, "DETSHIM_LOG", o->log);
 	}
 	e = dr_run_once(l, o->argv, -1, -1, -1, &r);
 	if (e)
