@@ -415,12 +415,16 @@ static void leave_shim(char **argv)
 		free(keep);
 		keep = next;
 	}
-	if (!found)
+	free(copy);
+	if (!found) {
+		free(keep);
 		return;
+	}
 	if (*keep)
 		setenv("LD_PRELOAD", keep, 1);
 	else
 		unsetenv("LD_PRELOAD");
+	free(keep);
 	unsetenv(DS_LINEAGE_VAR);
 	execv("/proc/self/exe", argv);
 	/* No /proc: go on; the child environment is still built from

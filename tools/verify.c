@@ -310,7 +310,7 @@ out_close:
 static void show_line(const char *path, off_t start, off_t off,
 		      const char *name)
 {
-	char buf[101];
+	char buf[101] = { 0 };
 	char esc[700];
 	FILE *f = fopen(path, "re");
 	size_t n = 0;
