@@ -87,10 +87,11 @@ $(CORE_LIB): $(CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(DETRUN): tools/detrun.c $(HDRS) $(CORE_LIB)
+TOOL_SRCS  := $(sort $(wildcard tools/*.c))
+$(DETRUN): $(TOOL_SRCS) $(wildcard tools/*.h) $(HDRS) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fvisibility=default -DDS_BUILD_SO='"$(abspath $(SO))"' \
-	  -DDS_LIBDIR='"$(LIBDIR)"' -o $@ tools/detrun.c $(CORE_LIB) -ldl $(SAN)
+	  -DDS_LIBDIR='"$(LIBDIR)"' -Itools -o $@ $(TOOL_SRCS) $(CORE_LIB) -ldl $(SAN)
 
 $(BUILD)/fakes/%: tests/fakes/%.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -149,9 +150,9 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -D__x86_64__ \
 	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -Ishim -Icuda_hooks shim cuda_hooks tools
-	clang-tidy --quiet $(SRCS) $(wildcard tools/*.c) -- -std=gnu11 -D_GNU_SOURCE \
+	clang-tidy --quiet $(SRCS) $(TOOL_SRCS) -- -std=gnu11 -D_GNU_SOURCE \
 	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -DDS_SYSCONFDIR='"/etc"' \
-	  -DDS_BUILD_SO='""' -DDS_LIBDIR='""' -Ishim -Icuda_hooks
+	  -DDS_BUILD_SO='""' -DDS_LIBDIR='""' -Ishim -Icuda_hooks -Itools
 
 bench: all
 	@sh bench/run.sh $(BUILD)

@@ -21,9 +21,12 @@
  */
 #include "detshim.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define DS_CONSTRUCTOR __attribute__((constructor(101)))
@@ -123,8 +126,52 @@ bool ds_ensure_init(void)
 	return true;
 }
 
+/*
+ * Tell the launcher that the shim really loaded.  ld.so only warns and
+ * runs the program anyway when a preload cannot be loaded (missing file,
+ * wrong class, setuid, static binary), so detrun passes the write end of a
+ * pipe as DETSHIM_LOADED_FD and fails loudly if no byte arrives.  The fd
+ * is written only if it is a pipe, then closed and the variable removed,
+ * so a descendant never writes into an fd number that its parent reused.
+ * Absent variable: nothing happens.  Constructor only (unsetenv).
+ */
+static void signal_loaded(void)
+{
+	const char *v = getenv("DETSHIM_LOADED_FD");
+	struct stat st;
+	char msg[64];
+	long fd = 0;
+	long r;
+
+	if (v == NULL)
+		return;
+	for (; *v >= '0' && *v <= '9' && fd < 65536; v++)
+		fd = fd * 10 + (*v - '0');
+	if (*v == '\0' && fd > 2 && fd < 65536) {
+#ifdef SYS_fstat
+		r = ds_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
+#else
+		r = ds_syscall6(SYS_newfstatat, fd, (long)"", (long)&st,
+				AT_EMPTY_PATH, 0, 0);
+#endif
+		if (r == 0 && S_ISFIFO(st.st_mode)) {
+			size_t n = ds_fmt(msg, sizeof(msg), "detshim %s\n",
+					  DS_VERSION);
+
+			ds_sys_write((int)fd, msg, n);
+			ds_sys_close((int)fd);
+		}
+	}
+	unsetenv("DETSHIM_LOADED_FD");
+}
+
 DS_CONSTRUCTOR static void ds_constructor(void)
 {
+	/* First: a config error below exits 2, and the launcher must still
+	 * see that the shim itself loaded. */
+	ds_inside++;
+	signal_loaded();
+	ds_inside--;
 	ds_ensure_init();
 	/* The pins run in the constructor only (setenv allocates and is not
 	 * thread-safe): before the program's main reads its environment. */

@@ -1,0 +1,282 @@
+#!/bin/sh
+# it_detrun.sh - integration tests of detrun, the launcher.
+#
+#   sh tests/it_detrun.sh BUILD_DIR
+#
+# Runs build/detrun against the real shim and the targets
+# tests/targets/detrun_*.c: every option, bad input with its documented
+# exit status (docs/detrun.1, EXIT STATUS), the --verify verdicts both
+# ways, the "shim did not load" detection, report/diff, and install into
+# a DESTDIR with both man pages rendered.  Prints
+# "detrun: N passed, M failed" last and exits non-zero on any failure.
+
+B=${1:-build}
+case $B in /*) ;; *) B=$(pwd)/$B ;; esac
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+D=$B/detrun
+T=$B/targets
+W=$(mktemp -d "${TMPDIR:-/tmp}/it_detrun.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+cd "$W" || exit 1
+unset DETSHIM_SEED DETSHIM_CONFIG DETSHIM_LOG DETSHIM_POLICY DETSHIM_SO \
+	DETSHIM_SEED_MODE DETSHIM_ALGO_CACHE DETSHIM_LINEAGE LD_PRELOAD
+
+pass=0
+fail=0
+if [ "${SANITIZE:-}" = asan ]; then
+	# Every test runs uninstrumented programs (sh, env, true) under the
+	# shim, and an ASan-built shim can only be preloaded after libasan;
+	# detrun puts the shim first.  The regular build covers detrun.
+	echo "skip it_detrun.sh under SANITIZE=asan (ASan shim in uninstrumented programs)"
+	echo "detrun: 0 passed, 0 failed"
+	exit 0
+fi
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f out ] && sed 's/^/     | /' out | head -20; }
+skip() { echo "skip $1"; }
+
+# t NAME EXPECTED_STATUS CMD...: run CMD (stdout+stderr to ./out), check
+# the status.
+t() {
+	name=$1 want=$2
+	shift 2
+	"$@" >out 2>&1
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$name (status $got)"; return 0; fi
+	bad "$name: status $got, expected $want"
+	return 1
+}
+# has NAME PATTERN: ./out contains PATTERN (grep -E).
+has() {
+	if grep -Eq -- "$2" out; then ok "$1"; else bad "$1: no /$2/ in output"; fi
+}
+hasnt() {
+	if grep -Eq -- "$2" out; then bad "$1: /$2/ in output"; else ok "$1"; fi
+}
+
+for f in "$D" "$B/libdetshim.so" "$T/detrun_print" "$T/detrun_branchy"; do
+	[ -e "$f" ] || { echo "it_detrun: $f missing (make BUILD=$B first)"; echo "detrun: 0 passed, 1 failed"; exit 1; }
+done
+
+echo "== help, version, bad input"
+t "--help" 0 "$D" --help && has "--help shows usage" "^Usage: detrun"
+t "--version" 0 "$D" --version && has "--version" "^detrun \(detshim\) [0-9]"
+t "no arguments" 125 "$D"
+t "unknown option" 125 "$D" --bogus -- true && has "unknown option named" "unknown option '--bogus'"
+t "missing --" 125 "$D" --seed 1 true && has "missing -- named" "missing '--'"
+t "no command" 125 "$D" --seed 1 --
+t "option without value" 125 "$D" --seed
+t "bad seed" 125 "$D" --seed 12x -- true && has "bad seed named" "invalid seed '12x'"
+t "seed overflow" 125 "$D" --seed 18446744073709551616 -- true && has "overflow named" "64 bits"
+t "bad policy" 125 "$D" --policy strict -- true && has "bad policy named" "invalid policy 'strict'"
+t "bad seed mode" 125 "$D" --seed-mode always -- true
+t "verify N<2" 125 "$D" --verify 1 -- true && has "N<2 message" "at least 2 runs"
+t "verify N absurd" 125 "$D" --verify 1001 -- true && has "N>1000 message" "too many runs"
+t "verify N not a number" 125 "$D" --verify two -- true
+t "--compare without --verify" 125 "$D" --compare stdout -- true
+t "command not found" 127 "$D" -- no-such-command-xyz && has "not found named" "no-such-command-xyz: command not found"
+t "command path missing" 127 "$D" -- ./no/such/file
+echo 'x' >noexec; chmod 644 noexec
+t "command not executable" 126 "$D" -- ./noexec
+t "unwritable log dir" 125 "$D" --log "$W/nodir/x.log" -- true && has "log path named" "cannot create the file in"
+t "bad %-escape in log" 125 "$D" --log "$W/x.%q" -- true
+t "missing config file" 125 "$D" --config "$W/none.conf" -- true
+t "bad variable caught before running" 125 env DETSHIM_SEED_MODE=sometimes "$D" -- true
+t "bad variable under policy warn" 0 env DETSHIM_SEED_MODE=sometimes "$D" --policy warn -- true
+
+echo "== run mode"
+t "exit status passed through" 7 "$D" -- sh -c 'exit 7'
+t "signal passed through" 143 sh -c "\"$D\" -- sh -c 'kill -TERM \$\$'; exit \$?"
+t "--seed sets DETSHIM_SEED, fixed width" 0 "$D" --seed 42 -- env
+has "seed value" "^DETSHIM_SEED=0x000000000000002a$"
+has "shim first in LD_PRELOAD" "^LD_PRELOAD=$B/libdetshim.so$"
+hasnt "loaded-fd variable removed by the shim" "DETSHIM_LOADED_FD"
+t "--policy --seed-mode --algo-cache" 0 "$D" --policy warn --seed-mode override --algo-cache ac.txt -- env
+has "policy" "^DETSHIM_POLICY=warn$"
+has "seed mode" "^DETSHIM_SEED_MODE=override$"
+has "algo cache absolute" "^DETSHIM_ALGO_CACHE=$W/ac.txt$"
+LIBM=$(ldd "$T/detrun_print" 2>/dev/null | awk '/libc.so/ {print $3}')
+t "user LD_PRELOAD kept after the shim" 0 env LD_PRELOAD="$LIBM" "$D" -- env
+has "LD_PRELOAD order" "^LD_PRELOAD=$B/libdetshim.so:$LIBM$"
+t "DETSHIM_LINEAGE removed" 0 env DETSHIM_LINEAGE=0000000000000000000000000000000000000000000000000000000000000000 "$D" -- env
+hasnt "no lineage" "^DETSHIM_LINEAGE="
+t "-v prints the variables" 0 "$D" -v --seed 1 -- true && has "-v" "detrun: DETSHIM_SEED=0x0000000000000001"
+"$D" --seed 1 -- "$T/detrun_print" >s1a 2>&1
+"$D" --seed 1 -- "$T/detrun_print" >s1b 2>&1
+"$D" --seed 2 -- "$T/detrun_print" >s2 2>&1
+"$T/detrun_print" >n1 2>&1
+"$T/detrun_print" >n2 2>&1
+if cmp -s s1a s1b; then ok "same seed, same output"; else bad "same seed, same output"; fi
+if ! cmp -s s1a s2; then ok "other seed, other output"; else bad "other seed, other output"; fi
+if ! cmp -s n1 n2; then ok "without the shim the target varies (contrast)"; else bad "contrast: target did not vary without the shim"; fi
+t "--log writes the init record" 0 "$D" --seed 5 --log "$W/run.log" -- "$T/detrun_print"
+cp run.log out; has "init record" '"src":"process","call":"init","action":"config"'
+has "seed in init record" 'seed=5 '
+has "getrandom event" '"src":"getrandom","call":"getrandom","action":"replaced"'
+t "--log with %p" 0 "$D" --log "$W/p.%p.log" -- "$T/detrun_print"
+if ls p.*.log >/dev/null 2>&1 && ! [ -e 'p.%p.log' ]; then ok "%p expanded"; else bad "%p expanded"; fi
+t "--policy off" 0 "$D" --policy off -- "$T/detrun_print"
+if grep -q "^getrandom" out && ! grep -q "^$(sed -n 1p s1a | cut -c1-20)" out; then ok "policy off passes getrandom through"; else bad "policy off"; fi
+cat >c.conf <<'EOF'
+seed = 77;
+log = { path = "conf.log"; };
+EOF
+if "$D" --config c.conf -- true >out 2>&1 && grep -q 'config=' conf.log 2>/dev/null; then
+	cp conf.log out
+	has "--config read by the shim" "seed=77 .*config=$W/c.conf"
+elif grep -q "without libconfig\|could not be loaded" out; then
+	skip "--config (detshim built or running without libconfig)"
+else
+	bad "--config"
+fi
+printf 'seed = "nope";\n' >bad.conf
+if "$D" --config bad.conf -- true >out 2>&1; then bad "bad config file accepted"; else
+	st=$?; if [ $st = 125 ]; then ok "bad config file: status 125"; else bad "bad config file: status $st"; fi
+fi
+
+echo "== ASLR"
+t "ASLR off by default: same addresses" 0 "$D" --verify 3 -- "$T/detrun_print"
+if [ "$(cat /proc/sys/kernel/randomize_va_space 2>/dev/null)" = 0 ]; then
+	skip "--aslr (randomize_va_space is 0 on this machine)"
+elif "$D" -- true 2>&1 | grep -q "cannot turn address randomisation off"; then
+	skip "--aslr (personality refused here)"
+else
+	t "--aslr: addresses differ" 1 "$D" --aslr --verify 2 -- "$T/detrun_print"
+	has "--aslr divergence in stack line" "line 3, column"
+	t "--no-aslr" 0 "$D" --no-aslr --verify 2 -- "$T/detrun_print"
+fi
+
+echo "== --verify"
+t "deterministic target: identical" 0 "$D" --seed 9 --verify 3 -- "$T/detrun_print"
+has "verdict identical" "IDENTICAL"
+has "seed in verdict" "seed 0x0000000000000009"
+t "policy off: differ" 1 "$D" --seed 9 --policy off --verify 2 -- "$T/detrun_print"
+has "verdict differ" "DIFFER"
+has "first difference is stdout line 1" "stdout: first difference at byte 1[0-9] \(line 1, column 1[0-9]\)"
+t "multi-process: identical" 0 "$D" --verify 2 -- sh -c "$T/detrun_print & $T/detrun_print; wait"
+has "3 processes" "log: identical \(3 processes"
+rm -f cnt
+t "divergent events" 1 "$D" --verify 3 --log "$W/vd" -- "$T/detrun_branchy" cnt events
+has "log divergence named" "first divergent event"
+# The third getrandom call of each run is where they part; its seq is
+# read from run 1's own log, not assumed.
+seq=$(grep '"call":"getrandom"' vd/run-0001.log | sed -n 3p | sed 's/.*"seq":\([0-9]*\).*/\1/')
+has "run 1 event" "run 1: seq=$seq src=getrandom call=getrandom action=replaced library=libc detail=\"len=16 flags=0\""
+has "run 2 event" "run 2: seq=$seq src=getrandom call=getrandom action=replaced library=libc detail=\"len=32 flags=0\""
+has "run 3 also" "run 3 also differs from run 1 in: log"
+if [ -f vd/run-0001.log ] && [ -f vd/run-0003.stdout ]; then ok "--log DIR keeps the runs"; else bad "--log DIR keeps the runs"; fi
+t "diff of the kept logs" 1 "$D" diff vd/run-0001.log vd/run-0002.log
+has "diff names the event" "detail=\"len=32 flags=0\""
+t "diff of equal logs" 0 "$D" diff vd/run-0002.log vd/run-0003.log
+rm -f cnt
+t "differing exit status" 1 "$D" --verify 2 -- "$T/detrun_branchy" cnt exit
+has "exit statuses named" "exit status: run 1: exit status 1, run 2: exit status 2"
+rm -f cnt
+t "--compare FILE identical" 0 "$D" --verify 2 --compare o.bin -- "$T/detrun_print" o.bin
+has "file compared" "file o.bin: identical"
+if [ -f o.bin ]; then ok "last run's file restored"; else bad "last run's file restored"; fi
+t "--compare glob, pre-existing file kept" 0 "$D" --verify 2 --compare 'o*.bin' -- "$T/detrun_print" o.bin
+has "moved aside" "moved 1 existing file"
+t "--compare FILE differs under policy off" 1 "$D" --verify 2 --policy off --compare o.bin -- "$T/detrun_print" o.bin
+has "file difference" "file o.bin: first difference at byte 0"
+rm -f cnt out.txt
+t "output missing in one run" 1 "$D" --verify 2 --compare out.txt -- "$T/detrun_branchy" cnt file out.txt
+has "missing named" "file out.txt: missing in run 2 \(present in run 1\)"
+t "output missing in every run" 2 "$D" --verify 2 --compare never.txt -- "$T/detrun_print"
+has "nothing to compare" "--compare 'never.txt': no run wrote such a file"
+t "--compare stderr" 0 "$D" --verify 2 --compare stderr --compare stdout -- "$T/detrun_print"
+t "--keep" 0 "$D" --verify 2 --keep -- true && has "--keep prints the dir" "runs kept in"
+t "verify run dir unusable" 125 "$D" --verify 2 --log /proc/nope/dir -- true
+t "nested detrun (detrun under the shim)" 0 "$D" -- "$D" --verify 2 -- "$T/detrun_print"
+
+echo "== shim did not load"
+t "--shim missing file" 124 "$D" --shim "$W/none.so" -- true
+t "--shim not ELF" 124 "$D" --shim "$W/c.conf" -- true && has "not ELF named" "not an ELF shared object"
+t "--shim a library that is not detshim" 124 "$D" --shim "$LIBM" -- "$T/detrun_print"
+has "loud message" "detshim did NOT load"
+t "DETSHIM_SO a library that is not detshim" 124 env DETSHIM_SO="$LIBM" "$D" -- "$T/detrun_print"
+t "verify: not loaded" 124 "$D" --shim "$LIBM" --verify 2 -- "$T/detrun_print"
+has "verify names the run" "in run 1"
+t "--shim the real shim" 0 "$D" --shim "$B/libdetshim.so" -- true
+if cc -static -o static "$SRC/tests/targets/detrun_print.c" 2>/dev/null; then
+	t "static binary refused" 124 "$D" -- ./static && has "static named" "statically linked"
+	printf '#!%s\n' "$W/static" >script.sh; chmod +x script.sh
+	t "script with a static interpreter refused" 124 "$D" -- ./script.sh
+else
+	skip "static binary (no static libc to link one)"
+fi
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	cp "$T/detrun_print" suid && chown nobody suid && chmod 4755 suid
+	if grep -qs " $(df -P . | awk 'NR==2 {print $6}') .*nosuid" /proc/mounts; then
+		skip "set-uid (nosuid mount)"
+	else
+		t "set-uid binary refused" 124 "$D" -- ./suid && has "set-uid named" "set-user-ID"
+	fi
+else
+	skip "set-uid (needs root)"
+fi
+
+echo "== report"
+t "report" 0 "$D" report run.log
+has "report config" "^configuration:"
+has "report getrandom count" "getrandom +libc +count 1 +replaced=1"
+has "report pins" "PYTHONHASHSEED=[0-9]+ \(pinned\)"
+has "report fingerprint section" "^device fingerprint:"
+t "report --json" 0 "$D" report --json run.log
+if command -v python3 >/dev/null 2>&1; then
+	if python3 -c 'import json,sys; d=json.load(open("out")); assert d["sources"]["getrandom"]["count"]==1; assert d["processes"]==1' 2>/dev/null; then
+		ok "report --json is valid JSON with the counts"
+	else bad "report --json is valid JSON with the counts"; fi
+else
+	has "report --json" '"sources":\{'
+fi
+t "report of several %p logs" 0 "$D" report p.*.log
+t "report missing file" 2 "$D" report "$W/none.log"
+echo "not json" >junk.log
+t "report of a non-log" 2 "$D" report junk.log
+t "report without file" 125 "$D" report
+t "report bad option" 125 "$D" report --yaml run.log
+t "diff usage" 125 "$D" diff run.log
+
+echo "== install"
+if make -C "$SRC" -s BUILD="$B" DESTDIR="$W/dest" PREFIX=/usr/local install >out 2>&1; then
+	ok "make install DESTDIR"
+	for f in usr/local/bin/detrun usr/local/lib/libdetshim.so \
+		 usr/local/share/man/man1/detrun.1 \
+		 usr/local/share/man/man5/detshim.conf.5 \
+		 usr/local/etc/detshim.conf; do
+		if [ -f "$W/dest/$f" ]; then ok "installed $f"; else bad "installed $f"; fi
+	done
+	t "installed detrun finds the installed shim" 0 "$W/dest/usr/local/bin/detrun" -- env
+	has "installed shim used" "^LD_PRELOAD=$W/dest/usr/local/lib/libdetshim.so$"
+	t "installed detrun verifies" 0 "$W/dest/usr/local/bin/detrun" --verify 2 -- "$T/detrun_print"
+	if command -v man >/dev/null 2>&1; then
+		for m in man1/detrun.1 man5/detshim.conf.5; do
+			MANWIDTH=80 man --warnings -l "$W/dest/usr/local/share/man/$m" >man.out 2>man.err
+			if [ $? = 0 ] && [ ! -s man.err ] && [ -s man.out ]; then
+				ok "man -l $m renders without warnings"
+			else
+				cp man.err out; bad "man -l $m"
+			fi
+		done
+		MANWIDTH=200 man --nh --nj -l "$W/dest/usr/local/share/man/man5/detshim.conf.5" >out 2>&1
+		for k in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9_.]*\)".*/\1/p' "$SRC/shim/config.c") \
+			 $(sed -n 's/^[[:space:]]*\[DS_SRC_[A-Z0-9_]*\] = "\([a-z0-9_]*\)",/sources.\1/p' "$SRC/shim/config.c"); do
+			if grep -q -- "$k" out; then :; else bad "detshim.conf(5) lacks key $k"; fi
+		done
+		ok "detshim.conf(5) names every key of shim/config.c"
+	else
+		skip "man -l (man is not installed)"
+	fi
+	if make -C "$SRC" -s BUILD="$B" DESTDIR="$W/dest" PREFIX=/usr/local uninstall >out 2>&1 &&
+	   [ -z "$(find "$W/dest" -type f)" ]; then
+		ok "make uninstall removes every file"
+	else
+		bad "make uninstall"
+	fi
+else
+	bad "make install DESTDIR"
+fi
+
+echo "detrun: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,179 @@
+/*
+ * detrun.h - declarations shared by the files of the detrun launcher.
+ *
+ *   detrun.c   command line, run mode, main
+ *   spawn.c    finding the shim, checking the command can load it, the
+ *              child's environment, fork/exec with ASLR off and the
+ *              "shim loaded" pipe
+ *   verify.c   --verify N: N runs, outputs kept and compared, verdict
+ *   logfile.c  reading shim logs: report, first-divergence finder
+ *
+ * detrun is an ordinary program (it is never preloaded), so it uses stdio
+ * and malloc freely; allocation failure ends it with status 125.
+ */
+#ifndef DETRUN_H
+#define DETRUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Exit statuses of detrun itself (documented in docs/detrun.1). */
+#define DR_EXIT_OK 0        /* success; --verify: runs identical */
+#define DR_EXIT_DIFFER 1    /* --verify / diff: runs differ */
+#define DR_EXIT_NODATA 2    /* nothing to compare / log unreadable */
+#define DR_EXIT_NOSHIM 124  /* the shim did not (or cannot) load */
+#define DR_EXIT_USAGE 125   /* bad command line, setup error */
+#define DR_EXIT_NOEXEC 126  /* command found but cannot be executed */
+#define DR_EXIT_NOTFOUND 127 /* command not found */
+
+#define DR_VERIFY_MAX 1000  /* largest N accepted by --verify */
+#define DR_LOADED_VAR "DETSHIM_LOADED_FD"
+
+/* Options that reach the child as DETSHIM_* variables. NULL = not given. */
+struct dr_opts {
+	const char *seed;       /* --seed, already checked by ds_parse_seed */
+	const char *config;     /* --config */
+	const char *log;        /* --log: file (run) or directory (verify) */
+	const char *policy;     /* --policy */
+	const char *seed_mode;  /* --seed-mode */
+	const char *algo_cache; /* --algo-cache */
+	const char *shim;       /* --shim */
+	bool aslr;              /* --aslr: leave address randomisation on */
+	bool quiet;             /* -q: no notes, only errors and verdicts */
+	bool verbose;           /* -v: print the environment given */
+	bool keep;              /* --keep: keep verify files when identical */
+	unsigned verify;        /* --verify N, 0 = plain run */
+	const char **compare;   /* --compare items (stdout, stderr, FILE) */
+	size_t ncompare;
+	char **argv;            /* the command after "--" */
+};
+
+/* ---- detrun.c ---- */
+extern const char *dr_prog;            /* "detrun" */
+void dr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dr_note(const struct dr_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void *dr_xmalloc(size_t n);
+char *dr_xstrdup(const char *s);
+char *dr_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- spawn.c ---- */
+
+/* Everything needed to start the command, prepared once. */
+struct dr_launch {
+	char shim[4096];        /* absolute path of libdetshim.so */
+	char exe[4096];         /* resolved path of argv[0] */
+	char **envp;            /* child environment (without the log and the
+				 * loaded-fd variables, which run() adds) */
+	size_t nenv;
+};
+
+/* Find the shim (--shim, DETSHIM_SO, next to detrun, ../lib, DS_LIBDIR,
+ * DS_BUILD_SO) and check it is a readable ELF shared object.  Returns 0
+ * or a DR_EXIT_* status after printing why. */
+int dr_find_shim(const struct dr_opts *o, char *out, size_t cap);
+
+/* Resolve argv[0] like execvp and check that the shim can load into it:
+ * not static, not set-id, same ELF class and machine as the shim (one
+ * level of #! is followed).  Returns 0 or a DR_EXIT_* status. */
+int dr_check_command(const char *shim, const char *cmd, char *exe,
+		     size_t cap);
+
+/* Build the child environment from environ and the options; check it
+ * with the shim's own parser (ds_config_from_env).  Returns 0 or a
+ * DR_EXIT_* status. */
+int dr_build_env(const struct dr_opts *o, struct dr_launch *l);
+
+/* Set name=value in l->envp (replace or append). */
+void dr_env_set(struct dr_launch *l, const char *name, const char *value);
+
+/* Turn ASLR off for future children (personality), warning once if the
+ * kernel refuses.  No-op with --aslr. */
+void dr_aslr_setup(const struct dr_opts *o);
+
+/* Result of one run of the command. */
+struct dr_result {
+	int status;             /* wait status */
+	bool loaded;            /* the shim signalled that it loaded */
+	char loaded_msg[64];    /* what it wrote ("detshim 0.1.0") */
+	int exec_errno;         /* nonzero: exec failed with this errno */
+};
+
+/*
+ * Run the command once: fork, redirect stdin/stdout/stderr to the given
+ * fds when >= 0, exec, wait (forwarding SIGTERM/SIGHUP, ignoring
+ * SIGINT/SIGQUIT like system(3)).  Returns 0 or a DR_EXIT_* status on an
+ * internal failure (fork, pipe).
+ */
+int dr_run_once(const struct dr_launch *l, char **argv, int in_fd,
+		int out_fd, int err_fd, struct dr_result *r);
+
+/* Explain a run whose shim did not load; returns DR_EXIT_NOSHIM. */
+int dr_report_noshim(const struct dr_launch *l, const struct dr_result *r,
+		     const char *where);
+
+/* Exit (or raise) like the child did. Does not return. */
+void dr_exit_like(int status) __attribute__((noreturn));
+
+/* ---- logfile.c ---- */
+
+/* One parsed log line. */
+struct dr_rec {
+	unsigned long seq;
+	long pid;
+	char *src;
+	char *call;
+	char *action;
+	char *detail;
+	unsigned line;          /* line number in its file */
+};
+
+/* One process of a log: its records in file order. */
+struct dr_proc {
+	long pid;
+	struct dr_rec *recs;
+	size_t n, cap;
+};
+
+struct dr_log {
+	const char *path;
+	struct dr_proc *procs;  /* in order of first appearance */
+	size_t nprocs, capprocs;
+	size_t nrecs;
+	size_t malformed;       /* lines that are not detshim records */
+	unsigned first_bad;     /* line number of the first of those */
+	bool missing;           /* the file does not exist */
+};
+
+/* Read a log file (appending to *lg, so several %p files form one log).
+ * Returns 0, or -errno if unreadable (a missing file sets lg->missing and
+ * returns -ENOENT). */
+int dr_log_read(struct dr_log *lg, const char *path);
+void dr_log_free(struct dr_log *lg);
+
+/* The source library a record's source belongs to ("libc", "libcudnn"). */
+const char *dr_src_library(const char *src);
+
+/*
+ * Compare two logs process by process (processes matched by identical
+ * event sequence first, then in order of first appearance; pid values,
+ * also inside details, ignored).  Returns true if they are the same;
+ * otherwise prints the first divergent event to f (each line prefixed
+ * with indent) and returns false.
+ */
+bool dr_log_compare(const struct dr_log *a, const struct dr_log *b,
+		    const char *name_a, const char *name_b, FILE *f,
+		    const char *indent);
+
+/* `detrun report [--json] LOG...` and `detrun diff A B`. Return exit
+ * status. */
+int dr_cmd_report(int argc, char **argv);
+int dr_cmd_diff(int argc, char **argv);
+
+/* ---- verify.c ---- */
+int dr_verify(const struct dr_opts *o, struct dr_launch *l);
+
+#endif /* DETRUN_H */
