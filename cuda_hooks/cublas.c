@@ -31,66 +31,24 @@
 typedef ds_cublas_handle hdl;
 typedef ds_cublas_status st_t;
 
-/* One row per hook: name, parameter list (types and names), arguments.
- * Expanded into the function-pointer types and the lazily resolved slots
- * below, and (GEMM rows) into the pass-through-with-rewrite bodies. */
-#define DS_GEMM_ROWS(X)                                                      \
-	X(cublasGemmEx,                                                      \
-	  (hdl h, int ta, int tb, int m, int n, int k, const void *alpha,    \
-	   const void *A, int At, int lda, const void *B, int Bt, int ldb,   \
-	   const void *beta, void *C, int Ct, int ldc, int ct, int algo),    \
-	  (h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C, Ct,   \
-	   ldc, ct, algo))                                                   \
-	X(cublasGemmEx_64,                                                   \
-	  (hdl h, int ta, int tb, int64_t m, int64_t n, int64_t k,           \
-	   const void *alpha, const void *A, int At, int64_t lda,            \
-	   const void *B, int Bt, int64_t ldb, const void *beta, void *C,    \
-	   int Ct, int64_t ldc, int ct, int algo),                           \
-	  (h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C, Ct,   \
-	   ldc, ct, algo))                                                   \
-	X(cublasGemmBatchedEx,                                               \
-	  (hdl h, int ta, int tb, int m, int n, int k, const void *alpha,    \
-	   const void *const A[], int At, int lda, const void *const B[],    \
-	   int Bt, int ldb, const void *beta, void *const C[], int Ct,       \
-	   int ldc, int batch, int ct, int algo),                            \
-	  (h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C, Ct,   \
-	   ldc, batch, ct, algo))                                            \
-	X(cublasGemmBatchedEx_64,                                            \
-	  (hdl h, int ta, int tb, int64_t m, int64_t n, int64_t k,           \
-	   const void *alpha, const void *const A[], int At, int64_t lda,    \
-	   const void *const B[], int Bt, int64_t ldb, const void *beta,     \
-	   void *const C[], int Ct, int64_t ldc, int64_t batch, int ct,      \
-	   int algo),                                                        \
-	  (h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C, Ct,   \
-	   ldc, batch, ct, algo))                                            \
-	X(cublasGemmStridedBatchedEx,                                        \
-	  (hdl h, int ta, int tb, int m, int n, int k, const void *alpha,    \
-	   const void *A, int At, int lda, long long sA, const void *B,      \
-	   int Bt, int ldb, long long sB, const void *beta, void *C, int Ct, \
-	   int ldc, long long sC, int batch, int ct, int algo),              \
-	  (h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB, beta,  \
-	   C, Ct, ldc, sC, batch, ct, algo))                                 \
-	X(cublasGemmStridedBatchedEx_64,                                     \
-	  (hdl h, int ta, int tb, int64_t m, int64_t n, int64_t k,           \
-	   const void *alpha, const void *A, int At, int64_t lda,            \
-	   long long sA, const void *B, int Bt, int64_t ldb, long long sB,   \
-	   const void *beta, void *C, int Ct, int64_t ldc, long long sC,     \
-	   int64_t batch, int ct, int algo),                                 \
-	  (h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB, beta,  \
-	   C, Ct, ldc, sC, batch, ct, algo))
-
+/* One row per hook: the name.  Expanded into the lazily resolved slots
+ * real_<name>; each hook takes its pointer type from its own definition
+ * (__typeof__), so the parameter lists are written once, below. */
 #define DS_CUBLAS_HOOKS(X)                                                   \
-	X(cublasCreate_v2, (hdl * h), (h))                                   \
-	X(cublasDestroy_v2, (hdl h), (h))                                    \
-	X(cublasSetAtomicsMode, (hdl h, int mode), (h, mode))                \
-	X(cublasSetMathMode, (hdl h, int mode), (h, mode))                   \
-	X(cublasSetWorkspace_v2, (hdl h, void *ws, size_t sz), (h, ws, sz))  \
-	DS_GEMM_ROWS(X)
+	X(cublasCreate_v2)                                                   \
+	X(cublasDestroy_v2)                                                  \
+	X(cublasSetAtomicsMode)                                              \
+	X(cublasSetMathMode)                                                 \
+	X(cublasSetWorkspace_v2)                                             \
+	X(cublasGemmEx)                                                      \
+	X(cublasGemmEx_64)                                                   \
+	X(cublasGemmBatchedEx)                                               \
+	X(cublasGemmBatchedEx_64)                                            \
+	X(cublasGemmStridedBatchedEx)                                        \
+	X(cublasGemmStridedBatchedEx_64)
 
-#define DS_CUBLAS_SLOT(name, params, args)                                   \
-	typedef st_t(*name##_fn) params;                                     \
-	static struct ds_sym real_##name =                                   \
-		DS_SYM_INIT(DS_CUBLAS_SONAME, #name);
+#define DS_CUBLAS_SLOT(name)                                                 \
+	static struct ds_sym real_##name = DS_SYM_INIT(DS_CUBLAS_SONAME, #name);
 DS_CUBLAS_HOOKS(DS_CUBLAS_SLOT)
 #undef DS_CUBLAS_SLOT
 
@@ -104,11 +62,13 @@ enum {
 };
 static struct ds_once_table handles;
 
+DS_EXPORT st_t cublasSetAtomicsMode(hdl h, int mode);
+
 /* Pin atomics off on h; logs once per handle. */
 static void pin_atomics(hdl h, const char *why)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetAtomicsMode");
-	cublasSetAtomicsMode_fn set = ds_sym_get(&real_cublasSetAtomicsMode);
+	__typeof__(&cublasSetAtomicsMode) set = ds_sym_get(&real_cublasSetAtomicsMode);
 	bool first = ds_once_first(&handles, h, ONCE_ATOMICS);
 
 	if (!ds_enforce(DS_SRC_CUBLAS)) {
@@ -130,7 +90,7 @@ static void pin_atomics(hdl h, const char *why)
 
 DS_EXPORT st_t cublasCreate_v2(hdl *h)
 {
-	cublasCreate_v2_fn real = ds_sym_get(&real_cublasCreate_v2);
+	__typeof__(&cublasCreate_v2) real = ds_sym_get(&real_cublasCreate_v2);
 	st_t st;
 
 	if (real == NULL)
@@ -147,7 +107,7 @@ DS_EXPORT st_t cublasCreate_v2(hdl *h)
 
 DS_EXPORT st_t cublasDestroy_v2(hdl h)
 {
-	cublasDestroy_v2_fn real = ds_sym_get(&real_cublasDestroy_v2);
+	__typeof__(&cublasDestroy_v2) real = ds_sym_get(&real_cublasDestroy_v2);
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
@@ -159,7 +119,7 @@ DS_EXPORT st_t cublasDestroy_v2(hdl h)
 DS_EXPORT st_t cublasSetAtomicsMode(hdl h, int mode)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetAtomicsMode");
-	cublasSetAtomicsMode_fn real = ds_sym_get(&real_cublasSetAtomicsMode);
+	__typeof__(&cublasSetAtomicsMode) real = ds_sym_get(&real_cublasSetAtomicsMode);
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
@@ -182,7 +142,7 @@ DS_EXPORT st_t cublasSetAtomicsMode(hdl h, int mode)
 DS_EXPORT st_t cublasSetMathMode(hdl h, int mode)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetMathMode");
-	cublasSetMathMode_fn real = ds_sym_get(&real_cublasSetMathMode);
+	__typeof__(&cublasSetMathMode) real = ds_sym_get(&real_cublasSetMathMode);
 	int want;
 
 	if (real == NULL)
@@ -210,7 +170,7 @@ DS_EXPORT st_t cublasSetMathMode(hdl h, int mode)
 DS_EXPORT st_t cublasSetWorkspace_v2(hdl h, void *ws, size_t sz)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetWorkspace_v2");
-	cublasSetWorkspace_v2_fn real = ds_sym_get(&real_cublasSetWorkspace_v2);
+	__typeof__(&cublasSetWorkspace_v2) real = ds_sym_get(&real_cublasSetWorkspace_v2);
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
@@ -251,16 +211,114 @@ static void gemm_args(hdl h, int *ct, int *algo, struct ds_site *site)
 	}
 }
 
-/* The six GemmEx entry points differ only in their parameter lists. */
-#define DS_GEMM_HOOK(name, params, args)                                     \
-	DS_EXPORT st_t name params                                           \
-	{                                                                    \
-		DS_SITE(site, DS_SRC_CUBLAS, #name);                         \
-		name##_fn real = ds_sym_get(&real_##name);                   \
-		if (real == NULL)                                            \
-			return DS_CUBLAS_STATUS_NOT_INITIALIZED;             \
-		if (ds_active() && ds_watch(DS_SRC_CUBLAS))                  \
-			gemm_args(h, &ct, &algo, &site);                     \
-		return real args;                                            \
-	}
-DS_GEMM_ROWS(DS_GEMM_HOOK)
+/* The GemmEx family: same rewrite, different parameter lists. */
+
+DS_EXPORT st_t cublasGemmEx(hdl h, int ta, int tb, int m, int n, int k,
+			       const void *alpha, const void *A, int At, int lda,
+			       const void *B, int Bt, int ldb, const void *beta,
+			       void *C, int Ct, int ldc, int ct, int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmEx");
+	__typeof__(&cublasGemmEx) real = ds_sym_get(&real_cublasGemmEx);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, ct, algo);
+}
+
+DS_EXPORT st_t cublasGemmEx_64(hdl h, int ta, int tb, int64_t m, int64_t n,
+				  int64_t k, const void *alpha, const void *A,
+				  int At, int64_t lda, const void *B, int Bt,
+				  int64_t ldb, const void *beta, void *C, int Ct,
+				  int64_t ldc, int ct, int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmEx_64");
+	__typeof__(&cublasGemmEx_64) real = ds_sym_get(&real_cublasGemmEx_64);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, ct, algo);
+}
+
+DS_EXPORT st_t cublasGemmBatchedEx(hdl h, int ta, int tb, int m, int n, int k,
+				      const void *alpha, const void *const A[],
+				      int At, int lda, const void *const B[],
+				      int Bt, int ldb, const void *beta,
+				      void *const C[], int Ct, int ldc,
+				      int batch, int ct, int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmBatchedEx");
+	__typeof__(&cublasGemmBatchedEx) real = ds_sym_get(&real_cublasGemmBatchedEx);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, batch, ct, algo);
+}
+
+DS_EXPORT st_t cublasGemmBatchedEx_64(hdl h, int ta, int tb, int64_t m,
+					 int64_t n, int64_t k, const void *alpha,
+					 const void *const A[], int At,
+					 int64_t lda, const void *const B[],
+					 int Bt, int64_t ldb, const void *beta,
+					 void *const C[], int Ct, int64_t ldc,
+					 int64_t batch, int ct, int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmBatchedEx_64");
+	__typeof__(&cublasGemmBatchedEx_64) real = ds_sym_get(&real_cublasGemmBatchedEx_64);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, batch, ct, algo);
+}
+
+DS_EXPORT st_t cublasGemmStridedBatchedEx(hdl h, int ta, int tb, int m, int n,
+					     int k, const void *alpha, const void *A,
+					     int At, int lda, long long sA,
+					     const void *B, int Bt, int ldb,
+					     long long sB, const void *beta, void *C,
+					     int Ct, int ldc, long long sC, int batch,
+					     int ct, int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmStridedBatchedEx");
+	__typeof__(&cublasGemmStridedBatchedEx) real = ds_sym_get(&real_cublasGemmStridedBatchedEx);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
+		    beta, C, Ct, ldc, sC, batch, ct, algo);
+}
+
+DS_EXPORT st_t cublasGemmStridedBatchedEx_64(hdl h, int ta, int tb, int64_t m,
+						int64_t n, int64_t k,
+						const void *alpha, const void *A,
+						int At, int64_t lda, long long sA,
+						const void *B, int Bt, int64_t ldb,
+						long long sB, const void *beta,
+						void *C, int Ct, int64_t ldc,
+						long long sC, int64_t batch, int ct,
+						int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmStridedBatchedEx_64");
+	__typeof__(&cublasGemmStridedBatchedEx_64) real = ds_sym_get(&real_cublasGemmStridedBatchedEx_64);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
+		    beta, C, Ct, ldc, sC, batch, ct, algo);
+}

@@ -89,8 +89,7 @@ DS_EXPORT bool _ZNK2at7Context23deterministicAlgorithmsEv(const void *self)
 	return true;
 }
 
-DS_EXPORT bool
-_ZNK2at7Context31deterministicAlgorithmsWarnOnlyEv(const void *self)
+DS_EXPORT bool _ZNK2at7Context31deterministicAlgorithmsWarnOnlyEv(const void *self)
 {
 	DS_SITE(site, DS_SRC_FRAMEWORK,
 		"at::Context::deterministicAlgorithmsWarnOnly");
