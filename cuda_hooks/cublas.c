@@ -54,7 +54,8 @@ DS_CUBLAS_HOOKS(DS_CUBLAS_SLOT)
 
 /* Decisions logged once per handle. */
 enum {
-	ONCE_ATOMICS = 0,
+	ONCE_ATOMICS = 0,   /* pinned at create */
+	ONCE_ATOMICS_ASKED, /* program asked for atomics */
 	ONCE_MATH,
 	ONCE_WORKSPACE,
 	ONCE_ALGO,
@@ -133,7 +134,7 @@ DS_EXPORT st_t cublasSetAtomicsMode(hdl h, int mode)
 	}
 	/* cublas_api.h: routines with an atomics variant (symv, hemv) are
 	 * not run-to-run reproducible when atomics are allowed. */
-	if (ds_once_first(&handles, h, ONCE_ATOMICS))
+	if (ds_once_first(&handles, h, ONCE_ATOMICS_ASKED))
 		ds_event(&site, "replaced",
 			 "handle=%p atomics=allowed -> not-allowed", h);
 	return real(h, DS_CUBLAS_ATOMICS_NOT_ALLOWED);
