@@ -1,0 +1,55 @@
+/*
+ * abi/cublaslt.h - the few cuBLASLt 13 types and values detshim touches.
+ *
+ * Mirror of cublasLt.h (CUDA 13.0): the algo and heuristic-result structs
+ * are copied by value in cublasLtMatmulAlgoGetHeuristic, so their layout
+ * must match exactly (checked in tests/unit/check_gpu_abi.c when the
+ * vendor header exists).
+ */
+#ifndef DS_ABI_CUBLASLT_H
+#define DS_ABI_CUBLASLT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi/cublas.h"
+
+typedef void *ds_cublaslt_handle;        /* cublasLtHandle_t */
+typedef void *ds_cublaslt_matmul_desc;   /* cublasLtMatmulDesc_t */
+typedef void *ds_cublaslt_layout;        /* cublasLtMatrixLayout_t */
+typedef void *ds_cublaslt_pref;          /* cublasLtMatmulPreference_t */
+
+/* cublasLtMatmulAlgo_t */
+struct ds_cublaslt_algo {
+	uint64_t data[8];
+};
+
+/* cublasLtMatmulHeuristicResult_t */
+struct ds_cublaslt_heur_result {
+	struct ds_cublaslt_algo algo;
+	size_t workspace_size;
+	ds_cublas_status state;
+	float waves_count;
+	int reserved[4];
+};
+
+/* cublasLtReductionScheme_t */
+#define DS_CUBLASLT_REDUCTION_SCHEME_NONE 0u
+#define DS_CUBLASLT_REDUCTION_SCHEME_INPLACE 1u
+#define DS_CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE 2u
+#define DS_CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE 4u
+#define DS_CUBLASLT_REDUCTION_SCHEME_MASK 7u
+
+/* cublasLtMatmulPreferenceAttributes_t */
+#define DS_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES 1  /* uint64_t */
+#define DS_CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK 3 /* uint32_t */
+#define DS_CUBLASLT_MATMUL_PREF_IMPL_MASK 12            /* uint64_t */
+
+/* cublasLtMatmulAlgoConfigAttributes_t */
+#define DS_CUBLASLT_ALGO_CONFIG_SPLITK_NUM 2        /* int32_t */
+#define DS_CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME 3  /* uint32_t */
+
+/* CUBLASLT_NUMERICAL_IMPL_FLAGS_INPUT_TF32 */
+#define DS_CUBLASLT_IMPL_FLAGS_INPUT_TF32 (UINT64_C(0x04) << 16)
+
+#endif /* DS_ABI_CUBLASLT_H */

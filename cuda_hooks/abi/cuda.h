@@ -1,0 +1,35 @@
+/*
+ * abi/cuda.h - the few CUDA driver API types and values detshim touches.
+ * Mirror of cuda.h / cudaTypedefs.h (CUDA 13.0), 64-bit platforms only.
+ */
+#ifndef DS_ABI_CUDA_H
+#define DS_ABI_CUDA_H
+
+#include <stdint.h>
+
+typedef int ds_cu_result;             /* CUresult */
+typedef unsigned long long ds_cu_deviceptr; /* CUdeviceptr (v2) */
+typedef void *ds_cu_stream;           /* CUstream */
+typedef void *ds_cu_mempool;          /* CUmemoryPool */
+typedef int ds_cu_device;             /* CUdevice */
+
+#define DS_CUDA_SUCCESS 0
+#define DS_CUDA_ERROR_INVALID_VALUE 1
+#define DS_CUDA_ERROR_NOT_INITIALIZED 3
+
+/* CUdriverProcAddress_flags */
+#define DS_CU_GET_PROC_ADDRESS_DEFAULT 0
+#define DS_CU_GET_PROC_ADDRESS_LEGACY_STREAM 1
+#define DS_CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM 2
+
+/* CUdevice_attribute */
+#define DS_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT 16
+#define DS_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR 75
+#define DS_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR 76
+
+/* ABI versions (cudaTypedefs.h PFN_*_vNNNN): the version from which
+ * cuGetProcAddress hands out the _v2 ABI of these entry points. */
+#define DS_CU_MEMALLOC_V2_FROM 3020       /* PFN_cuMemAlloc_v3020 */
+#define DS_CU_GETPROC_V2_FROM 12000       /* PFN_cuGetProcAddress_v12000 */
+
+#endif /* DS_ABI_CUDA_H */

@@ -1,0 +1,325 @@
+/*
+ * cublas.c - cuBLAS handle settings that make GEMMs repeatable.
+ *
+ * NVIDIA: every cuBLAS routine gives bit-identical results run to run on
+ * one GPU type if atomics are not allowed and one stream is active per
+ * workspace (cuBLAS guide, "Results reproducibility"; gpu.md §3.1-3.2).
+ * The hooks therefore
+ *   - force CUBLAS_ATOMICS_NOT_ALLOWED at cublasCreate_v2 and whenever the
+ *     program asks for atomics (cublasSetAtomicsMode);
+ *   - rewrite CUBLAS_GEMM_AUTOTUNE (999: "benchmark ... cached in handle",
+ *     a timing choice) to CUBLAS_GEMM_DEFAULT in the *GemmEx entry points;
+ *   - optionally (gpu.cublas_strip_tf32) strip TF32 and emulated math modes
+ *     and compute types, for results comparable across GPU types;
+ *   - log the workspace size each handle is given: its variable is pinned
+ *     by pins.c (CUBLAS_WORKSPACE_CONFIG=:4096:8) before the library starts.
+ * Each decision is logged once per handle (ds_once table), and counted per
+ * site.  Under policy warn the decisions are logged as "would-*" and the
+ * calls pass unchanged.
+ *
+ * A hook whose real function is missing returns
+ * CUBLAS_STATUS_NOT_INITIALIZED (style.md §5); resolve.c logs the miss.
+ * Thread safety: the real pointers are resolved once (ds_sym); the
+ * once-table is lock-free.
+ */
+#include "detshim.h"
+
+#include "abi/cublas.h"
+#include "cublas.h"
+#include "gpu_policy.h"
+
+typedef ds_cublas_handle hdl;
+typedef ds_cublas_status st_t;
+
+/* One row per hook: the name.  Expanded into the lazily resolved slots
+ * real_<name>; each hook takes its pointer type from its own definition
+ * (__typeof__), so the parameter lists are written once, below. */
+#define DS_CUBLAS_HOOKS(X)                                                   \
+	X(cublasCreate_v2)                                                   \
+	X(cublasDestroy_v2)                                                  \
+	X(cublasSetAtomicsMode)                                              \
+	X(cublasSetMathMode)                                                 \
+	X(cublasSetWorkspace_v2)                                             \
+	X(cublasGemmEx)                                                      \
+	X(cublasGemmEx_64)                                                   \
+	X(cublasGemmBatchedEx)                                               \
+	X(cublasGemmBatchedEx_64)                                            \
+	X(cublasGemmStridedBatchedEx)                                        \
+	X(cublasGemmStridedBatchedEx_64)
+
+#define DS_CUBLAS_SLOT(name)                                                 \
+	static struct ds_sym real_##name = DS_SYM_INIT(DS_CUBLAS_SONAME, #name);
+DS_CUBLAS_HOOKS(DS_CUBLAS_SLOT)
+#undef DS_CUBLAS_SLOT
+
+/* Decisions logged once per handle. */
+enum {
+	ONCE_ATOMICS = 0,   /* pinned at create */
+	ONCE_ATOMICS_ASKED, /* program asked for atomics */
+	ONCE_MATH,
+	ONCE_WORKSPACE,
+	ONCE_ALGO,
+	ONCE_COMPUTE
+};
+static struct ds_once_table handles;
+
+DS_EXPORT st_t cublasSetAtomicsMode(hdl h, int mode);
+
+/* Pin atomics off on h; logs once per handle. */
+static void pin_atomics(hdl h, const char *why)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetAtomicsMode");
+	__typeof__(&cublasSetAtomicsMode) set = ds_sym_get(&real_cublasSetAtomicsMode);
+	bool first = ds_once_first(&handles, h, ONCE_ATOMICS);
+
+	if (!ds_enforce(DS_SRC_CUBLAS)) {
+		if (first)
+			ds_event(&site, "would-pin", "handle=%p atomics=not-allowed (%s)",
+				 h, why);
+		return;
+	}
+	if (set == NULL)
+		return;
+	ds_inside++;
+	set(h, DS_CUBLAS_ATOMICS_NOT_ALLOWED);
+	ds_inside--;
+	if (first)
+		ds_event(&site, "pinned",
+			 "handle=%p atomics=not-allowed (%s; cuBLAS guide: "
+			 "results reproducibility)", h, why);
+}
+
+DS_EXPORT st_t cublasCreate_v2(hdl *h)
+{
+	__typeof__(&cublasCreate_v2) real = ds_sym_get(&real_cublasCreate_v2);
+	st_t st;
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	st = real(h);
+	if (st != DS_CUBLAS_STATUS_SUCCESS || h == NULL || !ds_active() ||
+	    !ds_watch(DS_SRC_CUBLAS))
+		return st;
+	/* A new handle may reuse a destroyed one's address. */
+	ds_once_forget(&handles, *h);
+	pin_atomics(*h, "new handle");
+	return st;
+}
+
+DS_EXPORT st_t cublasDestroy_v2(hdl h)
+{
+	__typeof__(&cublasDestroy_v2) real = ds_sym_get(&real_cublasDestroy_v2);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active())
+		ds_once_forget(&handles, h);
+	return real(h);
+}
+
+DS_EXPORT st_t cublasSetAtomicsMode(hdl h, int mode)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetAtomicsMode");
+	__typeof__(&cublasSetAtomicsMode) real = ds_sym_get(&real_cublasSetAtomicsMode);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (!ds_active() || !ds_watch(DS_SRC_CUBLAS) ||
+	    mode != DS_CUBLAS_ATOMICS_ALLOWED)
+		return real(h, mode);
+	if (!ds_enforce(DS_SRC_CUBLAS)) {
+		ds_event(&site, "would-replace",
+			 "handle=%p atomics=allowed asked", h);
+		return real(h, mode);
+	}
+	/* cublas_api.h: routines with an atomics variant (symv, hemv) are
+	 * not run-to-run reproducible when atomics are allowed. */
+	if (ds_once_first(&handles, h, ONCE_ATOMICS_ASKED))
+		ds_event(&site, "replaced",
+			 "handle=%p atomics=allowed -> not-allowed", h);
+	return real(h, DS_CUBLAS_ATOMICS_NOT_ALLOWED);
+}
+
+DS_EXPORT st_t cublasSetMathMode(hdl h, int mode)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetMathMode");
+	__typeof__(&cublasSetMathMode) real = ds_sym_get(&real_cublasSetMathMode);
+	int want;
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (!ds_active() || !ds_watch(DS_SRC_CUBLAS))
+		return real(h, mode);
+	want = ds_cublas_math_mode(mode, ds_cfg.cublas_strip_tf32);
+	if (want == mode)
+		return real(h, mode);
+	if (!ds_enforce(DS_SRC_CUBLAS)) {
+		if (ds_once_first(&handles, h, ONCE_MATH))
+			ds_event(&site, "would-replace",
+				 "handle=%p math=%d -> %d (strip_tf32)", h, mode,
+				 want);
+		return real(h, mode);
+	}
+	if (ds_once_first(&handles, h, ONCE_MATH))
+		ds_event(&site, "replaced",
+			 "handle=%p math=%d -> %d (strip_tf32: TF32/emulated "
+			 "math differs across GPU types, gpu.md 3.4)", h, mode,
+			 want);
+	return real(h, want);
+}
+
+DS_EXPORT st_t cublasSetWorkspace_v2(hdl h, void *ws, size_t sz)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetWorkspace_v2");
+	__typeof__(&cublasSetWorkspace_v2) real = ds_sym_get(&real_cublasSetWorkspace_v2);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	/* The size comes from CUBLAS_WORKSPACE_CONFIG, pinned before start
+	 * (pins.c); PyTorch 2.11 gives each (handle, stream) its own buffer
+	 * (gpu.md §0 item 1), so only the size is worth recording. */
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS) &&
+	    ds_once_first(&handles, h, ONCE_WORKSPACE))
+		ds_event(&site, "observed", "handle=%p workspace=%zu bytes", h,
+			 sz);
+	return real(h, ws, sz);
+}
+
+/* Rewrite (compute type, algo) of a GemmEx-family call; logs once per
+ * handle.  Returns nothing: *ct and *algo are updated in place. */
+static void gemm_args(hdl h, int *ct, int *algo, struct ds_site *site)
+{
+	int a = ds_cublas_gemm_algo(*algo);
+	int c = ds_cublas_compute_type(*ct, ds_cfg.cublas_strip_tf32);
+	bool act = ds_enforce(DS_SRC_CUBLAS);
+
+	if (a != *algo) {
+		if (ds_once_first(&handles, h, ONCE_ALGO))
+			ds_event(site, act ? "replaced" : "would-replace",
+				 "handle=%p algo=CUBLAS_GEMM_AUTOTUNE -> "
+				 "CUBLAS_GEMM_DEFAULT (autotune times kernels)",
+				 h);
+		if (act)
+			*algo = a;
+	}
+	if (c != *ct) {
+		if (ds_once_first(&handles, h, ONCE_COMPUTE))
+			ds_event(site, act ? "replaced" : "would-replace",
+				 "handle=%p computeType=%d -> %d (strip_tf32)",
+				 h, *ct, c);
+		if (act)
+			*ct = c;
+	}
+}
+
+/* The GemmEx family: same rewrite, different parameter lists. */
+
+DS_EXPORT st_t cublasGemmEx(hdl h, int ta, int tb, int m, int n, int k,
+			       const void *alpha, const void *A, int At, int lda,
+			       const void *B, int Bt, int ldb, const void *beta,
+			       void *C, int Ct, int ldc, int ct, int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmEx");
+	__typeof__(&cublasGemmEx) real = ds_sym_get(&real_cublasGemmEx);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, ct, algo);
+}
+
+DS_EXPORT st_t cublasGemmEx_64(hdl h, int ta, int tb, int64_t m, int64_t n,
+				  int64_t k, const void *alpha, const void *A,
+				  int At, int64_t lda, const void *B, int Bt,
+				  int64_t ldb, const void *beta, void *C, int Ct,
+				  int64_t ldc, int ct, int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmEx_64");
+	__typeof__(&cublasGemmEx_64) real = ds_sym_get(&real_cublasGemmEx_64);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, ct, algo);
+}
+
+DS_EXPORT st_t cublasGemmBatchedEx(hdl h, int ta, int tb, int m, int n, int k,
+				      const void *alpha, const void *const A[],
+				      int At, int lda, const void *const B[],
+				      int Bt, int ldb, const void *beta,
+				      void *const C[], int Ct, int ldc,
+				      int batch, int ct, int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmBatchedEx");
+	__typeof__(&cublasGemmBatchedEx) real = ds_sym_get(&real_cublasGemmBatchedEx);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, batch, ct, algo);
+}
+
+DS_EXPORT st_t cublasGemmBatchedEx_64(hdl h, int ta, int tb, int64_t m,
+					 int64_t n, int64_t k, const void *alpha,
+					 const void *const A[], int At,
+					 int64_t lda, const void *const B[],
+					 int Bt, int64_t ldb, const void *beta,
+					 void *const C[], int Ct, int64_t ldc,
+					 int64_t batch, int ct, int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmBatchedEx_64");
+	__typeof__(&cublasGemmBatchedEx_64) real = ds_sym_get(&real_cublasGemmBatchedEx_64);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, batch, ct, algo);
+}
+
+DS_EXPORT st_t cublasGemmStridedBatchedEx(hdl h, int ta, int tb, int m, int n,
+					     int k, const void *alpha, const void *A,
+					     int At, int lda, long long sA,
+					     const void *B, int Bt, int ldb,
+					     long long sB, const void *beta, void *C,
+					     int Ct, int ldc, long long sC, int batch,
+					     int ct, int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmStridedBatchedEx");
+	__typeof__(&cublasGemmStridedBatchedEx) real = ds_sym_get(&real_cublasGemmStridedBatchedEx);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
+		    beta, C, Ct, ldc, sC, batch, ct, algo);
+}
+
+DS_EXPORT st_t cublasGemmStridedBatchedEx_64(hdl h, int ta, int tb, int64_t m,
+						int64_t n, int64_t k,
+						const void *alpha, const void *A,
+						int At, int64_t lda, long long sA,
+						const void *B, int Bt, int64_t ldb,
+						long long sB, const void *beta,
+						void *C, int Ct, int64_t ldc,
+						long long sC, int64_t batch, int ct,
+						int algo)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmStridedBatchedEx_64");
+	__typeof__(&cublasGemmStridedBatchedEx_64) real = ds_sym_get(&real_cublasGemmStridedBatchedEx_64);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
+		gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
+		    beta, C, Ct, ldc, sC, batch, ct, algo);
+}

@@ -1,0 +1,265 @@
+/*
+ * cublaslt.c - cuBLASLt algorithm choice without split-K reductions.
+ *
+ * What cuBLASLt guarantees (gpu.md §3.1, §4): one algorithm gives the same
+ * bits run to run on one GPU type; cublasLtMatmulAlgoGetHeuristic ranks
+ * algorithms by *estimated* time, computed, not measured, so its order is
+ * a pure function of the descriptors, the preference (workspace limit,
+ * pointer alignments) and the GPU.  What can change the bits is *which*
+ * algorithm is chosen: a split-K algorithm sums partial products in
+ * another order than an unsplit one, and whether split-K is chosen depends
+ * on the workspace limit and the alignments PyTorch derives from tensor
+ * addresses (CUDABlas.cpp).  An NVIDIA cuBLAS engineer recommends allowing
+ * only CUBLASLT_REDUCTION_SCHEME_NONE when exact repeatability matters
+ * (NVIDIA/CUDALibrarySamples#243).
+ *
+ * So, in cublasLtMatmulAlgoGetHeuristic:
+ *   1. the caller's preference gets REDUCTION_SCHEME_MASK = NONE (and, with
+ *      gpu.cublas_strip_tf32, IMPL_MASK without INPUT_TF32) before the real
+ *      call - PyTorch asks for one result, so filtering alone could leave
+ *      none (gpu.md §4.2);
+ *   2. the results are checked again by their algo's REDUCTION_SCHEME and
+ *      SPLITK_NUM attributes; non-conforming ones are dropped, the rest
+ *      keep the heuristic's order (reproducible: computed, not timed).
+ *      At least 8 are asked for internally, so dropping one still leaves
+ *      an answer for a caller that asked for one.
+ * cublasLtMatmul with algo == NULL runs an implicit heuristic with default
+ * preferences (cuBLAS guide); under enforce the hook picks the algorithm
+ * itself through step 1-2 with the caller's workspace as the limit.
+ * The preference object is the caller's and keeps the mask afterwards.
+ *
+ * Missing real functions: CUBLAS_STATUS_NOT_INITIALIZED (style.md §5).
+ */
+#include "detshim.h"
+
+#include <string.h>
+
+#include "abi/cublaslt.h"
+#include "cublaslt.h"
+#include "gpu_policy.h"
+
+typedef ds_cublaslt_handle lth;
+typedef ds_cublaslt_matmul_desc ltdesc;
+typedef ds_cublaslt_layout ltlay;
+typedef ds_cublaslt_pref ltpref;
+typedef ds_cublas_status st_t;
+typedef struct ds_cublaslt_heur_result ltres;
+typedef struct ds_cublaslt_algo ltalgo;
+
+#define DS_CUBLASLT_HOOKS(X)                                                 \
+	X(cublasLtMatmulAlgoGetHeuristic,                                    \
+	  (lth h, ltdesc d, ltlay A, ltlay B, ltlay C, ltlay D, ltpref p,    \
+	   int req, ltres res[], int *ret))                                  \
+	X(cublasLtMatmul,                                                    \
+	  (lth h, ltdesc d, const void *alpha, const void *a, ltlay A,       \
+	   const void *b, ltlay B, const void *beta, const void *c, ltlay C, \
+	   void *dd, ltlay D, const ltalgo *algo, void *ws, size_t wss,      \
+	   void *stream))                                                    \
+	X(cublasLtMatmulPreferenceCreate, (ltpref * p))                      \
+	X(cublasLtMatmulPreferenceDestroy, (ltpref p))                       \
+	X(cublasLtMatmulPreferenceSetAttribute,                              \
+	  (ltpref p, int attr, const void *buf, size_t n))                   \
+	X(cublasLtMatmulPreferenceGetAttribute,                              \
+	  (ltpref p, int attr, void *buf, size_t n, size_t *written))        \
+	X(cublasLtMatmulAlgoConfigGetAttribute,                              \
+	  (const ltalgo *algo, int attr, void *buf, size_t n,                \
+	   size_t *written))
+
+#define DS_LT_SLOT(name, params)                                             \
+	typedef st_t(*name##_fn) params;                                     \
+	static struct ds_sym real_##name =                                   \
+		DS_SYM_INIT(DS_CUBLASLT_SONAME, #name);
+DS_CUBLASLT_HOOKS(DS_LT_SLOT)
+#undef DS_LT_SLOT
+
+#define LT_MIN_ASK 8   /* results asked for internally, at least */
+#define LT_MAX_ASK 64  /* larger requests: mask only, no re-check */
+
+/* Step 1: restrict the caller's preference.  Best effort: a failing
+ * attribute call leaves step 2 to do the work. */
+static void restrict_pref(ltpref p)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmulPreferenceSetAttribute");
+	cublasLtMatmulPreferenceSetAttribute_fn set =
+		ds_sym_get(&real_cublasLtMatmulPreferenceSetAttribute);
+	cublasLtMatmulPreferenceGetAttribute_fn get =
+		ds_sym_get(&real_cublasLtMatmulPreferenceGetAttribute);
+	uint32_t mask = DS_CUBLASLT_REDUCTION_SCHEME_MASK;
+	size_t w = 0;
+
+	if (set == NULL || p == NULL)
+		return;
+	if (get && get(p, DS_CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &mask,
+		       sizeof(mask), &w) != DS_CUBLAS_STATUS_SUCCESS)
+		mask = DS_CUBLASLT_REDUCTION_SCHEME_MASK;
+	if ((mask & ~ds_lt_allowed_schemes()) != 0) {
+		uint32_t want = mask & ds_lt_allowed_schemes();
+
+		if (set(p, DS_CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &want,
+			sizeof(want)) == DS_CUBLAS_STATUS_SUCCESS)
+			ds_event(&site, "pinned",
+				 "reduction_scheme_mask=0x%x -> 0x%x (no split-K: "
+				 "CUDALibrarySamples#243)", mask, want);
+	}
+	if (ds_cfg.cublas_strip_tf32) {
+		uint64_t impl = ~UINT64_C(0);
+
+		if (get && get(p, DS_CUBLASLT_MATMUL_PREF_IMPL_MASK, &impl,
+			       sizeof(impl), &w) != DS_CUBLAS_STATUS_SUCCESS)
+			impl = ~UINT64_C(0);
+		if (impl & DS_CUBLASLT_IMPL_FLAGS_INPUT_TF32) {
+			impl &= ~DS_CUBLASLT_IMPL_FLAGS_INPUT_TF32;
+			if (set(p, DS_CUBLASLT_MATMUL_PREF_IMPL_MASK, &impl,
+				sizeof(impl)) == DS_CUBLAS_STATUS_SUCCESS)
+				ds_event(&site, "pinned",
+					 "impl_mask without INPUT_TF32 "
+					 "(strip_tf32)");
+		}
+	}
+}
+
+/* Step 2: mark which results conform.  Returns how many do not. */
+static int check_results(const ltres *res, int n, bool *keep)
+{
+	cublasLtMatmulAlgoConfigGetAttribute_fn get =
+		ds_sym_get(&real_cublasLtMatmulAlgoConfigGetAttribute);
+	int i, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		uint32_t scheme = DS_CUBLASLT_REDUCTION_SCHEME_NONE;
+		int32_t splitk = 1;
+		size_t w = 0;
+
+		keep[i] = true;
+		if (get == NULL)
+			continue; /* cannot tell: the mask of step 1 stands */
+		if (get(&res[i].algo, DS_CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME,
+			&scheme, sizeof(scheme), &w) != DS_CUBLAS_STATUS_SUCCESS)
+			scheme = DS_CUBLASLT_REDUCTION_SCHEME_NONE;
+		if (get(&res[i].algo, DS_CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+			&splitk, sizeof(splitk), &w) != DS_CUBLAS_STATUS_SUCCESS)
+			splitk = 1;
+		if (!ds_lt_algo_ok(scheme, splitk)) {
+			keep[i] = false;
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* The heuristic with steps 1 and 2; same contract as the real call.
+ * Results are gathered in a local array (at most LT_MAX_ASK) and the
+ * first req conforming ones copied out. */
+static st_t heuristic(cublasLtMatmulAlgoGetHeuristic_fn real, lth h,
+		      ltdesc d, ltlay A, ltlay B, ltlay C, ltlay D, ltpref p,
+		      int req, ltres res[], int *ret)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmulAlgoGetHeuristic");
+	ltres local[LT_MAX_ASK];
+	bool keep[LT_MAX_ASK];
+	int ask = req < LT_MIN_ASK ? LT_MIN_ASK : req;
+	int n = 0, bad, kept;
+	st_t st;
+
+	restrict_pref(p);
+	if (req <= 0 || req > LT_MAX_ASK || res == NULL || ret == NULL)
+		return real(h, d, A, B, C, D, p, req, res, ret);
+	st = real(h, d, A, B, C, D, p, ask, local, &n);
+	if (st != DS_CUBLAS_STATUS_SUCCESS)
+		return st;
+	if (n > ask)
+		n = ask;
+	bad = check_results(local, n, keep);
+	kept = ds_compact(local, sizeof(ltres), n, keep);
+	if (bad)
+		ds_event(&site, "vetoed",
+			 "%d of %d heuristic results use split-K; kept %d", bad,
+			 n, kept);
+	if (kept == 0 && n > 0) {
+		/* Nothing deterministic to offer: say so in the library's
+		 * own terms rather than run a split-K algorithm. */
+		*ret = 0;
+		ds_event(&site, "error", "no unsplit algorithm among %d", n);
+		return DS_CUBLAS_STATUS_NOT_SUPPORTED;
+	}
+	if (kept > req)
+		kept = req;
+	memcpy(res, local, (size_t)kept * sizeof(ltres));
+	*ret = kept;
+	return st;
+}
+
+DS_EXPORT st_t cublasLtMatmulAlgoGetHeuristic(lth h, ltdesc d, ltlay A,
+					      ltlay B, ltlay C, ltlay D,
+					      ltpref p, int req, ltres res[],
+					      int *ret)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmulAlgoGetHeuristic");
+	cublasLtMatmulAlgoGetHeuristic_fn real =
+		ds_sym_get(&real_cublasLtMatmulAlgoGetHeuristic);
+	bool keep[LT_MAX_ASK];
+	st_t st;
+	int bad;
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (!ds_active() || !ds_watch(DS_SRC_CUBLAS))
+		return real(h, d, A, B, C, D, p, req, res, ret);
+	if (ds_enforce(DS_SRC_CUBLAS))
+		return heuristic(real, h, d, A, B, C, D, p, req, res, ret);
+	/* warn: pass unchanged, say what enforce would drop. */
+	st = real(h, d, A, B, C, D, p, req, res, ret);
+	if (st == DS_CUBLAS_STATUS_SUCCESS && ret && res && *ret > 0 &&
+	    *ret <= (int)DS_ARRAY_SIZE(keep)) {
+		bad = check_results(res, *ret, keep);
+		if (bad)
+			ds_event(&site, "would-veto",
+				 "%d of %d heuristic results use split-K", bad,
+				 *ret);
+	}
+	return st;
+}
+
+DS_EXPORT st_t cublasLtMatmul(lth h, ltdesc d, const void *alpha,
+			      const void *a, ltlay A, const void *b, ltlay B,
+			      const void *beta, const void *c, ltlay C,
+			      void *dd, ltlay D, const ltalgo *algo, void *ws,
+			      size_t wss, void *stream)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmul");
+	cublasLtMatmul_fn real = ds_sym_get(&real_cublasLtMatmul);
+	cublasLtMatmulAlgoGetHeuristic_fn heur;
+	cublasLtMatmulPreferenceCreate_fn pcreate;
+	cublasLtMatmulPreferenceDestroy_fn pdestroy;
+	cublasLtMatmulPreferenceSetAttribute_fn pset;
+	ltpref p = NULL;
+	ltres r;
+	int n = 0;
+	uint64_t lim = wss;
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (algo != NULL || !ds_active() || !ds_enforce(DS_SRC_CUBLAS))
+		return real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo,
+			    ws, wss, stream);
+	/* Implicit heuristic: choose with our rules instead. */
+	heur = ds_sym_get(&real_cublasLtMatmulAlgoGetHeuristic);
+	pcreate = ds_sym_get(&real_cublasLtMatmulPreferenceCreate);
+	pdestroy = ds_sym_get(&real_cublasLtMatmulPreferenceDestroy);
+	pset = ds_sym_get(&real_cublasLtMatmulPreferenceSetAttribute);
+	if (heur && pcreate && pdestroy && pset &&
+	    pcreate(&p) == DS_CUBLAS_STATUS_SUCCESS) {
+		pset(p, DS_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &lim,
+		     sizeof(lim));
+		if (heuristic(heur, h, d, A, B, C, D, p, 1, &r, &n) ==
+			    DS_CUBLAS_STATUS_SUCCESS && n == 1) {
+			algo = &r.algo;
+			ds_event(&site, "pinned",
+				 "algo=NULL: chose the first unsplit heuristic "
+				 "result");
+		}
+		pdestroy(p);
+	}
+	return real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo, ws, wss,
+		    stream);
+}

@@ -1,0 +1,156 @@
+/*
+ * Fake libcublasLt.so.13 for the hook tests (style.md §14).
+ *
+ * The heuristic offers scripted algorithms: FAKE_LT_SCHEMES is a comma
+ * list of reduction schemes in heuristic order (default "1,0,2,0"); an
+ * algo's data[0] holds its scheme, data[1] its split-K count (4 for a
+ * split scheme, else 1), data[2] its index.  The preference's
+ * REDUCTION_SCHEME_MASK is honoured like the real library, unless
+ * FAKE_LT_IGNORE_MASK=1 (an older or misbehaving library), so both the
+ * mask and the result filter of the shim can be seen.  cublasLtMatmul
+ * records the index of the algo it ran (-1 for NULL).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct algo { uint64_t data[8]; };
+struct result {
+	struct algo algo;
+	size_t workspace;
+	int state;
+	float waves;
+	int reserved[4];
+};
+struct pref {
+	uint32_t mask;
+	uint64_t impl;
+	uint64_t maxws;
+};
+
+#define OK 0
+#define BAD 7
+#define NOTSUP 15
+
+static int last_index = -2;
+static uint32_t last_mask = 0xffffffffu;
+
+int cublasLtMatmulPreferenceCreate(struct pref **p)
+{
+	*p = calloc(1, sizeof(**p));
+	(*p)->mask = 7;
+	(*p)->impl = ~UINT64_C(0);
+	return OK;
+}
+
+int cublasLtMatmulPreferenceDestroy(struct pref *p)
+{
+	free(p);
+	return OK;
+}
+
+int cublasLtMatmulPreferenceSetAttribute(struct pref *p, int attr,
+					 const void *buf, size_t n)
+{
+	if (p == NULL || buf == NULL)
+		return BAD;
+	if (attr == 3 && n == 4)
+		memcpy(&p->mask, buf, 4);
+	else if (attr == 12 && n == 8)
+		memcpy(&p->impl, buf, 8);
+	else if (attr == 1 && n == 8)
+		memcpy(&p->maxws, buf, 8);
+	else
+		return BAD;
+	return OK;
+}
+
+int cublasLtMatmulPreferenceGetAttribute(struct pref *p, int attr, void *buf,
+					 size_t n, size_t *written)
+{
+	if (p == NULL || buf == NULL)
+		return BAD;
+	if (attr == 3 && n == 4)
+		memcpy(buf, &p->mask, 4);
+	else if (attr == 12 && n == 8)
+		memcpy(buf, &p->impl, 8);
+	else if (attr == 1 && n == 8)
+		memcpy(buf, &p->maxws, 8);
+	else
+		return BAD;
+	if (written)
+		*written = n;
+	return OK;
+}
+
+int cublasLtMatmulAlgoGetHeuristic(void *h, void *d, void *A, void *B,
+				   void *C, void *D, struct pref *p, int req,
+				   struct result res[], int *ret)
+{
+	const char *s = getenv("FAKE_LT_SCHEMES");
+	const char *ign = getenv("FAKE_LT_IGNORE_MASK");
+	uint32_t mask = p ? p->mask : 7;
+	int n = 0, idx = 0;
+
+	(void)h; (void)d; (void)A; (void)B; (void)C; (void)D;
+	if (req <= 0 || res == NULL || ret == NULL)
+		return BAD;
+	if (s == NULL)
+		s = "1,0,2,0";
+	last_mask = mask;
+	while (*s && n < req) {
+		uint32_t scheme = (uint32_t)strtoul(s, (char **)&s, 10);
+
+		if (*s == ',')
+			s++;
+		if ((ign == NULL || ign[0] != '1') && (scheme & ~mask) != 0) {
+			idx++;
+			continue;
+		}
+		memset(&res[n], 0, sizeof(res[n]));
+		res[n].algo.data[0] = scheme;
+		res[n].algo.data[1] = scheme ? 4 : 1;
+		res[n].algo.data[2] = (uint64_t)idx;
+		res[n].state = OK;
+		res[n].waves = 1.0f;
+		n++;
+		idx++;
+	}
+	*ret = n;
+	return n ? OK : NOTSUP;
+}
+
+int cublasLtMatmulAlgoConfigGetAttribute(const struct algo *a, int attr,
+					 void *buf, size_t n, size_t *written)
+{
+	if (a == NULL || buf == NULL)
+		return BAD;
+	if (attr == 3 && n == 4) {
+		uint32_t v = (uint32_t)a->data[0];
+		memcpy(buf, &v, 4);
+	} else if (attr == 2 && n == 4) {
+		int32_t v = (int32_t)a->data[1];
+		memcpy(buf, &v, 4);
+	} else {
+		return BAD;
+	}
+	if (written)
+		*written = n;
+	return OK;
+}
+
+int cublasLtMatmul(void *h, void *d, const void *alpha, const void *a,
+		   void *A, const void *b, void *B, const void *beta,
+		   const void *c, void *C, void *dd, void *D,
+		   const struct algo *algo, void *ws, size_t wss, void *stream)
+{
+	(void)h; (void)d; (void)alpha; (void)a; (void)A; (void)b; (void)B;
+	(void)beta; (void)c; (void)C; (void)dd; (void)D; (void)ws; (void)wss;
+	(void)stream;
+	last_index = algo ? (int)algo->data[2] : -1;
+	return OK;
+}
+
+/* Test probes. */
+int fake_lt_last_index(void) { return last_index; }
+uint32_t fake_lt_last_mask(void) { return last_mask; }
