@@ -420,7 +420,7 @@ DS_HIDDEN void *_Atomic ds_dlsym_next;
  * (a wrapper), 0 when the stub must jump to the real dlsym.  Only "cu"
  * names reach the configuration; everything else costs two compares.
  */
-DS_HIDDEN __attribute__((used)) int ds_dlsym_route(void *handle,
+DS_HIDDEN __attribute__((used)) DS_NO_SANITIZE int ds_dlsym_route(void *handle,
 						   const char *name,
 						   void **answer)
 {

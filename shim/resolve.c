@@ -28,7 +28,9 @@
 typedef void *(*dlsym_fn)(void *, const char *);
 static dlsym_fn real_dlsym_ptr;
 
-void *ds_real_dlsym(void *handle, const char *name)
+/* Not instrumented: the dlsym stub (driver.c) reaches this from ASan's
+ * interceptor set-up, before ASan's shadow memory exists. */
+DS_NO_SANITIZE void *ds_real_dlsym(void *handle, const char *name)
 {
 	dlsym_fn f = __atomic_load_n(&real_dlsym_ptr, __ATOMIC_ACQUIRE);
 
