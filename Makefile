@@ -74,7 +74,7 @@ CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 .PHONY: all check check-unit check-hooks check-integration check-sanitize \
 	demo install uninstall bench gpu-check clean lint check-exports
 
-all: $(SO) $(CORE_LIB) $(DETRUN) $(FAKES) $(TARGETS)
+all: $(SO) $(CORE_LIB) $(if $(wildcard tools/detrun.c),$(DETRUN)) $(FAKES) $(TARGETS)
 
 $(BUILD)/%.o: %.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)

@@ -111,7 +111,8 @@ void ds_pins_apply(void)
 			size_t n;
 
 			if (found && same) {
-				ds_log_record(p->src, p->name, "kept",
+				if (ds_cfg.lineage[0] == '\0')
+					ds_log_record(p->src, p->name, "kept",
 					      "%s already holds %s", p->name,
 					      p->value);
 				continue;
@@ -137,7 +138,11 @@ void ds_pins_apply(void)
 			continue;
 		}
 		if (cur != NULL) {
-			ds_event(&site, "kept", "%s=%s already set", p->name, cur);
+			/* Children inherit the pins: only the first process of
+			 * the run says what it found. */
+			if (ds_cfg.lineage[0] == '\0')
+				ds_event(&site, "kept", "%s=%s already set",
+					 p->name, cur);
 			continue;
 		}
 		if (p->kind == PIN_DERIVED)

@@ -1,0 +1,326 @@
+/*
+ * process.c - the key tree across fork and exec.
+ *
+ * fork: the parent's prepare handler takes the next fork ordinal (the
+ * parent must count, or every sibling gets the same stream: cpu.md §0.7);
+ * the child handler derives key = H(parent key, "fork", ordinal) and
+ * resets every stream position.  The ordinal travels in a thread-local,
+ * since the child is a copy of the forking thread.
+ *
+ * exec: every exported exec entry point (execve, execv, execvp, execvpe,
+ * execl, execlp, execle, fexecve, posix_spawn, posix_spawnp) passes the
+ * child key H(process key, "exec", ordinal) in DETSHIM_LINEAGE, a
+ * fixed-width variable (the environment's size moves addresses:
+ * cpu.md §1.7).  glibc's system() and popen() reach the kernel through
+ * internal symbols no preload can see; their children inherit this
+ * process's DETSHIM_LINEAGE unchanged (README, "Limits").
+ *
+ * The exec hooks run between vfork and exec (Python's subprocess does
+ * this), sharing the parent's memory: they use only the stack, no
+ * malloc, no locks, no stdio.  The exec ordinal is an atomic in shared
+ * memory, so a vfork child's increment is the parent's too.
+ */
+#include "detshim.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static atomic_ulong fork_ordinal;
+static atomic_ulong exec_ordinal;
+static __thread unsigned long pending_fork
+	__attribute__((tls_model("initial-exec")));
+
+DS_SITE(site_fork, DS_SRC_PROCESS, "fork");
+DS_SITE(site_exec, DS_SRC_PROCESS, "exec");
+
+static void on_prepare(void)
+{
+	pending_fork = atomic_fetch_add(&fork_ordinal, 1);
+}
+
+static void on_child(void)
+{
+	ds_key_derive(&ds_process_key, &ds_process_key, "fork", pending_fork);
+	ds_stream_reset();
+	atomic_store(&fork_ordinal, 0);
+	atomic_store(&exec_ordinal, 0);
+	ds_log_after_fork_child();
+	ds_event(&site_fork, "derived", "child key from fork ordinal %lu",
+		 pending_fork);
+}
+
+void ds_process_init(void)
+{
+	if (!ds_cfg.source_on[DS_SRC_PROCESS])
+		return;
+	pthread_atfork(on_prepare, NULL, on_child);
+}
+
+/* ------------------------------------------------------------------ */
+/* exec */
+
+DS_LIBC_SYM(real_execve, "execve");
+DS_LIBC_SYM(real_execvpe, "execvpe");
+DS_LIBC_SYM(real_fexecve, "fexecve");
+DS_LIBC_SYM(real_posix_spawn, "posix_spawn");
+DS_LIBC_SYM(real_posix_spawnp, "posix_spawnp");
+
+#define LINEAGE_LEN (sizeof(DS_LINEAGE_VAR "=") - 1 + 64)
+#define MAX_ENV 8192 /* entries (64 KiB of stack); larger environments pass unchanged */
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* Count entries, and say whether the shim will load in the child. */
+static size_t env_count(char *const *envp, bool *preload)
+{
+	size_t n = 0;
+
+	*preload = false;
+	if (envp == NULL)
+		return 0;
+	for (; envp[n]; n++)
+		if (has_prefix(envp[n], "LD_PRELOAD="))
+			*preload = true;
+	return n;
+}
+
+/* Fill out[] (room for n + 2) with envp minus any old lineage, plus var.
+ * Returns out, or envp itself when nothing should change. */
+static char *const *child_env(char *const *envp, size_t n, char **out,
+			      char *var)
+{
+	struct ds_key child;
+	char hex[65];
+	size_t i, j = 0;
+
+	ds_key_derive(&child, &ds_process_key, "exec",
+		      atomic_fetch_add(&exec_ordinal, 1));
+	ds_key_to_hex(&child, hex);
+	ds_fmt(var, LINEAGE_LEN + 1, "%s=%s", DS_LINEAGE_VAR, hex);
+	for (i = 0; i < n; i++)
+		if (!has_prefix(envp[i], DS_LINEAGE_VAR "="))
+			out[j++] = envp[i];
+	out[j++] = var;
+	out[j] = NULL;
+	ds_event(&site_exec, "derived", "child key passed in %s",
+		 DS_LINEAGE_VAR);
+	return out;
+}
+
+/* True if the exec should carry a lineage key (macro-free: the caller
+ * owns the stack arrays, sized from n). */
+static bool want_lineage(char *const *envp, size_t *n)
+{
+	bool preload;
+
+	if (!ds_active() || !ds_enforce(DS_SRC_PROCESS))
+		return false;
+	*n = env_count(envp, &preload);
+	return preload && *n < MAX_ENV;
+}
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+typedef int (*spawn_fn)(pid_t *, const char *,
+			const posix_spawn_file_actions_t *,
+			const posix_spawnattr_t *, char *const[],
+			char *const[]);
+
+static int call_exec(struct ds_sym *sym, const char *path,
+		     char *const argv[], char *const envp[])
+{
+	execve_fn f = (execve_fn)ds_sym_get(sym);
+	size_t n = 0;
+
+	if (f == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (want_lineage(envp, &n)) {
+		char *out[n + 2];
+		char var[LINEAGE_LEN + 1];
+
+		return f(path, argv, child_env(envp, n, out, var));
+	}
+	return f(path, argv, envp);
+}
+
+DS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return call_exec(&real_execve, path, argv, envp);
+}
+
+DS_EXPORT int execv(const char *path, char *const argv[])
+{
+	return call_exec(&real_execve, path, argv, environ);
+}
+
+DS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	return call_exec(&real_execvpe, file, argv, envp);
+}
+
+DS_EXPORT int execvp(const char *file, char *const argv[])
+{
+	return call_exec(&real_execvpe, file, argv, environ);
+}
+
+DS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	fexecve_fn f = (fexecve_fn)ds_sym_get(&real_fexecve);
+	size_t n = 0;
+
+	if (f == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (want_lineage(envp, &n)) {
+		char *out[n + 2];
+		char var[LINEAGE_LEN + 1];
+
+		return f(fd, argv, child_env(envp, n, out, var));
+	}
+	return f(fd, argv, envp);
+}
+
+/* execl family: gather the variadic list on the stack (bounded like the
+ * kernel's argument limit would be), then take the execv path. */
+#define MAX_ARGS 4096
+
+static int count_args(va_list ap)
+{
+	int n = 1;
+
+	while (va_arg(ap, const char *) != NULL && n < MAX_ARGS)
+		n++;
+	return n;
+}
+
+static void fill_args(const char **argv, const char *arg0, va_list ap, int n)
+{
+	int i;
+
+	argv[0] = arg0;
+	for (i = 1; i < n; i++)
+		argv[i] = va_arg(ap, const char *);
+	argv[n] = NULL;
+}
+
+DS_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap, cp;
+	int n;
+
+	va_start(ap, arg);
+	va_copy(cp, ap);
+	n = count_args(cp);
+	va_end(cp);
+	if (n >= MAX_ARGS) {
+		va_end(ap);
+		errno = E2BIG;
+		return -1;
+	}
+	{
+		const char *argv[n + 1];
+
+		fill_args(argv, arg, ap, n);
+		va_end(ap);
+		return call_exec(&real_execve, path, (char *const *)argv,
+				 environ);
+	}
+}
+
+DS_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap, cp;
+	int n;
+
+	va_start(ap, arg);
+	va_copy(cp, ap);
+	n = count_args(cp);
+	va_end(cp);
+	if (n >= MAX_ARGS) {
+		va_end(ap);
+		errno = E2BIG;
+		return -1;
+	}
+	{
+		const char *argv[n + 1];
+
+		fill_args(argv, arg, ap, n);
+		va_end(ap);
+		return call_exec(&real_execvpe, file, (char *const *)argv,
+				 environ);
+	}
+}
+
+DS_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap, cp;
+	char *const *envp;
+	int n;
+
+	va_start(ap, arg);
+	va_copy(cp, ap);
+	n = count_args(cp);
+	va_end(cp);
+	if (n >= MAX_ARGS) {
+		va_end(ap);
+		errno = E2BIG;
+		return -1;
+	}
+	{
+		const char *argv[n + 1];
+
+		fill_args(argv, arg, ap, n);
+		(void)va_arg(ap, const char *); /* the terminating NULL */
+		envp = va_arg(ap, char *const *);
+		va_end(ap);
+		return call_exec(&real_execve, path, (char *const *)argv, envp);
+	}
+}
+
+static int call_spawn(struct ds_sym *sym, pid_t *pid, const char *path,
+		      const posix_spawn_file_actions_t *fa,
+		      const posix_spawnattr_t *attr, char *const argv[],
+		      char *const envp[])
+{
+	spawn_fn f = (spawn_fn)ds_sym_get(sym);
+	size_t n = 0;
+
+	if (f == NULL)
+		return ENOSYS;
+	if (want_lineage(envp, &n)) {
+		char *out[n + 2];
+		char var[LINEAGE_LEN + 1];
+
+		return f(pid, path, fa, attr, argv,
+			 child_env(envp, n, out, var));
+	}
+	return f(pid, path, fa, attr, argv, envp);
+}
+
+DS_EXPORT int posix_spawn(pid_t *pid, const char *path,
+			  const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[],
+			  char *const envp[])
+{
+	return call_spawn(&real_posix_spawn, pid, path, fa, attr, argv, envp);
+}
+
+DS_EXPORT int posix_spawnp(pid_t *pid, const char *file,
+			   const posix_spawn_file_actions_t *fa,
+			   const posix_spawnattr_t *attr, char *const argv[],
+			   char *const envp[])
+{
+	return call_spawn(&real_posix_spawnp, pid, file, fa, attr, argv, envp);
+}

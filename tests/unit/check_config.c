@@ -1,0 +1,405 @@
+/* check_config.c - seed parsing, the environment table, the config file. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_detshim.h"
+
+struct seed_case {
+	const char *in;
+	int err;
+	uint64_t want;
+};
+
+static const struct seed_case seed_cases[] = {
+	{ "0", 0, 0 },
+	{ "42", 0, 42 },
+	{ "18446744073709551615", 0, UINT64_MAX },
+	{ "0x0", 0, 0 },
+	{ "0xdeadBEEF", 0, 0xdeadbeef },
+	{ "0XFFFFFFFFFFFFFFFF", 0, UINT64_MAX },
+	{ "18446744073709551616", -ERANGE, 0 },
+	{ "0x10000000000000000", -ERANGE, 0 },
+	{ "", -EINVAL, 0 },
+	{ "abc", -EINVAL, 0 },
+	{ "42x", -EINVAL, 0 },
+	{ "-1", -EINVAL, 0 },
+	{ "+1", -EINVAL, 0 },
+	{ " 42", -EINVAL, 0 },
+	{ "42 ", -EINVAL, 0 },
+	{ "0x", -EINVAL, 0 },
+	{ "1e3", -EINVAL, 0 },
+};
+
+START_TEST(test_parse_seed_table)
+{
+	const struct seed_case *c = &seed_cases[_i];
+	uint64_t v = 12345;
+	int e = ds_parse_seed(c->in, &v);
+
+	ck_assert_msg(e == c->err, "'%s': got %d want %d", c->in, e, c->err);
+	if (c->err == 0)
+		ck_assert_msg(v == c->want, "'%s' parsed wrong", c->in);
+	else
+		ck_assert_msg(v == 12345, "'%s': output written on error", c->in);
+}
+END_TEST
+
+START_TEST(test_parse_seed_null)
+{
+	uint64_t v;
+
+	ck_assert_int_eq(ds_parse_seed(NULL, &v), -EINVAL);
+}
+END_TEST
+
+static int from_env(struct ds_config *c, char *err, size_t n, ...)
+{
+	char *env[32];
+	va_list ap;
+	int i = 0;
+
+	va_start(ap, n);
+	while (i < 31 && (env[i] = va_arg(ap, char *)) != NULL)
+		i++;
+	va_end(ap);
+	env[i] = NULL;
+	return ds_config_from_env(c, env, err, n);
+}
+
+START_TEST(test_defaults)
+{
+	struct ds_config c;
+	char err[256];
+	int i;
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), NULL), 0);
+	ck_assert(c.seed == DS_DEFAULT_SEED);
+	ck_assert(!c.seed_given);
+	ck_assert_int_eq(c.policy, DS_POLICY_ENFORCE);
+	ck_assert_int_eq(c.seed_mode, DS_SEED_MIX);
+	for (i = 0; i < DS_SRC_COUNT; i++)
+		ck_assert(c.source_on[i]);
+	ck_assert_str_eq(c.log_path, "");
+	ck_assert(!c.rank_given);
+}
+END_TEST
+
+START_TEST(test_env_seed_and_policy)
+{
+	struct ds_config c;
+	char err[256];
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "DETSHIM_SEED=0x2a",
+				  "DETSHIM_POLICY=warn", "DETSHIM_SEED_MODE=override",
+				  "DETSHIM_LOG=/tmp/x-%p.log", NULL), 0);
+	ck_assert(c.seed == 42 && c.seed_given);
+	ck_assert_int_eq(c.policy, DS_POLICY_WARN);
+	ck_assert_int_eq(c.seed_mode, DS_SEED_OVERRIDE);
+	ck_assert_str_eq(c.log_path, "/tmp/x-%p.log");
+}
+END_TEST
+
+START_TEST(test_env_bad_seed_names_variable)
+{
+	struct ds_config c;
+	char err[256];
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "DETSHIM_SEED=42x", NULL),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "DETSHIM_SEED"));
+	ck_assert_ptr_nonnull(strstr(err, "42x"));
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+END_TEST
+
+START_TEST(test_env_overflow_seed)
+{
+	struct ds_config c;
+	char err[256];
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err),
+				  "DETSHIM_SEED=99999999999999999999", NULL),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "64 bits"));
+}
+END_TEST
+
+START_TEST(test_env_empty_seed)
+{
+	struct ds_config c;
+	char err[256];
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "DETSHIM_SEED=", NULL),
+			 -EINVAL);
+}
+END_TEST
+
+START_TEST(test_env_bad_policy)
+{
+	struct ds_config c;
+	char err[256];
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "DETSHIM_POLICY=loud",
+				  NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "DETSHIM_POLICY"));
+}
+END_TEST
+
+START_TEST(test_env_policy_read_first)
+{
+	struct ds_config c;
+	char err[256];
+
+	/* The policy is known even when a later variable is bad, so that
+	 * init can choose between exit 2 and a warning. */
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "DETSHIM_SEED=zz",
+				  "DETSHIM_POLICY=warn", NULL), -EINVAL);
+	ck_assert_int_eq(c.policy, DS_POLICY_WARN);
+}
+END_TEST
+
+START_TEST(test_env_bad_mode_and_bool)
+{
+	struct ds_config c;
+	char err[256];
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err),
+				  "DETSHIM_SEED_MODE=maybe", NULL), -EINVAL);
+	ck_assert_int_eq(from_env(&c, err, sizeof(err),
+				  "DETSHIM_ENV_PINS=perhaps", NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "DETSHIM_ENV_PINS"));
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "DETSHIM_ENV_PINS=off",
+				  NULL), 0);
+	ck_assert(!c.env_pins);
+}
+END_TEST
+
+START_TEST(test_env_rank_order)
+{
+	struct ds_config c;
+	char err[256];
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "LOCAL_RANK=3",
+				  "RANK=5", NULL), 0);
+	ck_assert(c.rank_given && c.rank == 5);
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "SLURM_PROCID=7", NULL), 0);
+	ck_assert(c.rank == 7);
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "RANK=x", NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_env_lineage)
+{
+	struct ds_config c;
+	char err[256];
+	char var[100];
+	struct ds_key k;
+	char hex[65];
+
+	ds_key_root(&k, 1, false, 0);
+	ds_key_to_hex(&k, hex);
+	snprintf(var, sizeof(var), "%s=%s", DS_LINEAGE_VAR, hex);
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), var, NULL), 0);
+	ck_assert_str_eq(c.lineage, hex);
+	ck_assert_int_eq(from_env(&c, err, sizeof(err),
+				  DS_LINEAGE_VAR "=nothex", NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_source_names_round_trip)
+{
+	int i;
+
+	for (i = 0; i < DS_SRC_COUNT; i++)
+		ck_assert_int_eq(ds_source_from_name(
+					 ds_source_name((enum ds_source)i)), i);
+	ck_assert_int_eq(ds_source_from_name("nope"), -1);
+	ck_assert_str_eq(ds_source_name(DS_SRC_COUNT), "?");
+}
+END_TEST
+
+/* ---- config file ---------------------------------------------------- */
+
+static char cfg_path[64];
+
+static void write_cfg(const char *text)
+{
+	FILE *f;
+
+	strcpy(cfg_path, "/tmp/detshim-cfg-XXXXXX");
+	ck_assert_int_ge(mkstemp(cfg_path), 0);
+	f = fopen(cfg_path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int load_cfg(struct ds_config *c, char *err, size_t n)
+{
+	char var[128];
+	int e;
+
+	snprintf(var, sizeof(var), "DETSHIM_CONFIG=%s", cfg_path);
+	e = from_env(c, err, n, var, NULL);
+	unlink(cfg_path);
+	return e;
+}
+
+START_TEST(test_file_full)
+{
+	struct ds_config c;
+	char err[512];
+
+	write_cfg("policy = \"warn\";\nseed = 0x10;\nseed_mode = \"respect\";\n"
+		  "log = { path = \"/tmp/a.log\"; first_n = 3; level = \"debug\"; };\n"
+		  "sources = { urandom = false; getrandom = true; };\n"
+		  "gpu = { algo_cache = \"/tmp/algo\"; cudnn_choice = \"any\";\n"
+		  "        cublas_strip_tf32 = true; alloc_fill = true;\n"
+		  "        alloc_fill_byte = 255; torch = false; };\n");
+	ck_assert_msg(load_cfg(&c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c.policy, DS_POLICY_WARN);
+	ck_assert(c.seed == 16);
+	ck_assert_int_eq(c.seed_mode, DS_SEED_RESPECT);
+	ck_assert_str_eq(c.log_path, "/tmp/a.log");
+	ck_assert_uint_eq(c.log_first_n, 3);
+	ck_assert_int_eq(c.log_level, DS_LOG_DEBUG);
+	ck_assert(!c.source_on[DS_SRC_URANDOM]);
+	ck_assert(c.source_on[DS_SRC_GETRANDOM]);
+	ck_assert_str_eq(c.algo_cache, "/tmp/algo");
+	ck_assert_int_eq(c.cudnn_choice, DS_CUDNN_ANY);
+	ck_assert(c.cublas_strip_tf32 && c.alloc_fill && !c.torch_switches);
+	ck_assert_uint_eq(c.alloc_fill_byte, 255);
+}
+END_TEST
+
+START_TEST(test_file_env_wins)
+{
+	struct ds_config c;
+	char err[512];
+	char var[128];
+
+	write_cfg("seed = 1;\n");
+	snprintf(var, sizeof(var), "DETSHIM_CONFIG=%s", cfg_path);
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), var, "DETSHIM_SEED=2",
+				  NULL), 0);
+	unlink(cfg_path);
+	ck_assert(c.seed == 2);
+}
+END_TEST
+
+START_TEST(test_file_syntax_error_names_line)
+{
+	struct ds_config c;
+	char err[512];
+	char want[80];
+
+	write_cfg("seed = 1;\n\npolicy = \"warn\"\nbroken here;\n");
+	ck_assert_int_eq(load_cfg(&c, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:4", cfg_path);
+	ck_assert_msg(strstr(err, want) != NULL, "got: %s", err);
+}
+END_TEST
+
+START_TEST(test_file_unknown_key_names_line)
+{
+	struct ds_config c;
+	char err[512];
+
+	write_cfg("seed = 1;\nsede = 2;\n");
+	ck_assert_int_eq(load_cfg(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, ":2: sede: unknown setting") != NULL, "got: %s",
+		      err);
+}
+END_TEST
+
+START_TEST(test_file_bad_values)
+{
+	static const char *const bad[] = {
+		"policy = \"sometimes\";\n", "seed = \"12z\";\n",
+		"sources = { nosuch = true; };\n", "sources = { urandom = 1; };\n",
+		"gpu = { alloc_fill_byte = 256; };\n", "log = { first_n = -1; };\n",
+		"other = { a = 1; };\n", "log = { path = [1, 2]; };\n",
+	};
+	struct ds_config c;
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_cfg(bad[i]);
+		ck_assert_msg(load_cfg(&c, err, sizeof(err)) == -EINVAL,
+			      "accepted: %s", bad[i]);
+		ck_assert_msg(strchr(err, ':') != NULL, "no location: %s", err);
+	}
+}
+END_TEST
+
+START_TEST(test_file_missing_and_directory)
+{
+	struct ds_config c;
+	char err[512];
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err),
+				  "DETSHIM_CONFIG=/nonexistent/detshim.conf", NULL),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/detshim.conf"));
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "DETSHIM_CONFIG=/tmp",
+				  NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "DETSHIM_CONFIG=", NULL),
+			 -EINVAL);
+}
+END_TEST
+
+START_TEST(test_shipped_config_parses)
+{
+	struct ds_config c, d;
+	char err[512];
+
+	/* conf/detshim.conf documents the defaults: loading it must change
+	 * nothing. Run from the top of the tree (make check does). */
+	ck_assert_msg(from_env(&c, err, sizeof(err),
+			       "DETSHIM_CONFIG=conf/detshim.conf", NULL) == 0,
+		      "%s", err);
+	ds_config_defaults(&d);
+	strcpy(d.config_path, "conf/detshim.conf");
+	ck_assert(memcmp(&c, &d, sizeof(c)) == 0);
+}
+END_TEST
+
+static Suite *make_config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *t = tcase_create("seed");
+
+	tcase_add_loop_test(t, test_parse_seed_table, 0,
+			    sizeof(seed_cases) / sizeof(seed_cases[0]));
+	tcase_add_test(t, test_parse_seed_null);
+	suite_add_tcase(s, t);
+	t = tcase_create("env");
+	tcase_add_test(t, test_defaults);
+	tcase_add_test(t, test_env_seed_and_policy);
+	tcase_add_test(t, test_env_bad_seed_names_variable);
+	tcase_add_test(t, test_env_overflow_seed);
+	tcase_add_test(t, test_env_empty_seed);
+	tcase_add_test(t, test_env_bad_policy);
+	tcase_add_test(t, test_env_policy_read_first);
+	tcase_add_test(t, test_env_bad_mode_and_bool);
+	tcase_add_test(t, test_env_rank_order);
+	tcase_add_test(t, test_env_lineage);
+	tcase_add_test(t, test_source_names_round_trip);
+	suite_add_tcase(s, t);
+	t = tcase_create("file");
+	tcase_add_test(t, test_file_full);
+	tcase_add_test(t, test_file_env_wins);
+	tcase_add_test(t, test_file_syntax_error_names_line);
+	tcase_add_test(t, test_file_unknown_key_names_line);
+	tcase_add_test(t, test_file_bad_values);
+	tcase_add_test(t, test_file_missing_and_directory);
+	tcase_add_test(t, test_shipped_config_parses);
+	suite_add_tcase(s, t);
+	return s;
+}
+DS_TEST_SUITE(make_config_suite);
