@@ -468,12 +468,18 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 			e->cfg = ref;
 		break;
 	case DS_CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR:
-		if (name == DS_CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH)
-			set_og(e, ref && graph_fp(ref, &g), g);
+		if (name == DS_CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH) {
+			bool known = ref && graph_fp(ref, &g);
+
+			set_og(e, known, g);
+		}
 		break;
 	case DS_CUDNN_BACKEND_ENGINE_DESCRIPTOR:
-		if (name == DS_CUDNN_ATTR_ENGINE_OPERATION_GRAPH)
-			set_og(e, ref && graph_fp(ref, &g), g);
+		if (name == DS_CUDNN_ATTR_ENGINE_OPERATION_GRAPH) {
+			bool known = ref && graph_fp(ref, &g);
+
+			set_og(e, known, g);
+		}
 		break;
 	case DS_CUDNN_BACKEND_ENGINECFG_DESCRIPTOR:
 		if (name == DS_CUDNN_ATTR_ENGINECFG_ENGINE) {
@@ -529,8 +535,10 @@ DS_EXPORT ds_cudnn_status cudnnBackendGetAttribute(ds_cudnn_desc d, int name,
 	if (name == DS_CUDNN_ATTR_ENGINEHEUR_RESULTS) {
 		DS_SITE(site, DS_SRC_CUDNN, "cudnnBackendGetAttribute");
 
-		ds_event(&site, "observed", "g=%016llx heuristic_results=%lld",
-			 (unsigned long long)e->og, (long long)n);
+		char hx[17];
+
+		ds_event(&site, "observed", "g=%s heuristic_results=%lld",
+			 ds_cudnn_hex16(e->og, hx), (long long)n);
 	}
 	return st;
 }
@@ -548,7 +556,7 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 	struct ds_cudnn_graph *gr = NULL;
 	enum ds_cudnn_verdict v;
 	struct cfg_info info;
-	char ktxt[512];
+	char ktxt[512], hx[17];
 	ds_cudnn_status st;
 	uint64_t kh;
 
@@ -564,9 +572,9 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 	if (info.nondet) {
 		atomic_fetch_add(&n_veto_nondet, 1);
 		ds_event(&site_nondet, enforce ? "vetoed" : "observed",
-			 "%s g=%016llx reason=nondeterministic-note", ktxt,
-			 c && (c->flags & DS_CUDNN_F_OG) ?
-				 (unsigned long long)c->og : 0ULL);
+			 "%s g=%s reason=nondeterministic-note", ktxt,
+			 ds_cudnn_hex16(c && (c->flags & DS_CUDNN_F_OG) ?
+						c->og : 0, hx));
 		if (enforce)
 			return DS_CUDNN_STATUS_NOT_SUPPORTED;
 	}
@@ -586,18 +594,18 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 	v = ds_cudnn_choose(c->og, kh, ds_cfg.cudnn_choice, &gr);
 	if (v == DS_CUDNN_VETO_CHOSEN || v == DS_CUDNN_VETO_PINNED) {
 		atomic_fetch_add(&n_veto_choice, 1);
-		ds_event(&site_choice, "vetoed", "%s g=%016llx reason=%s", ktxt,
-			 (unsigned long long)c->og,
+		ds_event(&site_choice, "vetoed", "%s g=%s reason=%s", ktxt,
+			 ds_cudnn_hex16(c->og, hx),
 			 v == DS_CUDNN_VETO_PINNED ? "not-pinned" : "not-first");
 		return DS_CUDNN_STATUS_NOT_SUPPORTED;
 	}
 	st = f(d);
 	if (ds_cudnn_choose_done(gr, kh, v, st == DS_CUDNN_STATUS_SUCCESS)) {
-		ds_warn("pinned cuDNN config %s for graph %016llx no longer "
+		ds_warn("pinned cuDNN config %s for graph %s no longer "
 			"builds (status %d); using the default choice", ktxt,
-			(unsigned long long)c->og, st);
-		ds_event(&site_unpin, "unpinned", "%s g=%016llx status=%d", ktxt,
-			 (unsigned long long)c->og, st);
+			ds_cudnn_hex16(c->og, hx), st);
+		ds_event(&site_unpin, "unpinned", "%s g=%s status=%d", ktxt,
+			 ds_cudnn_hex16(c->og, hx), st);
 	}
 	if (st != DS_CUDNN_STATUS_SUCCESS || gr == NULL)
 		return st;
@@ -605,7 +613,7 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 	e->cand = ds_cudnn_graph_cand(gr, &info.key);
 	if (v == DS_CUDNN_ALLOW_FIRST || v == DS_CUDNN_ALLOW_PIN)
 		ds_event(&site_chosen, v == DS_CUDNN_ALLOW_PIN ? "pinned" : "chosen",
-			 "%s g=%016llx", ktxt, (unsigned long long)c->og);
+			 "%s g=%s", ktxt, ds_cudnn_hex16(c->og, hx));
 	return st;
 }
 

@@ -377,7 +377,8 @@ size_t ds_cudnn_pin_format_header(const struct ds_cudnn_pin_hdr *h,
 size_t ds_cudnn_pin_format_line(uint64_t g, const struct ds_cudnn_cfgkey *k,
 				char *buf, size_t cap)
 {
-	size_t n = ds_fmt(buf, cap, "g=%016llx ", (unsigned long long)g);
+	char hx[17];
+	size_t n = ds_fmt(buf, cap, "g=%s ", ds_cudnn_hex16(g, hx));
 
 	n += ds_cudnn_cfgkey_format(k, buf + n, cap - n);
 	return n + ds_fmt(buf + n, cap - n, "\n");

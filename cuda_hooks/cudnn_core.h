@@ -34,6 +34,9 @@ uint64_t ds_cudnn_hash_bytes(uint64_t h, const void *p, size_t n);
  */
 int ds_cudnn_attr_elem_size(int type);
 
+/* 16 lowercase hex digits + NUL (ds_fmt has no field widths). Pure. */
+const char *ds_cudnn_hex16(uint64_t v, char out[17]);
+
 /* ------------------------------------------------------------------ */
 /* Descriptor table (cudnn_track.c). */
 

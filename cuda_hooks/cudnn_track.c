@@ -69,6 +69,19 @@ uint64_t ds_cudnn_hash_bytes(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+const char *ds_cudnn_hex16(uint64_t v, char out[17])
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 15; i >= 0; i--) {
+		out[i] = digits[v & 15];
+		v >>= 4;
+	}
+	out[16] = '\0';
+	return out;
+}
+
 int ds_cudnn_attr_elem_size(int type)
 {
 	switch (type) {
