@@ -11,7 +11,10 @@
 # step time per variant.  Needs a CUDA GPU, python3 with torch and
 # torchvision, and BUILD/libdetshim.so.  Each run's raw line is in
 # OUTDIR/raw.txt, the shim's JSON log of the first run of each variant in
-# OUTDIR/log-*.jsonl.  WORKLOADS overrides the list ("resnet:default ...").
+# OUTDIR/log-*.jsonl, every run's stderr in OUTDIR/stderr.txt.
+# WORKLOADS overrides the list: items workload:mode[:variants], variants a
+# comma list of plain, detshim, pinned (default: all three; torchdet
+# modes: plain only).  STEPS sets resnet_train.py's timed steps.
 set -u
 BUILD=${1:-build}
 OUT=${2:-/tmp/detshim-cudnn}
@@ -20,8 +23,10 @@ SO=$(cd "$BUILD" && pwd)/libdetshim.so
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=$HERE/workloads
 WORKLOADS=${WORKLOADS:-"resnet:default resnet:torchdet conv:conv conv:conv_nobench resnet:default_nobench"}
+STEPS=${STEPS:-30}
 mkdir -p "$OUT"
 : > "$OUT/raw.txt"
+: > "$OUT/stderr.txt"
 test -f "$SO" || { echo "run_cudnn.sh: $SO missing (make BUILD=$BUILD)"; exit 1; }
 
 # one run: label workload mode variant i [env...]
@@ -29,26 +34,38 @@ one() {
 	wl=$1 mode=$2 var=$3 i=$4
 	shift 4
 	case $wl in
-	resnet) cmd="python3 $W/resnet_train.py $mode" ;;
+	resnet) cmd="python3 $W/resnet_train.py $mode $STEPS" ;;
 	conv) cmd="python3 $W/variance_probe.py $mode" ;;
 	esac
 	log=/dev/null
 	[ "$i" = 1 ] && log=$OUT/log-$wl-$mode-$var.jsonl
-	res=$(env "$@" DETSHIM_LOG="$log" timeout 300 $cmd 2>"$OUT/err-$wl-$mode-$var-$i.txt" | tail -1)
+	echo "== $wl $mode $var $i" >> "$OUT/stderr.txt"
+	res=$(env "$@" DETSHIM_LOG="$log" timeout 300 $cmd 2>>"$OUT/stderr.txt" | tail -1)
 	echo "$wl $mode $var $i $res" | tee -a "$OUT/raw.txt"
 }
 
 for item in $WORKLOADS; do
-	wl=${item%%:*} mode=${item#*:}
+	wl=${item%%:*} rest=${item#*:}
+	mode=${rest%%:*} vars=${rest#*:}
+	if [ "$vars" = "$rest" ]; then
+		case $mode in
+		torchdet*) vars=plain ;;
+		*) vars=plain,detshim,pinned ;;
+		esac
+	fi
 	cache=$OUT/cache-$wl-$mode.txt
-	i=1
-	while [ $i -le "$RUNS" ]; do one "$wl" "$mode" plain $i X=1; i=$((i + 1)); done
-	case $mode in torchdet*) continue ;; esac
-	i=1
-	while [ $i -le "$RUNS" ]; do
-		one "$wl" "$mode" detshim $i LD_PRELOAD="$SO" DETSHIM_SEED=1
-		i=$((i + 1))
-	done
+	case ",$vars," in *,plain,*)
+		i=1
+		while [ $i -le "$RUNS" ]; do one "$wl" "$mode" plain $i X=1; i=$((i + 1)); done
+	esac
+	case ",$vars," in *,detshim,*)
+		i=1
+		while [ $i -le "$RUNS" ]; do
+			one "$wl" "$mode" detshim $i LD_PRELOAD="$SO" DETSHIM_SEED=1
+			i=$((i + 1))
+		done
+	esac
+	case ",$vars," in *,pinned,*) ;; *) continue ;; esac
 	rm -f "$cache"
 	one "$wl" "$mode" record 1 LD_PRELOAD="$SO" DETSHIM_SEED=1 \
 		DETSHIM_ALGO_CACHE="$cache" DETSHIM_CUDNN_CHOICE=any
