@@ -16,6 +16,7 @@ for line in open(sys.argv[1]):
     if "{" in line:
         d = ast.literal_eval(line[line.index("{"):])
         for k, v in d.items():
-            print(k, v)
+            if k != "step_ms":  # a timing, not a result (run_cudnn.sh reads it)
+                print(k, v)
     elif len(line.split()) == 2:
         print(*line.split())

@@ -1,0 +1,299 @@
+/*
+ * cudnn_track.c - the table of cuDNN backend descriptors and the
+ * canonical content hash behind op-graph fingerprints.
+ *
+ * Why: the same operation graph must get the same engine config in every
+ * run (issue 3), so the choice is keyed by what the graph *is* - op kinds,
+ * tensor dims/strides/dtypes/ids, conv parameters, compute type - never
+ * by descriptor addresses, which differ run to run.  cuDNN offers no way
+ * to read a graph's content back in full, so the attributes the program
+ * sets are remembered here as it sets them (research/gpu.md §2.8 item 5).
+ *
+ * Invariants:
+ *  - bounded: DS_CUDNN_TRACK_CAP slots, allocated on first use (a program
+ *    that never calls cuDNN pays nothing); a full table leaves new
+ *    descriptors untracked, and anything built from them has no
+ *    fingerprint (the hooks then only veto nondeterministic engines);
+ *  - lock-free: open addressing keyed by the handle; a slot is claimed by
+ *    CAS (EMPTY or TOMB -> BUSY), filled, then published with a release
+ *    store of the key; removal stores TOMB.  A handle is live in at most
+ *    one slot because cuDNN hands out each address once until destroyed;
+ *  - content hashes never include pointers: HANDLE and VOID_PTR values are
+ *    dropped and descriptor references are replaced by the referenced
+ *    descriptor's own content hash at the time it is set (descriptors are
+ *    finalized before they can be set, so their content is frozen).
+ * Slot contents are written by the thread that owns the descriptor; cuDNN
+ * itself forbids concurrent use of one descriptor.
+ */
+#include "cudnn_core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SLOT_BUSY ((void *)1)
+#define SLOT_TOMB ((void *)2)
+#define PROBE_MAX 64u /* bounds the cost of a miss (untracked handle) */
+
+static struct ds_cudnn_desc *_Atomic table;
+static atomic_uint live;
+
+uint64_t ds_cudnn_mix(uint64_t h, uint64_t v)
+{
+	/* splitmix64 finalizer over a boost-style combine */
+	h ^= v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2);
+	h ^= h >> 30;
+	h *= UINT64_C(0xbf58476d1ce4e5b9);
+	h ^= h >> 27;
+	h *= UINT64_C(0x94d049bb133111eb);
+	h ^= h >> 31;
+	return h;
+}
+
+uint64_t ds_cudnn_hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t w;
+
+	h = ds_cudnn_mix(h, n);
+	while (n >= 8) {
+		memcpy(&w, b, 8);
+		h = ds_cudnn_mix(h, w);
+		b += 8;
+		n -= 8;
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, b, n);
+		h = ds_cudnn_mix(h, w);
+	}
+	return h;
+}
+
+const char *ds_cudnn_hex16(uint64_t v, char out[17])
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 15; i >= 0; i--) {
+		out[i] = digits[v & 15];
+		v >>= 4;
+	}
+	out[16] = '\0';
+	return out;
+}
+
+int ds_cudnn_attr_elem_size(int type)
+{
+	switch (type) {
+	case DS_CUDNN_TYPE_HANDLE:
+	case DS_CUDNN_TYPE_VOID_PTR:
+	case DS_CUDNN_TYPE_BACKEND_DESCRIPTOR:
+		return 0;
+	case DS_CUDNN_TYPE_BOOLEAN: /* C bool in the vendor header */
+	case DS_CUDNN_TYPE_CHAR:
+		return 1;
+	case DS_CUDNN_TYPE_INT64:
+	case DS_CUDNN_TYPE_DOUBLE:
+		return 8;
+	case DS_CUDNN_TYPE_FRACTION: /* { int64_t numerator, denominator } */
+		return 16;
+	default:
+		/* every other known type is an int-sized enum or int32 */
+		if (type >= 0 && type <= DS_CUDNN_TYPE_MOE_GROUPED_MATMUL_MODE)
+			return 4;
+		return -1;
+	}
+}
+
+bool ds_cudnn_track_wanted(int type)
+{
+	switch (type) {
+	case 6:  /* INTERMEDIATE_INFO */
+	case DS_CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR:
+	case 8:  /* KNOB_INFO */
+	case 9:  /* LAYOUT_INFO */
+	case DS_CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR:
+	case 34: /* KERNEL_CACHE */
+		return false;
+	default:
+		return type >= 0;
+	}
+}
+
+static struct ds_cudnn_desc *get_table(bool create)
+{
+	struct ds_cudnn_desc *t = atomic_load_explicit(&table,
+						      memory_order_acquire);
+	struct ds_cudnn_desc *expect = NULL;
+
+	if (t || !create)
+		return t;
+	/* calloc of this size is an mmap of zero pages: only the slots in
+	 * use ever become resident. */
+	t = calloc(DS_CUDNN_TRACK_CAP, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	if (!atomic_compare_exchange_strong(&table, &expect, t)) {
+		free(t);
+		t = expect;
+	}
+	return t;
+}
+
+static inline unsigned slot_of(const void *h)
+{
+	uint64_t x = (uint64_t)(uintptr_t)h;
+
+	x = (x >> 4) * UINT64_C(0x9e3779b97f4a7c15);
+	return (unsigned)(x >> 40) & (DS_CUDNN_TRACK_CAP - 1);
+}
+
+struct ds_cudnn_desc *ds_cudnn_track_add(void *handle, int type)
+{
+	struct ds_cudnn_desc *t;
+	unsigned i, s;
+
+	if (handle == NULL || handle == SLOT_BUSY || handle == SLOT_TOMB)
+		return NULL;
+	t = get_table(true);
+	if (t == NULL)
+		return NULL;
+	s = slot_of(handle);
+	for (i = 0; i < PROBE_MAX; i++) {
+		struct ds_cudnn_desc *d = &t[(s + i) & (DS_CUDNN_TRACK_CAP - 1)];
+		void *k = atomic_load_explicit(&d->key, memory_order_relaxed);
+
+		if (k != NULL && k != SLOT_TOMB)
+			continue;
+		if (!atomic_compare_exchange_strong(&d->key, &k, SLOT_BUSY))
+			continue;
+		d->type = type;
+		d->flags = 0;
+		d->nattr = 0;
+		d->og = 0;
+		d->cfg = NULL;
+		d->graph = NULL;
+		d->cand = -1;
+		atomic_store_explicit(&d->key, handle, memory_order_release);
+		atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+		return d;
+	}
+	return NULL;
+}
+
+struct ds_cudnn_desc *ds_cudnn_track_find(const void *handle)
+{
+	struct ds_cudnn_desc *t = get_table(false);
+	unsigned i, s;
+
+	if (t == NULL || handle == NULL)
+		return NULL;
+	s = slot_of(handle);
+	for (i = 0; i < PROBE_MAX; i++) {
+		struct ds_cudnn_desc *d = &t[(s + i) & (DS_CUDNN_TRACK_CAP - 1)];
+		void *k = atomic_load_explicit(&d->key, memory_order_acquire);
+
+		if (k == handle)
+			return d;
+		if (k == NULL)
+			return NULL;
+	}
+	return NULL;
+}
+
+void ds_cudnn_track_remove(const void *handle)
+{
+	struct ds_cudnn_desc *d = ds_cudnn_track_find(handle);
+	void *k = (void *)handle;
+
+	if (d && atomic_compare_exchange_strong(&d->key, &k, SLOT_TOMB))
+		atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+}
+
+unsigned ds_cudnn_track_live(void)
+{
+	return atomic_load_explicit(&live, memory_order_relaxed);
+}
+
+void ds_cudnn_track_reset(void)
+{
+	struct ds_cudnn_desc *t = get_table(false);
+
+	if (t)
+		memset(t, 0, (size_t)DS_CUDNN_TRACK_CAP * sizeof(*t));
+	atomic_store(&live, 0);
+}
+
+void ds_cudnn_track_set_attr(struct ds_cudnn_desc *d, uint32_t name,
+			     int type, int64_t count, const void *vals)
+{
+	int esz = ds_cudnn_attr_elem_size(type);
+	uint64_t h;
+	uint32_t i;
+
+	if (type == DS_CUDNN_TYPE_HANDLE || type == DS_CUDNN_TYPE_VOID_PTR)
+		return; /* pointers: never part of a fingerprint */
+	if (esz < 0 || count < 0 || (count > 0 && vals == NULL) ||
+	    count > (1 << 20)) {
+		d->flags |= DS_CUDNN_F_INCOMPLETE;
+		return;
+	}
+	h = ds_cudnn_mix(ds_cudnn_mix(name, (uint64_t)type), (uint64_t)count);
+	if (type == DS_CUDNN_TYPE_BACKEND_DESCRIPTOR) {
+		void *const *refs = vals;
+		int64_t j;
+
+		for (j = 0; j < count; j++) {
+			const struct ds_cudnn_desc *r = ds_cudnn_track_find(refs[j]);
+			bool complete = false;
+
+			if (r == NULL) {
+				d->flags |= DS_CUDNN_F_INCOMPLETE;
+				h = ds_cudnn_mix(h, 0);
+				continue;
+			}
+			h = ds_cudnn_mix(h, ds_cudnn_track_content(r, &complete));
+			if (!complete)
+				d->flags |= DS_CUDNN_F_INCOMPLETE;
+		}
+	} else if (count > 0) {
+		h = ds_cudnn_hash_bytes(h, vals, (size_t)count * (size_t)esz);
+	}
+	for (i = 0; i < d->nattr; i++)
+		if (d->names[i] == name) {
+			d->vals[i] = h;
+			return;
+		}
+	if (d->nattr == DS_CUDNN_MAX_ATTRS) {
+		d->flags |= DS_CUDNN_F_INCOMPLETE;
+		return;
+	}
+	d->names[d->nattr] = name;
+	d->vals[d->nattr] = h;
+	d->nattr++;
+}
+
+uint64_t ds_cudnn_track_content(const struct ds_cudnn_desc *d, bool *complete)
+{
+	uint32_t idx[DS_CUDNN_MAX_ATTRS];
+	uint32_t i, j, n = d->nattr;
+	uint64_t h;
+
+	if (n > DS_CUDNN_MAX_ATTRS)
+		n = DS_CUDNN_MAX_ATTRS;
+	/* insertion sort of attribute indices by name: the order in which
+	 * the program set them does not matter */
+	for (i = 0; i < n; i++) {
+		uint32_t v = i;
+
+		for (j = i; j > 0 && d->names[idx[j - 1]] > d->names[v]; j--)
+			idx[j] = idx[j - 1];
+		idx[j] = v;
+	}
+	h = ds_cudnn_mix(UINT64_C(0x6364736e6e666770), (uint64_t)d->type);
+	for (i = 0; i < n; i++)
+		h = ds_cudnn_mix(ds_cudnn_mix(h, d->names[idx[i]]),
+				 d->vals[idx[i]]);
+	*complete = !(d->flags & DS_CUDNN_F_INCOMPLETE);
+	return h;
+}
