@@ -153,7 +153,7 @@ has "seed in verdict" "seed 0x0000000000000009"
 t "policy off: differ" 1 "$D" --seed 9 --policy off --verify 2 -- "$T/detrun_print"
 has "verdict differ" "DIFFER"
 has "first difference is stdout line 1" "stdout: first difference at byte 1[0-9] \(line 1, column 1[0-9]\)"
-t "multi-process: identical" 0 "$D" --verify 2 -- sh -c "$T/detrun_print & $T/detrun_print; wait"
+t "multi-process: identical" 0 "$D" --verify 2 -- sh -c "$T/detrun_print & wait; $T/detrun_print"
 has "3 processes" "log: identical \(3 processes"
 rm -f cnt
 t "divergent events" 1 "$D" --verify 3 --log "$W/vd" -- "$T/detrun_branchy" cnt events
