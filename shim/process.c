@@ -215,17 +215,19 @@ static void fill_args(const char **argv, const char *arg0, va_list ap, int n)
 	argv[n] = NULL;
 }
 
-DS_EXPORT int execl(const char *path, const char *arg, ...)
+/* The execl family's common path; env_follows: execle's envp comes after
+ * the terminating NULL. */
+static int exec_list(struct ds_sym *sym, const char *path, const char *arg,
+		     va_list ap, bool env_follows)
 {
-	va_list ap, cp;
+	char *const *envp = environ;
+	va_list cp;
 	int n;
 
-	va_start(ap, arg);
 	va_copy(cp, ap);
 	n = count_args(cp);
 	va_end(cp);
 	if (n >= MAX_ARGS) {
-		va_end(ap);
 		errno = E2BIG;
 		return -1;
 	}
@@ -233,60 +235,45 @@ DS_EXPORT int execl(const char *path, const char *arg, ...)
 		const char *argv[n + 1];
 
 		fill_args(argv, arg, ap, n);
-		va_end(ap);
-		return call_exec(&real_execve, path, (char *const *)argv,
-				 environ);
+		if (env_follows) {
+			(void)va_arg(ap, const char *); /* the terminating NULL */
+			envp = va_arg(ap, char *const *);
+		}
+		return call_exec(sym, path, (char *const *)argv, envp);
 	}
+}
+
+DS_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, arg);
+	r = exec_list(&real_execve, path, arg, ap, false);
+	va_end(ap);
+	return r;
 }
 
 DS_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-	va_list ap, cp;
-	int n;
+	va_list ap;
+	int r;
 
 	va_start(ap, arg);
-	va_copy(cp, ap);
-	n = count_args(cp);
-	va_end(cp);
-	if (n >= MAX_ARGS) {
-		va_end(ap);
-		errno = E2BIG;
-		return -1;
-	}
-	{
-		const char *argv[n + 1];
-
-		fill_args(argv, arg, ap, n);
-		va_end(ap);
-		return call_exec(&real_execvpe, file, (char *const *)argv,
-				 environ);
-	}
+	r = exec_list(&real_execvpe, file, arg, ap, false);
+	va_end(ap);
+	return r;
 }
 
 DS_EXPORT int execle(const char *path, const char *arg, ...)
 {
-	va_list ap, cp;
-	char *const *envp;
-	int n;
+	va_list ap;
+	int r;
 
 	va_start(ap, arg);
-	va_copy(cp, ap);
-	n = count_args(cp);
-	va_end(cp);
-	if (n >= MAX_ARGS) {
-		va_end(ap);
-		errno = E2BIG;
-		return -1;
-	}
-	{
-		const char *argv[n + 1];
-
-		fill_args(argv, arg, ap, n);
-		(void)va_arg(ap, const char *); /* the terminating NULL */
-		envp = va_arg(ap, char *const *);
-		va_end(ap);
-		return call_exec(&real_execve, path, (char *const *)argv, envp);
-	}
+	r = exec_list(&real_execve, path, arg, ap, true);
+	va_end(ap);
+	return r;
 }
 
 static int call_spawn(struct ds_sym *sym, pid_t *pid, const char *path,
