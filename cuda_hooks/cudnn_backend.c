@@ -28,6 +28,7 @@
  * logged ("observed"), nothing vetoed; enforce -> vetoes.
  */
 #include "cudnn_core.h"
+#include "hook_prof.h" /* empty unless -DDS_HOOK_PROF (bench/gpu.sh) */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -391,9 +392,10 @@ DS_EXPORT ds_cudnn_status cudnnBackendCreateDescriptor(int type,
 	cudnnBackendCreateDescriptor_fn f = REAL(cudnnBackendCreateDescriptor);
 	ds_cudnn_status st;
 
+	DS_PROF_ENTER(DS_PROF_CREATE);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(type, d);
+	st = DS_PROF_REAL(f(type, d));
 	if (st != DS_CUDNN_STATUS_SUCCESS || d == NULL || !ds_active() ||
 	    !ds_watch(DS_SRC_CUDNN) || !ds_cudnn_track_wanted(type))
 		return st;
@@ -412,12 +414,13 @@ DS_EXPORT ds_cudnn_status cudnnBackendDestroyDescriptor(ds_cudnn_desc d)
 {
 	cudnnBackendDestroyDescriptor_fn f = REAL(cudnnBackendDestroyDescriptor);
 
+	DS_PROF_ENTER(DS_PROF_DESTROY);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
 	/* Forget it before the address can be handed out again. */
 	if (ds_active())
 		ds_cudnn_track_remove(d);
-	return f(d);
+	return DS_PROF_REAL(f(d));
 }
 
 /* Fingerprint of the op graph descriptor og, if known. */
@@ -452,9 +455,10 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 	void *ref = NULL;
 	uint64_t g = 0;
 
+	DS_PROF_ENTER(DS_PROF_SET);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(d, name, type, count, vals);
+	st = DS_PROF_REAL(f(d, name, type, count, vals));
 	if (st != DS_CUDNN_STATUS_SUCCESS || !ds_active())
 		return st;
 	e = ds_cudnn_track_find(d);
@@ -505,9 +509,10 @@ DS_EXPORT ds_cudnn_status cudnnBackendGetAttribute(ds_cudnn_desc d, int name,
 	ds_cudnn_status st;
 	int64_t i, n;
 
+	DS_PROF_ENTER(DS_PROF_GET);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(d, name, type, req, count, vals);
+	st = DS_PROF_REAL(f(d, name, type, req, count, vals));
 	if (st != DS_CUDNN_STATUS_SUCCESS || vals == NULL || req <= 0 ||
 	    type != DS_CUDNN_TYPE_BACKEND_DESCRIPTOR ||
 	    (name != DS_CUDNN_ATTR_ENGINEHEUR_RESULTS &&
@@ -560,12 +565,13 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 	ds_cudnn_status st;
 	uint64_t kh;
 
+	DS_PROF_SLOT(DS_PROF_FINALIZE_PLAN);
 	atomic_fetch_add(&n_plans, 1);
 	if (read_cfg(e->cfg, &info) != 0) {
 		atomic_fetch_add(&n_nofp, 1);
 		ds_event(&site_nofp, "passed",
 			 "engine config unreadable; plan not inspected");
-		return f(d);
+		return DS_PROF_REAL(f(d));
 	}
 	ds_cudnn_cfgkey_format(&info.key, ktxt, sizeof(ktxt));
 	c = ds_cudnn_track_find(e->cfg);
@@ -585,10 +591,10 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 		ds_event(&site_nofp, "passed",
 			 "%s no operation-graph fingerprint; only the "
 			 "nondeterminism veto applies", ktxt);
-		return f(d);
+		return DS_PROF_REAL(f(d));
 	}
 	if (!enforce)
-		return f(d);
+		return DS_PROF_REAL(f(d));
 	pthread_once(&pin_once, pin_load);
 	kh = ds_cudnn_cfgkey_hash(&info.key);
 	v = ds_cudnn_choose(c->og, kh, ds_cfg.cudnn_choice, &gr);
@@ -599,7 +605,7 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 			 v == DS_CUDNN_VETO_PINNED ? "not-pinned" : "not-first");
 		return DS_CUDNN_STATUS_NOT_SUPPORTED;
 	}
-	st = f(d);
+	st = DS_PROF_REAL(f(d));
 	if (ds_cudnn_choose_done(gr, kh, v, st == DS_CUDNN_STATUS_SUCCESS)) {
 		ds_warn("pinned cuDNN config %s for graph %s no longer "
 			"builds (status %d); using the default choice", ktxt,
@@ -622,14 +628,15 @@ DS_EXPORT ds_cudnn_status cudnnBackendFinalize(ds_cudnn_desc d)
 	cudnnBackendFinalize_fn f = REAL(cudnnBackendFinalize);
 	struct ds_cudnn_desc *e;
 
+	DS_PROF_ENTER(DS_PROF_FINALIZE_OTHER);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
 	if (!ds_active() || !ds_watch(DS_SRC_CUDNN))
-		return f(d);
+		return DS_PROF_REAL(f(d));
 	e = ds_cudnn_track_find(d);
 	if (e == NULL || e->type != DS_CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR ||
 	    e->cfg == NULL)
-		return f(d);
+		return DS_PROF_REAL(f(d));
 	return finalize_plan(f, d, e);
 }
 
@@ -641,9 +648,10 @@ DS_EXPORT ds_cudnn_status cudnnBackendExecute(ds_cudnn_handle h,
 	const struct ds_cudnn_desc *e;
 	ds_cudnn_status st;
 
+	DS_PROF_ENTER(DS_PROF_EXECUTE);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, plan, vp);
+	st = DS_PROF_REAL(f(h, plan, vp));
 	if (st != DS_CUDNN_STATUS_SUCCESS || !ds_active())
 		return st;
 	e = ds_cudnn_track_find(plan);
