@@ -8,6 +8,7 @@
 #   make check-sanitize  the same suites built with ASan+UBSan and TSan
 #   make install PREFIX=/usr/local DESTDIR=...   /   make uninstall
 #   make bench           CPU micro-benchmarks (bench/)
+#   make bench-gpu       GPU training-step benchmark (bench/gpu.sh, needs a GPU)
 #   make gpu-check       the real-GPU suite (tests/gpu/, needs a GPU)
 #
 # Sources come from wildcards; a file that defines an interposed symbol
@@ -72,7 +73,7 @@ HOOKT_BINS := $(HOOKT_SRCS:tests/hooks/%.c=$(BUILD)/tests/hooks/%)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 .PHONY: all check check-unit check-hooks check-integration check-sanitize \
-	demo install uninstall bench gpu-check clean lint check-exports
+	demo install uninstall bench bench-gpu gpu-check clean lint check-exports
 
 all: $(SO) $(CORE_LIB) $(if $(wildcard tools/detrun.c),$(DETRUN)) $(FAKES) $(TARGETS)
 
@@ -156,6 +157,9 @@ lint:
 
 bench: all
 	@sh bench/run.sh $(BUILD)
+
+bench-gpu: $(SO)
+	@sh bench/gpu.sh $(BUILD)
 
 gpu-check: all
 	@sh tests/gpu/run.sh $(BUILD)
