@@ -62,14 +62,18 @@ struct ds_prof_acc {
 };
 
 struct ds_prof_scope {
-	int slot;                    /* enum ds_prof_slot */
-	uint64_t t0;                 /* entry tick */
-	uint64_t real;               /* ticks in DS_PROF_REAL calls */
-	struct ds_prof_scope *prev;  /* enclosing hook on this thread */
+	int slot;      /* enum ds_prof_slot */
+	uint64_t t0;   /* entry tick */
+	uint64_t real; /* ticks in DS_PROF_REAL calls */
 };
 
+#define DS_PROF_DEPTH 8 /* nested hooks per thread that are timed */
+
 static struct ds_prof_acc ds_prof_acc[DS_PROF_NSLOTS];
-static __thread struct ds_prof_scope *ds_prof_cur;
+/* Per thread: the hooks being run, innermost last (a hook reached from
+ * inside a real call nests). */
+static __thread struct ds_prof_scope ds_prof_stack[DS_PROF_DEPTH];
+static __thread int ds_prof_depth;
 static atomic_int ds_prof_started;
 static uint64_t ds_prof_tick0, ds_prof_ns0;
 
@@ -90,47 +94,60 @@ static inline uint64_t ds_prof_tick(void)
 #endif
 }
 
-static inline struct ds_prof_scope ds_prof_enter(int slot)
+/* Opens a scope; returns its depth (1-based; 0: too deep, not timed). */
+static inline int ds_prof_enter(int slot)
 {
-	struct ds_prof_scope s = { slot, 0, 0, ds_prof_cur };
+	struct ds_prof_scope *s;
 
 	if (atomic_load_explicit(&ds_prof_started, memory_order_relaxed) == 0 &&
 	    atomic_exchange(&ds_prof_started, 1) == 0) {
 		ds_prof_ns0 = ds_prof_mono_ns();
 		ds_prof_tick0 = ds_prof_tick();
 	}
-	s.t0 = ds_prof_tick();
-	return s;
+	if (ds_prof_depth >= DS_PROF_DEPTH)
+		return 0;
+	s = &ds_prof_stack[ds_prof_depth++];
+	s->slot = slot;
+	s->real = 0;
+	s->t0 = ds_prof_tick();
+	return ds_prof_depth;
 }
 
-static inline void ds_prof_leave(struct ds_prof_scope *s)
+static inline void ds_prof_leave(const int *depth)
 {
-	uint64_t total = ds_prof_tick() - s->t0;
-	struct ds_prof_acc *a = &ds_prof_acc[s->slot];
+	uint64_t t = ds_prof_tick();
+	struct ds_prof_scope *s;
+	struct ds_prof_acc *a;
 
+	if (*depth == 0)
+		return;
+	s = &ds_prof_stack[*depth - 1];
+	a = &ds_prof_acc[s->slot];
 	atomic_fetch_add_explicit(&a->calls, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&a->own, total - s->real,
+	atomic_fetch_add_explicit(&a->own, t - s->t0 - s->real,
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&a->real, s->real, memory_order_relaxed);
-	ds_prof_cur = s->prev;
+	ds_prof_depth = *depth - 1;
 }
 
-/* Declares the scope; its cleanup runs at every return of the hook. */
+/* Opens the hook's scope; the cleanup closes it at every return. */
 #define DS_PROF_ENTER(slot_)                                                 \
-	struct ds_prof_scope ds_prof_scope_                                  \
-		__attribute__((cleanup(ds_prof_leave))) =                    \
-			ds_prof_enter(slot_);                                \
-	ds_prof_cur = &ds_prof_scope_
+	const int ds_prof_scope_ __attribute__((cleanup(ds_prof_leave))) =   \
+		ds_prof_enter(slot_)
 
 /* Re-files the current hook call under another slot. */
-#define DS_PROF_SLOT(slot_) (ds_prof_cur->slot = (slot_))
+#define DS_PROF_SLOT(slot_)                                                  \
+	(ds_prof_depth > 0 ? (void)(ds_prof_stack[ds_prof_depth - 1].slot =  \
+				    (slot_)) : (void)0)
 
 /* The forwarded real call: its time is not the shim's. */
 #define DS_PROF_REAL(call)                                                   \
 	({                                                                   \
 		uint64_t ds_prof_t_ = ds_prof_tick();                        \
 		__typeof__(call) ds_prof_r_ = (call);                        \
-		ds_prof_cur->real += ds_prof_tick() - ds_prof_t_;            \
+		if (ds_prof_depth > 0)                                       \
+			ds_prof_stack[ds_prof_depth - 1].real +=             \
+				ds_prof_tick() - ds_prof_t_;                 \
 		ds_prof_r_;                                                  \
 	})
 
