@@ -16,9 +16,12 @@
 #   pinned    detshim with DETSHIM_ALGO_CACHE=<file>; the file is recorded
 #             once per workload before the timed runs, with
 #             DETSHIM_CUDNN_CHOICE=any (the autotuner chooses freely)
-# Optional (CONFIGS): torchdet_nobench (the same with benchmark off) and
-# pinned_notorch (pinned with DETSHIM_TORCH=0: PyTorch's own switches not
-# answered, to see what they cost).
+# Optional (CONFIGS), to see where time goes: torchdet_nobench (the same
+# with benchmark off); pinned_notorch and detshim_notorch (DETSHIM_TORCH=0:
+# PyTorch's own switches not answered); detshim_notorch_nopins (also
+# DETSHIM_ENV_PINS=0: no CUBLAS_WORKSPACE_CONFIG pin); detshim_nofill
+# (PyTorch's NaN fill of new tensors off, bench/gpu/wrap.py --nofill);
+# bench_ws (plain with CUBLAS_WORKSPACE_CONFIG=:4096:8 alone).
 # The runs are interleaved: round r runs every configuration once, in an
 # order rotated by r, so drift of the machine hits all alike.  Each run
 # prints its mean step time over STEPS timed steps and a hash of the final
@@ -72,11 +75,13 @@ T0=$(date +%s)
 } > "$OUT/env.txt"
 cat "$OUT/env.txt"
 
-# cmd_for WORKLOAD MODE STEPS -> the command line
+# cmd_for WORKLOAD MODE STEPS [WRAP-OPTION] -> the command line
 cmd_for() {
+	py=$PY
+	[ -n "${4:-}" ] && py="$PY $HERE/gpu/wrap.py $4"
 	case $1 in
-	resnet) echo "$PY $ROOT/tests/gpu/workloads/resnet_train.py $2 $3" ;;
-	gpt) echo "$PY $HERE/gpu/gpt_train.py $2 $3" ;;
+	resnet) echo "$py $ROOT/tests/gpu/workloads/resnet_train.py $2 $3" ;;
+	gpt) echo "$py $HERE/gpu/gpt_train.py $2 $3" ;;
 	esac
 }
 
@@ -92,6 +97,7 @@ one() {
 	wl=$1 cfg=$2 r=$3
 	so=$SO
 	mode=default
+	wrap=
 	log=/dev/null
 	steps=$(steps_for "$wl")
 	cache=$OUT/cache-$wl.txt
@@ -103,6 +109,10 @@ one() {
 	detshim) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 ;;
 	pinned) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_ALGO_CACHE="$cache" ;;
 	pinned_notorch) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_ALGO_CACHE="$cache" DETSHIM_TORCH=0 ;;
+	detshim_notorch) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_TORCH=0 ;;
+	detshim_notorch_nopins) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_TORCH=0 DETSHIM_ENV_PINS=0 ;;
+	detshim_nofill) set -- LD_PRELOAD="$so" DETSHIM_SEED=1; wrap=--nofill ;;
+	bench_ws) set -- CUBLAS_WORKSPACE_CONFIG=:4096:8 ;;
 	record) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_ALGO_CACHE="$cache" DETSHIM_CUDNN_CHOICE=any ;;
 	prof*) so=$PROF_SO; steps=${cfg#prof}
 		set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_ALGO_CACHE="$cache" ;;
@@ -114,7 +124,7 @@ one() {
 	esac
 	echo "== $wl $cfg $r" >> "$OUT/stderr.txt"
 	err=$OUT/.err
-	res=$(env "$@" DETSHIM_LOG="$log" timeout "$TIMEOUT" $(cmd_for "$wl" "$mode" "$steps") 2>"$err" | tail -1)
+	res=$(env "$@" DETSHIM_LOG="$log" timeout "$TIMEOUT" $(cmd_for "$wl" "$mode" "$steps" "$wrap") 2>"$err" | tail -1)
 	cat "$err" >> "$OUT/stderr.txt"
 	case $cfg in prof*)
 		grep '^detshim-prof:' "$err" | sed "s/^/$wl $cfg /" >> "$OUT/prof.txt" ;;

@@ -14,7 +14,8 @@ import collections, json, os, re, statistics, sys
 
 out = sys.argv[1]
 NAMES = {"resnet": "ResNet-18 (resnet_train.py)", "gpt": "GPT-style transformer (gpt_train.py)"}
-ORDER = ["bench", "nobench", "torchdet", "torchdet_nobench", "detshim", "pinned", "pinned_notorch"]
+ORDER = ["bench", "nobench", "torchdet", "torchdet_nobench", "detshim", "pinned", "pinned_notorch",
+         "bench_ws", "detshim_notorch", "detshim_notorch_nopins", "detshim_nofill"]
 DESC = {
     "bench": "plain, benchmark on",
     "nobench": "plain, benchmark off",
@@ -23,6 +24,10 @@ DESC = {
     "detshim": "detshim default",
     "pinned": "detshim + pinning file",
     "pinned_notorch": "detshim + pinning file, DETSHIM_TORCH=0",
+    "bench_ws": "plain, benchmark on, CUBLAS_WORKSPACE_CONFIG=:4096:8",
+    "detshim_notorch": "detshim, DETSHIM_TORCH=0",
+    "detshim_notorch_nopins": "detshim, DETSHIM_TORCH=0 DETSHIM_ENV_PINS=0",
+    "detshim_nofill": "detshim, PyTorch NaN fill off",
 }
 
 
@@ -81,7 +86,7 @@ for wl in dict.fromkeys(k[0] for k in list(runs) + list(fails)):
             fmt(ratio, 3), fmt(paired, 3), len(set(hs))))
     # the target, said plainly
     p, d, b = medians.get((wl, "pinned")), medians.get((wl, "torchdet")), refmed
-    if p and b:
+    if p and b and d:
         ident = [c for c in cfgs if len({v[1] for v in runs.get((wl, c), {}).values()}) == 1
                  and len(runs.get((wl, c), {})) > 1]
         print()
