@@ -155,6 +155,12 @@ for wl in dict.fromkeys(k[0] for k in prof):
             line += "; %.3f%% of the %s median step (%.2f ms)" % (tot_us / (med * 1000) * 100, c, med)
     print(line + ".")
 
+for wl in dict.fromkeys(w for (w, c, t, h) in extra if c.startswith("prof")):
+    if not any(k[0] == wl for k in prof):
+        print()
+        print("### cuDNN backend hooks, %s: no call in the profiled runs (no detshim-prof lines)"
+              % NAMES.get(wl, wl))
+
 # shim summaries from the logs
 logs = sorted(x for x in os.listdir(out) if x.startswith("log-") and x.endswith(".jsonl"))
 rows = []
