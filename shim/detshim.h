@@ -32,7 +32,7 @@
 #define DS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 /* For code that can run inside a sanitizer runtime's own start-up (its
  * interceptors call dlsym before its shadow memory exists). */
-#define DS_NO_SANITIZE __attribute__((no_sanitize("address", "undefined")))
+#define DS_NO_SANITIZE __attribute__((no_sanitize("address", "undefined", "thread")))
 
 /* ------------------------------------------------------------------ */
 /* Randomness sources.  Each source has its own stream, so the order of
