@@ -17,10 +17,13 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #if DS_HAVE_LIBCONFIG
 #include <libconfig.h>
@@ -82,6 +85,21 @@ void ds_config_defaults(struct ds_config *cfg)
 	cfg->log_level = DS_LOG_INFO;
 	cfg->cudnn_choice = DS_CUDNN_FIRST;
 	cfg->torch_switches = true;
+}
+
+bool ds_secure_exec(void)
+{
+	return getauxval(AT_SECURE) != 0;
+}
+
+void ds_config_secure(struct ds_config *cfg)
+{
+	/* Not secure_getenv: with no trusted variable the defaults would
+	 * still pin entropy (DS_DEFAULT_SEED) in a setuid program that never
+	 * asked for it, e.g. one reached through /etc/ld.so.preload. */
+	ds_config_defaults(cfg);
+	cfg->policy = DS_POLICY_OFF;
+	cfg->env_pins = false;
 }
 
 int ds_parse_seed(const char *s, uint64_t *out)
@@ -555,6 +573,10 @@ int ds_config_load_file(struct ds_config *cfg, const char *path, char *err,
 		return set_err(err, errlen,
 			       "DETSHIM_CONFIG: '%s' is too large (%lld bytes; "
 			       "limit 1 MiB)", path, (long long)st.st_size);
+	/* libconfig reports an unreadable file without the reason. */
+	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) != 0)
+		return set_err(err, errlen, "DETSHIM_CONFIG: cannot read '%s': %s",
+			       path, strerror(errno));
 	e = lc_load(&api, err, errlen);
 	if (e)
 		return e;

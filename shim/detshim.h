@@ -134,6 +134,15 @@ int ds_config_from_env(struct ds_config *cfg, char *const *envp, char *err,
 int ds_config_load_file(struct ds_config *cfg, const char *path, char *err,
 			size_t errlen);
 
+/* Secure execution (setuid, setgid, file capabilities: AT_SECURE in the
+ * auxiliary vector).  The environment then belongs to the caller, not to
+ * the program's owner, so the shim trusts none of it. */
+bool ds_secure_exec(void);
+/* The configuration used under secure execution: defaults with policy off
+ * (nothing replaced, no log, no config file, no pins, no lineage).  Reads
+ * no environment.  Pure. */
+void ds_config_secure(struct ds_config *cfg);
+
 /* Seed parsing: decimal or 0x-hex, full u64, nothing else.  Returns 0 or
  * -EINVAL (empty, junk, sign) or -ERANGE (overflow).  Pure. */
 int ds_parse_seed(const char *s, uint64_t *out);
