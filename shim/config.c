@@ -103,6 +103,34 @@ void ds_config_secure(struct ds_config *cfg)
 	cfg->env_pins = false;
 }
 
+bool ds_config_asked(char *const *envp, const char *self)
+{
+	const char *p = NULL;
+	size_t n = strlen(self);
+
+	for (; envp && *envp; envp++) {
+		if (strncmp(*envp, "DETSHIM_", 8) == 0)
+			return true;
+		if (strncmp(*envp, "LD_PRELOAD=", 11) == 0)
+			p = *envp + 11;
+	}
+	/* ld.so splits LD_PRELOAD at spaces and colons (ld.so(8)). */
+	while (p && *p) {
+		size_t len = strcspn(p, " :");
+		const char *base = p, *q;
+
+		for (q = p; q < p + len; q++)
+			if (*q == '/')
+				base = q + 1;
+		if (n && (size_t)(p + len - base) == n &&
+		    strncmp(base, self, n) == 0)
+			return true;
+		p += len;
+		p += strspn(p, " :");
+	}
+	return false;
+}
+
 int ds_parse_seed(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;

@@ -11,9 +11,11 @@
  *   4. resolves every libc symbol the hooks need (no dlsym later);
  *   5. seeds the libc PRNGs, scans inherited fds, installs fork handlers,
  *      and applies the environment pins.
- * Under secure execution (AT_SECURE: setuid, setgid, capabilities) step 1
- * is ds_config_secure() instead: no variable is read, no file opened, no
- * log written, and the policy is off.
+ * Under secure execution (AT_SECURE: setuid, setgid, capabilities), and
+ * in a process that did not ask for the shim (no DETSHIM_* variable and
+ * no LD_PRELOAD entry naming it: /etc/ld.so.preload), step 1 is
+ * ds_config_secure() instead: no file opened, no log written, and the
+ * policy is off.
  * A bad variable or config stops the program with one line and exit
  * status 2, unless DETSHIM_POLICY=warn (then: a warning and defaults).
  *
@@ -68,9 +70,11 @@ static void do_init(void)
 	char err[DS_PATH_MAX + 256];
 	int e;
 
-	if (ds_secure_exec()) {
-		/* setuid/setgid/capabilities: read no variable, open no file,
-		 * write no log, replace nothing (docs/RELIABILITY.md). */
+	if (ds_secure_exec() ||
+	    !ds_config_asked(environ, ds_object_of((const void *)ds_ensure_init))) {
+		/* setuid/setgid/capabilities, or loaded without being asked
+		 * (/etc/ld.so.preload): read no variable, open no file, write
+		 * no log, replace nothing (docs/RELIABILITY.md). */
 		ds_config_secure(&cfg);
 		ds_cfg = cfg;
 		ds_resolve_libc_all();
