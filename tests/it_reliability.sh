@@ -225,6 +225,12 @@ EOF
 		env DETSHIM_SEED=1 "$W/sec" >"$W/n2" 2>>"$W/err"
 		check "AT_SECURE contrast: the same binary without setgid is pinned and logs" \
 			sh -c "grep -q secure=0 '$W/n1' && cmp -s '$W/n1' '$W/n2' && [ -s '$W/nsec.jsonl' ]"
+		# Loaded without LD_PRELOAD and without any DETSHIM_* variable
+		# (as through /etc/ld.so.preload): nobody asked, nothing pinned.
+		env -u PYTHONHASHSEED "$W/sec" >"$W/u1" 2>"$W/err"
+		env -u PYTHONHASHSEED "$W/sec" >"$W/u2" 2>>"$W/err"
+		check "not asked: loaded with no DETSHIM_* variable and no LD_PRELOAD -> entropy untouched" \
+			sh -c "! cmp -s '$W/u1' '$W/u2' && [ ! -s '$W/err' ]"
 	else
 		echo "skip AT_SECURE checks (setgid not honoured under $W: nosuid mount?)"
 	fi

@@ -1,7 +1,7 @@
 /*
  * check_reliability.c - fork safety of the shim's one mutex (the cuDNN
- * graph table) and the secure-execution configuration
- * (docs/RELIABILITY.md).
+ * graph table), the secure-execution configuration, and when a process
+ * counts as having asked for the shim (docs/RELIABILITY.md).
  *
  * The fork tests run the child under alarm(): a child that blocks on a
  * lock copied in the locked state dies of SIGALRM, and the test fails
@@ -126,6 +126,37 @@ START_TEST(test_secure_config_is_off)
 }
 END_TEST
 
+struct asked_case {
+	const char *env[3];
+	bool want;
+};
+
+static const struct asked_case asked_cases[] = {
+	{ { "PATH=/bin", NULL }, false },
+	{ { "DETSHIM_SEED=1", NULL }, true },
+	{ { "DETSHIM_POLICY=off", NULL }, true },
+	{ { "XDETSHIM_SEED=1", NULL }, false },
+	{ { "LD_PRELOAD=/opt/lib/libdetshim.so", NULL }, true },
+	{ { "LD_PRELOAD=libdetshim.so", NULL }, true },
+	{ { "LD_PRELOAD=/x/libasan.so.8 /b/libdetshim.so", NULL }, true },
+	{ { "LD_PRELOAD=/x/libasan.so.8:/b/libdetshim.so:", NULL }, true },
+	{ { "LD_PRELOAD=/x/libdetshim.so.old", NULL }, false },
+	{ { "LD_PRELOAD=/x/notlibdetshim.so", NULL }, false },
+	{ { "LD_PRELOAD=/libdetshim.so/libfoo.so", NULL }, false },
+	{ { "LD_PRELOAD=", NULL }, false },
+	{ { "LD_PRELOAD= : ", "HOME=/root", NULL }, false },
+};
+
+START_TEST(test_asked_table)
+{
+	const struct asked_case *c = &asked_cases[_i];
+
+	ck_assert_msg(ds_config_asked((char *const *)c->env, "libdetshim.so") ==
+			      c->want,
+		      "case %d (%s)", _i, c->env[0]);
+}
+END_TEST
+
 START_TEST(test_not_secure_here)
 {
 	/* The test runner is not setuid: the flag reads false, so the
@@ -147,6 +178,8 @@ Suite *make_reliability_suite(void)
 	tc = tcase_create("secure");
 	tcase_add_test(tc, test_secure_config_is_off);
 	tcase_add_test(tc, test_not_secure_here);
+	tcase_add_loop_test(tc, test_asked_table, 0,
+			    (int)DS_ARRAY_SIZE(asked_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }
