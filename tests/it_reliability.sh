@@ -129,6 +129,14 @@ if [ "${SANITIZE:-}" = tsan ]; then
 	exit
 fi
 
+# ---- semantics preserved (beyond tests/targets/semantics.c) --------------
+timeout "$TO" "$T/rel_semantics" >"$W/sem0" 2>"$W/err"
+check "semantics: the contracts hold without the shim (the test is right)" \
+	grep -qx 'rel_semantics ok' "$W/sem0"
+run 7 "$T/rel_semantics" >"$W/sem1"
+check "semantics: write-only urandom EBADF, wrapping range EFAULT, readv, O_NONBLOCK /dev/random, GRND_RANDOM|GRND_NONBLOCK under the shim" \
+	grep -qx 'rel_semantics ok' "$W/sem1"
+
 # ---- 5. bad input: what the user sees ----------------------------------
 E=$T/entropy
 # bad NAME STATUS PATTERN ENV...: the job exits STATUS and stderr carries
@@ -243,7 +251,7 @@ if [ -z "${SANITIZE:-}" ] && command -v valgrind >/dev/null; then
 			valgrind -q --error-exitcode=99 --leak-check=no \
 			--trace-children=no "$@" >/dev/null 2>"$W/err"
 	}
-	for t in entropy semantics urandom_paths urandom_fortify rand_time random_device demo_train; do
+	for t in entropy semantics rel_semantics urandom_paths urandom_fortify rand_time random_device demo_train; do
 		[ -x "$T/$t" ] || continue
 		vg "$T/$t"
 		check "valgrind: $t under the shim, no memcheck error" [ $? -eq 0 ]
