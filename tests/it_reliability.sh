@@ -89,17 +89,21 @@ unset DETSHIM_LOG_FIRST_N
 
 # ---- 2. processes with threads in flight ---------------------------------
 F=5
-run 7 "$T/rel_stress" fork 8 $F >"$W/f1"
-check "fork: $F x fork, vfork+execve, posix_spawn, clone3 with 8 threads in flight" \
-	[ "$(wc -l <"$W/f1")" -eq $((4 * F)) ]
-run 7 "$T/rel_stress" fork 8 $F >"$W/f2"
+# TSan intercepts fork but not the clone3 system call: a raw clone child
+# inherits TSan's internal locks held and can hang inside TSan.
+CL= KINDS=4 WHAT="fork, vfork+execve, posix_spawn, clone3"
+[ "${SANITIZE:-}" = tsan ] && CL=noclone KINDS=3 WHAT="fork, vfork+execve, posix_spawn"
+run 7 "$T/rel_stress" fork 8 $F $CL >"$W/f1"; frc=$?
+check "fork: $F x $WHAT with 8 threads in flight (exit $frc)" \
+	[ "$(wc -l <"$W/f1")" -eq $((KINDS * F)) ]
+run 7 "$T/rel_stress" fork 8 $F $CL >"$W/f2"
 grep -v '^clone3' "$W/f1" | sort >"$W/f1s"
 grep -v '^clone3' "$W/f2" | sort >"$W/f2s"
 check "fork: fork, vfork+exec and posix_spawn children draw the same run to run" \
 	cmp -s "$W/f1s" "$W/f2s"
 check "fork: every child draws its own values" \
 	[ "$(awk '{print $NF}' "$W/f1s" | sort -u | wc -l)" -eq $((3 * F)) ]
-timeout "$TO" "$T/rel_stress" fork 8 $F 2>"$W/err" | grep -v '^clone3' | sort >"$W/f3s"
+timeout "$TO" "$T/rel_stress" fork 8 $F $CL 2>"$W/err" | grep -v '^clone3' | sort >"$W/f3s"
 check "fork: without the shim the children differ (test can fail)" \
 	sh -c "! cmp -s '$W/f1s' '$W/f3s'"
 
