@@ -265,7 +265,7 @@ if [ -z "${SANITIZE:-}" ] && command -v valgrind >/dev/null; then
 	vg "$T/rel_stress" signals 200
 	check "valgrind: rel_stress signals under the shim, no memcheck error" [ $? -eq 0 ]
 elif [ -n "${SANITIZE:-}" ]; then
-	echo "skip valgrind checks (a $SANITIZE build: valgrind and sanitizers do not mix)"
+	echo "skip valgrind checks (sanitizer build SANITIZE=$SANITIZE: valgrind and sanitizers do not mix)"
 else
 	echo "skip valgrind checks (valgrind is not installed: apt-get install valgrind)"
 fi
