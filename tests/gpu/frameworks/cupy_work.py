@@ -2,7 +2,7 @@
   cupy_random  cupy.random (cuRAND through CuPy's default RandomState,
                seeded by CuPy from os.urandom) and cupy.random.default_rng()
   cupy_matmul  fp32 and fp16 matmuls (cuBLAS / cuBLASLt) on those numbers
-  cupy_cudnn   a convolution through cupy.cuda.cudnn / cupyx (if present)
+  cupy_cudnn   a convolution through cupy.cudnn (if this CuPy has it)
   cupy_atomic  a user RawKernel that sums floats with atomicAdd: out of
                reach of any interposer (the order of the additions is the
                hardware's), reported separately
@@ -32,7 +32,7 @@ for _ in range(5):
 result("cupy_matmul", b(c) + b(h))
 
 try:
-    import cupyx.scipy.signal  # noqa: F401  (cuDNN is not used there)
+    # CuPy's cuDNN wrappers; CuPy 14 no longer ships them (ImportError)
     from cupy.cuda import cudnn  # noqa: F401
     import cupy.cudnn as ccudnn
     x = cp.random.standard_normal((32, 16, 64, 64), dtype=cp.float32)
