@@ -72,7 +72,7 @@ HOOKT_BINS := $(HOOKT_SRCS:tests/hooks/%.c=$(BUILD)/tests/hooks/%)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 .PHONY: all check check-unit check-hooks check-integration check-sanitize \
-	demo install uninstall bench gpu-check clean lint check-exports
+	demo install uninstall bench gpu-check clean lint check-exports check-abi
 
 all: $(SO) $(CORE_LIB) $(if $(wildcard tools/detrun.c),$(DETRUN)) $(FAKES) $(TARGETS)
 
@@ -120,7 +120,7 @@ $(BUILD)/tests/hooks/%: tests/hooks/%.c $(FAKES) $(HDRS)
 demo: all
 	@sh tests/demo.sh $(BUILD)
 
-check: all check-exports check-unit check-hooks check-integration
+check: all check-exports check-abi check-unit check-hooks check-integration
 	@echo "detshim: all test suites passed"
 
 check-exports: $(SO)
@@ -129,6 +129,10 @@ check-exports: $(SO)
 check-unit: $(UNIT_BIN)
 	@test "$(HAVE_CHECK)" = 1 || { echo "detshim: Check is not installed (apt-get install check)"; exit 1; }
 	$(UNIT_BIN)
+
+# The abi/ mirrors against NVIDIA's headers ("skipped" without them).
+check-abi:
+	@sh tests/check_abi.sh
 
 check-hooks: $(SO) $(HOOKT_BINS)
 	@set -e; for t in $(HOOKT_BINS); do \

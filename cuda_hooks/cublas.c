@@ -212,22 +212,26 @@ static void gemm_args(hdl h, int *ct, int *algo, struct ds_site *site)
 	}
 }
 
-/* The GemmEx family: same rewrite, different parameter lists. */
+/* The GemmEx family: same rewrite, different parameter lists.  The
+ * body, given the hook's name and its arguments in order (ct and algo,
+ * rewritten by gemm_args, among them). */
+#define GEMM_EX_BODY(name, ...)                                                \
+	DS_SITE(site, DS_SRC_CUBLAS, #name);                                   \
+	__typeof__(&name) real = ds_sym_get(&real_##name);                     \
+                                                                               \
+	if (real == NULL)                                                      \
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;                       \
+	if (ds_active() && ds_watch(DS_SRC_CUBLAS))                            \
+		gemm_args(h, &ct, &algo, &site);                               \
+	return real(__VA_ARGS__)
 
 DS_EXPORT st_t cublasGemmEx(hdl h, int ta, int tb, int m, int n, int k,
 			       const void *alpha, const void *A, int At, int lda,
 			       const void *B, int Bt, int ldb, const void *beta,
 			       void *C, int Ct, int ldc, int ct, int algo)
 {
-	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmEx");
-	__typeof__(&cublasGemmEx) real = ds_sym_get(&real_cublasGemmEx);
-
-	if (real == NULL)
-		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
-	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
-		gemm_args(h, &ct, &algo, &site);
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
-		    Ct, ldc, ct, algo);
+	GEMM_EX_BODY(cublasGemmEx, h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt,
+		     ldb, beta, C, Ct, ldc, ct, algo);
 }
 
 DS_EXPORT st_t cublasGemmEx_64(hdl h, int ta, int tb, int64_t m, int64_t n,
@@ -236,15 +240,8 @@ DS_EXPORT st_t cublasGemmEx_64(hdl h, int ta, int tb, int64_t m, int64_t n,
 				  int64_t ldb, const void *beta, void *C, int Ct,
 				  int64_t ldc, int ct, int algo)
 {
-	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmEx_64");
-	__typeof__(&cublasGemmEx_64) real = ds_sym_get(&real_cublasGemmEx_64);
-
-	if (real == NULL)
-		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
-	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
-		gemm_args(h, &ct, &algo, &site);
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
-		    Ct, ldc, ct, algo);
+	GEMM_EX_BODY(cublasGemmEx_64, h, ta, tb, m, n, k, alpha, A, At, lda, B,
+		     Bt, ldb, beta, C, Ct, ldc, ct, algo);
 }
 
 DS_EXPORT st_t cublasGemmBatchedEx(hdl h, int ta, int tb, int m, int n, int k,
@@ -254,15 +251,8 @@ DS_EXPORT st_t cublasGemmBatchedEx(hdl h, int ta, int tb, int m, int n, int k,
 				      void *const C[], int Ct, int ldc,
 				      int batch, int ct, int algo)
 {
-	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmBatchedEx");
-	__typeof__(&cublasGemmBatchedEx) real = ds_sym_get(&real_cublasGemmBatchedEx);
-
-	if (real == NULL)
-		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
-	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
-		gemm_args(h, &ct, &algo, &site);
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
-		    Ct, ldc, batch, ct, algo);
+	GEMM_EX_BODY(cublasGemmBatchedEx, h, ta, tb, m, n, k, alpha, A, At, lda,
+		     B, Bt, ldb, beta, C, Ct, ldc, batch, ct, algo);
 }
 
 DS_EXPORT st_t cublasGemmBatchedEx_64(hdl h, int ta, int tb, int64_t m,
@@ -273,15 +263,8 @@ DS_EXPORT st_t cublasGemmBatchedEx_64(hdl h, int ta, int tb, int64_t m,
 					 void *const C[], int Ct, int64_t ldc,
 					 int64_t batch, int ct, int algo)
 {
-	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmBatchedEx_64");
-	__typeof__(&cublasGemmBatchedEx_64) real = ds_sym_get(&real_cublasGemmBatchedEx_64);
-
-	if (real == NULL)
-		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
-	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
-		gemm_args(h, &ct, &algo, &site);
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
-		    Ct, ldc, batch, ct, algo);
+	GEMM_EX_BODY(cublasGemmBatchedEx_64, h, ta, tb, m, n, k, alpha, A, At,
+		     lda, B, Bt, ldb, beta, C, Ct, ldc, batch, ct, algo);
 }
 
 DS_EXPORT st_t cublasGemmStridedBatchedEx(hdl h, int ta, int tb, int m, int n,
@@ -292,15 +275,9 @@ DS_EXPORT st_t cublasGemmStridedBatchedEx(hdl h, int ta, int tb, int m, int n,
 					     int Ct, int ldc, long long sC, int batch,
 					     int ct, int algo)
 {
-	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmStridedBatchedEx");
-	__typeof__(&cublasGemmStridedBatchedEx) real = ds_sym_get(&real_cublasGemmStridedBatchedEx);
-
-	if (real == NULL)
-		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
-	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
-		gemm_args(h, &ct, &algo, &site);
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
-		    beta, C, Ct, ldc, sC, batch, ct, algo);
+	GEMM_EX_BODY(cublasGemmStridedBatchedEx, h, ta, tb, m, n, k, alpha, A,
+		     At, lda, sA, B, Bt, ldb, sB, beta, C, Ct, ldc, sC, batch,
+		     ct, algo);
 }
 
 DS_EXPORT st_t cublasGemmStridedBatchedEx_64(hdl h, int ta, int tb, int64_t m,
@@ -313,13 +290,7 @@ DS_EXPORT st_t cublasGemmStridedBatchedEx_64(hdl h, int ta, int tb, int64_t m,
 						long long sC, int64_t batch, int ct,
 						int algo)
 {
-	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmStridedBatchedEx_64");
-	__typeof__(&cublasGemmStridedBatchedEx_64) real = ds_sym_get(&real_cublasGemmStridedBatchedEx_64);
-
-	if (real == NULL)
-		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
-	if (ds_active() && ds_watch(DS_SRC_CUBLAS))
-		gemm_args(h, &ct, &algo, &site);
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
-		    beta, C, Ct, ldc, sC, batch, ct, algo);
+	GEMM_EX_BODY(cublasGemmStridedBatchedEx_64, h, ta, tb, m, n, k, alpha,
+		     A, At, lda, sA, B, Bt, ldb, sB, beta, C, Ct, ldc, sC,
+		     batch, ct, algo);
 }

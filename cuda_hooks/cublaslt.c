@@ -107,8 +107,8 @@ static void restrict_pref(ltpref p)
 		if (get && get(p, DS_CUBLASLT_MATMUL_PREF_IMPL_MASK, &impl,
 			       sizeof(impl), &w) != DS_CUBLAS_STATUS_SUCCESS)
 			impl = ~UINT64_C(0);
-		if (impl & DS_CUBLASLT_IMPL_FLAGS_INPUT_TF32) {
-			impl &= ~DS_CUBLASLT_IMPL_FLAGS_INPUT_TF32;
+		if (impl & DS_CUBLASLT_NUMERICAL_IMPL_FLAGS_INPUT_TF32) {
+			impl &= ~DS_CUBLASLT_NUMERICAL_IMPL_FLAGS_INPUT_TF32;
 			if (set(p, DS_CUBLASLT_MATMUL_PREF_IMPL_MASK, &impl,
 				sizeof(impl)) == DS_CUBLAS_STATUS_SUCCESS)
 				ds_event(&site, "pinned",

@@ -22,81 +22,72 @@
  */
 #include "cudnn_core.h"
 
+/*
+ * The convolution hooks come in families of one function per kind (fwd,
+ * bwd_data, bwd_filter).  cuDNN's descriptors are all opaque pointers, so
+ * the three members of a family have one C signature: one table of real
+ * pointers per family, indexed by kind, and one body per family.  The
+ * descriptors keep cuDNN's order, named here by position: (a, b, conv, d)
+ * is (x, w, conv, y) forward, (w, dy, conv, dx) for backward data and
+ * (x, dy, conv, dw) for backward filter.
+ */
+typedef ds_cudnn_status (*get_v7_fn)(ds_cudnn_handle, void *, void *,
+				     ds_cudnn_conv, void *, int, int *,
+				     struct ds_cudnn_algo_perf *);
+typedef get_v7_fn find_fn; /* cudnnFind*Algorithm: the same signature */
+typedef ds_cudnn_status (*find_ex_fn)(ds_cudnn_handle, void *, const void *,
+				      void *, const void *, ds_cudnn_conv,
+				      void *, void *, int, int *,
+				      struct ds_cudnn_algo_perf *, void *,
+				      size_t);
+typedef ds_cudnn_status (*ws_size_fn)(ds_cudnn_handle, void *, void *,
+				      ds_cudnn_conv, void *, int, size_t *);
+typedef ds_cudnn_status (*exec_fn)(ds_cudnn_handle, const void *, void *,
+				   const void *, void *, const void *,
+				   ds_cudnn_conv, int, void *, size_t,
+				   const void *, void *, void *);
+
+static struct ds_cudnn_real real_get_v7[3] = {
+	DS_CUDNN_REAL_INIT("cudnnGetConvolutionForwardAlgorithm_v7",
+			   ds_cudnn_libs_cnn),
+	DS_CUDNN_REAL_INIT("cudnnGetConvolutionBackwardDataAlgorithm_v7",
+			   ds_cudnn_libs_cnn),
+	DS_CUDNN_REAL_INIT("cudnnGetConvolutionBackwardFilterAlgorithm_v7",
+			   ds_cudnn_libs_cnn),
+};
+static struct ds_cudnn_real real_find[3] = {
+	DS_CUDNN_REAL_INIT("cudnnFindConvolutionForwardAlgorithm",
+			   ds_cudnn_libs_cnn),
+	DS_CUDNN_REAL_INIT("cudnnFindConvolutionBackwardDataAlgorithm",
+			   ds_cudnn_libs_cnn),
+	DS_CUDNN_REAL_INIT("cudnnFindConvolutionBackwardFilterAlgorithm",
+			   ds_cudnn_libs_cnn),
+};
+static struct ds_cudnn_real real_find_ex[3] = {
+	DS_CUDNN_REAL_INIT("cudnnFindConvolutionForwardAlgorithmEx",
+			   ds_cudnn_libs_cnn),
+	DS_CUDNN_REAL_INIT("cudnnFindConvolutionBackwardDataAlgorithmEx",
+			   ds_cudnn_libs_cnn),
+	DS_CUDNN_REAL_INIT("cudnnFindConvolutionBackwardFilterAlgorithmEx",
+			   ds_cudnn_libs_cnn),
+};
+/* Forward algorithms are all deterministic: no forward entries. */
+static struct ds_cudnn_real real_ws_size[3] = {
+	DS_CUDNN_REAL_INIT(NULL, NULL),
+	DS_CUDNN_REAL_INIT("cudnnGetConvolutionBackwardDataWorkspaceSize",
+			   ds_cudnn_libs_cnn),
+	DS_CUDNN_REAL_INIT("cudnnGetConvolutionBackwardFilterWorkspaceSize",
+			   ds_cudnn_libs_cnn),
+};
+static struct ds_cudnn_real real_exec[3] = {
+	DS_CUDNN_REAL_INIT(NULL, NULL),
+	DS_CUDNN_REAL_INIT("cudnnConvolutionBackwardData", ds_cudnn_libs_cnn),
+	DS_CUDNN_REAL_INIT("cudnnConvolutionBackwardFilter", ds_cudnn_libs_cnn),
+};
+
 /* name, parameters, arguments, soname chain.  All return cudnnStatus_t
  * and answer NOT_INITIALIZED when the real one is missing. */
 #define DS_CUDNN_LEGACY_HOOKS(X)                                              \
-	X(cudnnGetConvolutionForwardAlgorithm_v7,                              \
-	  (ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_filter w,            \
-	   ds_cudnn_conv c, ds_cudnn_tensor y, int req, int *ret,              \
-	   struct ds_cudnn_algo_perf *p),                                      \
-	  (h, x, w, c, y, req, ret, p), ds_cudnn_libs_cnn)                     \
-	X(cudnnGetConvolutionBackwardDataAlgorithm_v7,                         \
-	  (ds_cudnn_handle h, ds_cudnn_filter w, ds_cudnn_tensor dy,           \
-	   ds_cudnn_conv c, ds_cudnn_tensor dx, int req, int *ret,             \
-	   struct ds_cudnn_algo_perf *p),                                      \
-	  (h, w, dy, c, dx, req, ret, p), ds_cudnn_libs_cnn)                   \
-	X(cudnnGetConvolutionBackwardFilterAlgorithm_v7,                       \
-	  (ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_tensor dy,           \
-	   ds_cudnn_conv c, ds_cudnn_filter dw, int req, int *ret,             \
-	   struct ds_cudnn_algo_perf *p),                                      \
-	  (h, x, dy, c, dw, req, ret, p), ds_cudnn_libs_cnn)                   \
-	X(cudnnFindConvolutionForwardAlgorithm,                                \
-	  (ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_filter w,            \
-	   ds_cudnn_conv c, ds_cudnn_tensor y, int req, int *ret,              \
-	   struct ds_cudnn_algo_perf *p),                                      \
-	  (h, x, w, c, y, req, ret, p), ds_cudnn_libs_cnn)                     \
-	X(cudnnFindConvolutionBackwardDataAlgorithm,                           \
-	  (ds_cudnn_handle h, ds_cudnn_filter w, ds_cudnn_tensor dy,           \
-	   ds_cudnn_conv c, ds_cudnn_tensor dx, int req, int *ret,             \
-	   struct ds_cudnn_algo_perf *p),                                      \
-	  (h, w, dy, c, dx, req, ret, p), ds_cudnn_libs_cnn)                   \
-	X(cudnnFindConvolutionBackwardFilterAlgorithm,                         \
-	  (ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_tensor dy,           \
-	   ds_cudnn_conv c, ds_cudnn_filter dw, int req, int *ret,             \
-	   struct ds_cudnn_algo_perf *p),                                      \
-	  (h, x, dy, c, dw, req, ret, p), ds_cudnn_libs_cnn)                   \
-	X(cudnnFindConvolutionForwardAlgorithmEx,                              \
-	  (ds_cudnn_handle h, ds_cudnn_tensor xd, const void *x,               \
-	   ds_cudnn_filter wd, const void *w, ds_cudnn_conv c,                 \
-	   ds_cudnn_tensor yd, void *y, int req, int *ret,                     \
-	   struct ds_cudnn_algo_perf *p, void *ws, size_t wss),                \
-	  (h, xd, x, wd, w, c, yd, y, req, ret, p, ws, wss), ds_cudnn_libs_cnn) \
-	X(cudnnFindConvolutionBackwardDataAlgorithmEx,                         \
-	  (ds_cudnn_handle h, ds_cudnn_filter wd, const void *w,               \
-	   ds_cudnn_tensor dyd, const void *dy, ds_cudnn_conv c,               \
-	   ds_cudnn_tensor dxd, void *dx, int req, int *ret,                   \
-	   struct ds_cudnn_algo_perf *p, void *ws, size_t wss),                \
-	  (h, wd, w, dyd, dy, c, dxd, dx, req, ret, p, ws, wss),               \
-	  ds_cudnn_libs_cnn)                                                   \
-	X(cudnnFindConvolutionBackwardFilterAlgorithmEx,                       \
-	  (ds_cudnn_handle h, ds_cudnn_tensor xd, const void *x,               \
-	   ds_cudnn_tensor dyd, const void *dy, ds_cudnn_conv c,               \
-	   ds_cudnn_filter dwd, void *dw, int req, int *ret,                   \
-	   struct ds_cudnn_algo_perf *p, void *ws, size_t wss),                \
-	  (h, xd, x, dyd, dy, c, dwd, dw, req, ret, p, ws, wss),               \
-	  ds_cudnn_libs_cnn)                                                   \
-	X(cudnnGetConvolutionBackwardDataWorkspaceSize,                        \
-	  (ds_cudnn_handle h, ds_cudnn_filter w, ds_cudnn_tensor dy,           \
-	   ds_cudnn_conv c, ds_cudnn_tensor dx, int algo, size_t *size),       \
-	  (h, w, dy, c, dx, algo, size), ds_cudnn_libs_cnn)                    \
-	X(cudnnGetConvolutionBackwardFilterWorkspaceSize,                      \
-	  (ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_tensor dy,           \
-	   ds_cudnn_conv c, ds_cudnn_filter dw, int algo, size_t *size),       \
-	  (h, x, dy, c, dw, algo, size), ds_cudnn_libs_cnn)                    \
-	X(cudnnConvolutionBackwardData,                                        \
-	  (ds_cudnn_handle h, const void *alpha, ds_cudnn_filter wd,           \
-	   const void *w, ds_cudnn_tensor dyd, const void *dy,                 \
-	   ds_cudnn_conv c, int algo, void *ws, size_t wss,                    \
-	   const void *beta, ds_cudnn_tensor dxd, void *dx),                   \
-	  (h, alpha, wd, w, dyd, dy, c, algo, ws, wss, beta, dxd, dx),         \
-	  ds_cudnn_libs_cnn)                                                   \
-	X(cudnnConvolutionBackwardFilter,                                      \
-	  (ds_cudnn_handle h, const void *alpha, ds_cudnn_tensor xd,           \
-	   const void *x, ds_cudnn_tensor dyd, const void *dy,                 \
-	   ds_cudnn_conv c, int algo, void *ws, size_t wss,                    \
-	   const void *beta, ds_cudnn_filter dwd, void *dw),                   \
-	  (h, alpha, xd, x, dyd, dy, c, algo, ws, wss, beta, dwd, dw),         \
-	  ds_cudnn_libs_cnn)                                                   \
 	X(cudnnSetPooling2dDescriptor,                                         \
 	  (ds_cudnn_pooling d, int mode, int nan, int wh, int ww, int ph,      \
 	   int pw, int sh, int sw),                                            \
@@ -149,6 +140,11 @@ DS_CUDNN_LEGACY_HOOKS(X_DECL)
 
 static const char *const kind_name[] = { "fwd", "bwd_data", "bwd_filter" };
 
+static bool legacy_on(void)
+{
+	return ds_active() && ds_watch(DS_SRC_CUDNN);
+}
+
 /* Filter a Get_v7 result (no reordering: heuristic order is stable). */
 static void filter_get(enum ds_cudnn_conv_kind kind, int *ret,
 		       struct ds_cudnn_algo_perf *p)
@@ -174,15 +170,30 @@ static void filter_get(enum ds_cudnn_conv_kind kind, int *ret,
 		 kind_name[kind], before - after, before);
 }
 
-/* Filter and reorder a Find result by the heuristic list in ref. */
-static void order_find(enum ds_cudnn_conv_kind kind, int *ret,
-		       struct ds_cudnn_algo_perf *p,
-		       const struct ds_cudnn_algo_perf *ref, int nref)
+/* The heuristic list for the same descriptors, through the real Get_v7
+ * (never our hook: its filtering would not matter, but its log would). */
+static int heuristic(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h, void *a,
+		     void *b, ds_cudnn_conv c, void *d,
+		     struct ds_cudnn_algo_perf *ref)
+{
+	get_v7_fn g = (get_v7_fn)ds_cudnn_real_get(&real_get_v7[kind]);
+	int n = 0;
+
+	if (g == NULL || g(h, a, b, c, d, REF_MAX, &n, ref) != 0)
+		return 0;
+	return n;
+}
+
+/* Filter and reorder a successful Find result by the heuristic order. */
+static void order_find(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
+		       void *a, void *b, ds_cudnn_conv c, void *d, int *ret,
+		       struct ds_cudnn_algo_perf *p)
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnFindConvolutionAlgorithm");
-	int before, first;
+	struct ds_cudnn_algo_perf ref[REF_MAX];
+	int before, first, nref;
 
-	if (ret == NULL || p == NULL || *ret <= 0)
+	if (!legacy_on() || ret == NULL || p == NULL || *ret <= 0)
 		return;
 	before = *ret;
 	first = p[0].algo;
@@ -191,291 +202,185 @@ static void order_find(enum ds_cudnn_conv_kind kind, int *ret,
 			 kind_name[kind], before);
 		return;
 	}
+	nref = heuristic(kind, h, a, b, c, d, ref);
 	*ret = ds_cudnn_perf_filter(kind, p, before, ref, nref, true, true);
 	ds_event(&site, "reordered",
 		 "%s: %d results (%d kept) in heuristic order; first %d -> %d",
 		 kind_name[kind], before, *ret, first, *ret ? p[0].algo : -1);
 }
 
-DS_EXPORT ds_cudnn_status cudnnGetConvolutionForwardAlgorithm_v7(
-	ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_filter w,
-	ds_cudnn_conv c, ds_cudnn_tensor y, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
+static ds_cudnn_status get_v7(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
+			      void *a, void *b, ds_cudnn_conv c, void *d,
+			      int req, int *ret, struct ds_cudnn_algo_perf *p)
 {
-	cudnnGetConvolutionForwardAlgorithm_v7_fn f =
-		REAL(cudnnGetConvolutionForwardAlgorithm_v7);
+	get_v7_fn f = (get_v7_fn)ds_cudnn_real_get(&real_get_v7[kind]);
 	ds_cudnn_status st;
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, x, w, c, y, req, ret, p);
-	if (st == DS_CUDNN_STATUS_SUCCESS && ds_active() &&
-	    ds_watch(DS_SRC_CUDNN))
-		filter_get(DS_CUDNN_CONV_FWD, ret, p);
-	return st;
-}
-
-DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardDataAlgorithm_v7(
-	ds_cudnn_handle h, ds_cudnn_filter w, ds_cudnn_tensor dy,
-	ds_cudnn_conv c, ds_cudnn_tensor dx, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
-{
-	cudnnGetConvolutionBackwardDataAlgorithm_v7_fn f =
-		REAL(cudnnGetConvolutionBackwardDataAlgorithm_v7);
-	ds_cudnn_status st;
-
-	if (f == NULL)
-		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, w, dy, c, dx, req, ret, p);
-	if (st == DS_CUDNN_STATUS_SUCCESS && ds_active() &&
-	    ds_watch(DS_SRC_CUDNN))
-		filter_get(DS_CUDNN_CONV_BWD_DATA, ret, p);
-	return st;
-}
-
-DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-	ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_tensor dy,
-	ds_cudnn_conv c, ds_cudnn_filter dw, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
-{
-	cudnnGetConvolutionBackwardFilterAlgorithm_v7_fn f =
-		REAL(cudnnGetConvolutionBackwardFilterAlgorithm_v7);
-	ds_cudnn_status st;
-
-	if (f == NULL)
-		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, x, dy, c, dw, req, ret, p);
-	if (st == DS_CUDNN_STATUS_SUCCESS && ds_active() &&
-	    ds_watch(DS_SRC_CUDNN))
-		filter_get(DS_CUDNN_CONV_BWD_FILTER, ret, p);
-	return st;
-}
-
-/* The heuristic list for the same descriptors, through the real Get_v7
- * (never our hook: its filtering would not matter, but its log would). */
-static int heur_fwd(ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_filter w,
-		    ds_cudnn_conv c, ds_cudnn_tensor y,
-		    struct ds_cudnn_algo_perf *ref)
-{
-	cudnnGetConvolutionForwardAlgorithm_v7_fn g =
-		REAL(cudnnGetConvolutionForwardAlgorithm_v7);
-	int n = 0;
-
-	if (g == NULL || g(h, x, w, c, y, REF_MAX, &n, ref) != 0)
-		return 0;
-	return n;
-}
-
-static int heur_bwd_data(ds_cudnn_handle h, ds_cudnn_filter w,
-			 ds_cudnn_tensor dy, ds_cudnn_conv c, ds_cudnn_tensor dx,
-			 struct ds_cudnn_algo_perf *ref)
-{
-	cudnnGetConvolutionBackwardDataAlgorithm_v7_fn g =
-		REAL(cudnnGetConvolutionBackwardDataAlgorithm_v7);
-	int n = 0;
-
-	if (g == NULL || g(h, w, dy, c, dx, REF_MAX, &n, ref) != 0)
-		return 0;
-	return n;
-}
-
-static int heur_bwd_filter(ds_cudnn_handle h, ds_cudnn_tensor x,
-			   ds_cudnn_tensor dy, ds_cudnn_conv c,
-			   ds_cudnn_filter dw, struct ds_cudnn_algo_perf *ref)
-{
-	cudnnGetConvolutionBackwardFilterAlgorithm_v7_fn g =
-		REAL(cudnnGetConvolutionBackwardFilterAlgorithm_v7);
-	int n = 0;
-
-	if (g == NULL || g(h, x, dy, c, dw, REF_MAX, &n, ref) != 0)
-		return 0;
-	return n;
-}
-
-static bool legacy_on(void)
-{
-	return ds_active() && ds_watch(DS_SRC_CUDNN);
-}
-
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionForwardAlgorithm(
-	ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_filter w,
-	ds_cudnn_conv c, ds_cudnn_tensor y, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
-{
-	cudnnFindConvolutionForwardAlgorithm_fn f =
-		REAL(cudnnFindConvolutionForwardAlgorithm);
-	struct ds_cudnn_algo_perf ref[REF_MAX];
-	ds_cudnn_status st;
-
-	if (f == NULL)
-		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, x, w, c, y, req, ret, p);
+	st = f(h, a, b, c, d, req, ret, p);
 	if (st == DS_CUDNN_STATUS_SUCCESS && legacy_on())
-		order_find(DS_CUDNN_CONV_FWD, ret, p, ref,
-			   heur_fwd(h, x, w, c, y, ref));
+		filter_get(kind, ret, p);
 	return st;
 }
 
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardDataAlgorithm(
-	ds_cudnn_handle h, ds_cudnn_filter w, ds_cudnn_tensor dy,
-	ds_cudnn_conv c, ds_cudnn_tensor dx, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
+static ds_cudnn_status find(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
+			    void *a, void *b, ds_cudnn_conv c, void *d, int req,
+			    int *ret, struct ds_cudnn_algo_perf *p)
 {
-	cudnnFindConvolutionBackwardDataAlgorithm_fn f =
-		REAL(cudnnFindConvolutionBackwardDataAlgorithm);
-	struct ds_cudnn_algo_perf ref[REF_MAX];
+	find_fn f = (find_fn)ds_cudnn_real_get(&real_find[kind]);
 	ds_cudnn_status st;
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, w, dy, c, dx, req, ret, p);
-	if (st == DS_CUDNN_STATUS_SUCCESS && legacy_on())
-		order_find(DS_CUDNN_CONV_BWD_DATA, ret, p, ref,
-			   heur_bwd_data(h, w, dy, c, dx, ref));
+	st = f(h, a, b, c, d, req, ret, p);
+	if (st == DS_CUDNN_STATUS_SUCCESS)
+		order_find(kind, h, a, b, c, d, ret, p);
 	return st;
 }
 
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardFilterAlgorithm(
-	ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_tensor dy,
-	ds_cudnn_conv c, ds_cudnn_filter dw, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
+static ds_cudnn_status find_ex(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
+			       void *ad, const void *a, void *bd, const void *b,
+			       ds_cudnn_conv c, void *dd, void *d, int req,
+			       int *ret, struct ds_cudnn_algo_perf *p, void *ws,
+			       size_t wss)
 {
-	cudnnFindConvolutionBackwardFilterAlgorithm_fn f =
-		REAL(cudnnFindConvolutionBackwardFilterAlgorithm);
-	struct ds_cudnn_algo_perf ref[REF_MAX];
+	find_ex_fn f = (find_ex_fn)ds_cudnn_real_get(&real_find_ex[kind]);
 	ds_cudnn_status st;
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, x, dy, c, dw, req, ret, p);
-	if (st == DS_CUDNN_STATUS_SUCCESS && legacy_on())
-		order_find(DS_CUDNN_CONV_BWD_FILTER, ret, p, ref,
-			   heur_bwd_filter(h, x, dy, c, dw, ref));
+	st = f(h, ad, a, bd, b, c, dd, d, req, ret, p, ws, wss);
+	if (st == DS_CUDNN_STATUS_SUCCESS)
+		order_find(kind, h, ad, bd, c, dd, ret, p);
 	return st;
 }
 
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionForwardAlgorithmEx(
-	ds_cudnn_handle h, ds_cudnn_tensor xd, const void *x,
-	ds_cudnn_filter wd, const void *w, ds_cudnn_conv c, ds_cudnn_tensor yd,
-	void *y, int req, int *ret, struct ds_cudnn_algo_perf *p, void *ws,
-	size_t wss)
-{
-	cudnnFindConvolutionForwardAlgorithmEx_fn f =
-		REAL(cudnnFindConvolutionForwardAlgorithmEx);
-	struct ds_cudnn_algo_perf ref[REF_MAX];
-	ds_cudnn_status st;
+#define EXPORT_GET_V7(name, kind)                                              \
+	DS_EXPORT ds_cudnn_status name(ds_cudnn_handle h, void *a, void *b,    \
+				       ds_cudnn_conv c, void *d, int req,      \
+				       int *ret, struct ds_cudnn_algo_perf *p) \
+	{                                                                      \
+		return get_v7(kind, h, a, b, c, d, req, ret, p);               \
+	}
+#define EXPORT_FIND(name, kind)                                                \
+	DS_EXPORT ds_cudnn_status name(ds_cudnn_handle h, void *a, void *b,    \
+				       ds_cudnn_conv c, void *d, int req,      \
+				       int *ret, struct ds_cudnn_algo_perf *p) \
+	{                                                                      \
+		return find(kind, h, a, b, c, d, req, ret, p);                 \
+	}
+#define EXPORT_FIND_EX(name, kind)                                             \
+	DS_EXPORT ds_cudnn_status name(                                        \
+		ds_cudnn_handle h, void *ad, const void *a, void *bd,          \
+		const void *b, ds_cudnn_conv c, void *dd, void *d, int req,    \
+		int *ret, struct ds_cudnn_algo_perf *p, void *ws, size_t wss)  \
+	{                                                                      \
+		return find_ex(kind, h, ad, a, bd, b, c, dd, d, req, ret, p,   \
+			       ws, wss);                                       \
+	}
 
-	if (f == NULL)
-		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, xd, x, wd, w, c, yd, y, req, ret, p, ws, wss);
-	if (st == DS_CUDNN_STATUS_SUCCESS && legacy_on())
-		order_find(DS_CUDNN_CONV_FWD, ret, p, ref,
-			   heur_fwd(h, xd, wd, c, yd, ref));
-	return st;
-}
-
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardDataAlgorithmEx(
-	ds_cudnn_handle h, ds_cudnn_filter wd, const void *w,
-	ds_cudnn_tensor dyd, const void *dy, ds_cudnn_conv c,
-	ds_cudnn_tensor dxd, void *dx, int req, int *ret,
-	struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
-{
-	cudnnFindConvolutionBackwardDataAlgorithmEx_fn f =
-		REAL(cudnnFindConvolutionBackwardDataAlgorithmEx);
-	struct ds_cudnn_algo_perf ref[REF_MAX];
-	ds_cudnn_status st;
-
-	if (f == NULL)
-		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, wd, w, dyd, dy, c, dxd, dx, req, ret, p, ws, wss);
-	if (st == DS_CUDNN_STATUS_SUCCESS && legacy_on())
-		order_find(DS_CUDNN_CONV_BWD_DATA, ret, p, ref,
-			   heur_bwd_data(h, wd, dyd, c, dxd, ref));
-	return st;
-}
-
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardFilterAlgorithmEx(
-	ds_cudnn_handle h, ds_cudnn_tensor xd, const void *x,
-	ds_cudnn_tensor dyd, const void *dy, ds_cudnn_conv c,
-	ds_cudnn_filter dwd, void *dw, int req, int *ret,
-	struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
-{
-	cudnnFindConvolutionBackwardFilterAlgorithmEx_fn f =
-		REAL(cudnnFindConvolutionBackwardFilterAlgorithmEx);
-	struct ds_cudnn_algo_perf ref[REF_MAX];
-	ds_cudnn_status st;
-
-	if (f == NULL)
-		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, xd, x, dyd, dy, c, dwd, dw, req, ret, p, ws, wss);
-	if (st == DS_CUDNN_STATUS_SUCCESS && legacy_on())
-		order_find(DS_CUDNN_CONV_BWD_FILTER, ret, p, ref,
-			   heur_bwd_filter(h, xd, dyd, c, dwd, ref));
-	return st;
-}
+EXPORT_GET_V7(cudnnGetConvolutionForwardAlgorithm_v7, DS_CUDNN_CONV_FWD)
+EXPORT_GET_V7(cudnnGetConvolutionBackwardDataAlgorithm_v7,
+	      DS_CUDNN_CONV_BWD_DATA)
+EXPORT_GET_V7(cudnnGetConvolutionBackwardFilterAlgorithm_v7,
+	      DS_CUDNN_CONV_BWD_FILTER)
+EXPORT_FIND(cudnnFindConvolutionForwardAlgorithm, DS_CUDNN_CONV_FWD)
+EXPORT_FIND(cudnnFindConvolutionBackwardDataAlgorithm, DS_CUDNN_CONV_BWD_DATA)
+EXPORT_FIND(cudnnFindConvolutionBackwardFilterAlgorithm,
+	    DS_CUDNN_CONV_BWD_FILTER)
+EXPORT_FIND_EX(cudnnFindConvolutionForwardAlgorithmEx, DS_CUDNN_CONV_FWD)
+EXPORT_FIND_EX(cudnnFindConvolutionBackwardDataAlgorithmEx,
+	       DS_CUDNN_CONV_BWD_DATA)
+EXPORT_FIND_EX(cudnnFindConvolutionBackwardFilterAlgorithmEx,
+	       DS_CUDNN_CONV_BWD_FILTER)
 
 /* ------------------------------------------------------------------ */
 /* Workspace queries and execution of backward convolutions. */
 
-DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardDataWorkspaceSize(
-	ds_cudnn_handle h, ds_cudnn_filter w, ds_cudnn_tensor dy,
-	ds_cudnn_conv c, ds_cudnn_tensor dx, int algo, size_t *size)
+static ds_cudnn_status ws_size(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
+			       void *a, void *b, ds_cudnn_conv c, void *d,
+			       int algo, size_t *size)
 {
-	cudnnGetConvolutionBackwardDataWorkspaceSize_fn f =
-		REAL(cudnnGetConvolutionBackwardDataWorkspaceSize);
+	ws_size_fn f = (ws_size_fn)ds_cudnn_real_get(&real_ws_size[kind]);
 	ds_cudnn_status st;
 	const int *sub;
 	int i, n;
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, w, dy, c, dx, algo, size);
+	st = f(h, a, b, c, d, algo, size);
 	if (st != DS_CUDNN_STATUS_SUCCESS || size == NULL || !legacy_on() ||
-	    !ds_enforce(DS_SRC_CUDNN) ||
-	    !ds_cudnn_algo_nondet(DS_CUDNN_CONV_BWD_DATA, algo))
+	    !ds_enforce(DS_SRC_CUDNN) || !ds_cudnn_algo_nondet(kind, algo))
 		return st;
 	/* Room for the substitute the execution hook will pick. */
-	sub = ds_cudnn_substitutes(DS_CUDNN_CONV_BWD_DATA, &n);
+	sub = ds_cudnn_substitutes(kind, &n);
 	for (i = 0; i < n; i++) {
 		size_t s = 0;
 
-		if (f(h, w, dy, c, dx, sub[i], &s) == DS_CUDNN_STATUS_SUCCESS) {
+		if (f(h, a, b, c, d, sub[i], &s) == DS_CUDNN_STATUS_SUCCESS) {
 			if (s > *size)
 				*size = s;
 			break;
 		}
 	}
 	return st;
+}
+
+static ds_cudnn_status exec(enum ds_cudnn_conv_kind kind, struct ds_site *site,
+			    ds_cudnn_handle h, const void *alpha, void *ad,
+			    const void *a, void *bd, const void *b,
+			    ds_cudnn_conv c, int algo, void *ws, size_t wss,
+			    const void *beta, void *dd, void *d)
+{
+	exec_fn f = (exec_fn)ds_cudnn_real_get(&real_exec[kind]);
+	ws_size_fn q = (ws_size_fn)ds_cudnn_real_get(&real_ws_size[kind]);
+	ds_cudnn_status st;
+	const int *sub;
+	int i, n;
+
+	if (f == NULL)
+		return DS_CUDNN_STATUS_NOT_INITIALIZED;
+	if (!legacy_on() || !ds_cudnn_algo_nondet(kind, algo))
+		return f(h, alpha, ad, a, bd, b, c, algo, ws, wss, beta, dd, d);
+	if (!ds_enforce(DS_SRC_CUDNN) || q == NULL) {
+		ds_event(site, "observed", "nondeterministic algo %d", algo);
+		return f(h, alpha, ad, a, bd, b, c, algo, ws, wss, beta, dd, d);
+	}
+	sub = ds_cudnn_substitutes(kind, &n);
+	for (i = 0; i < n; i++) {
+		size_t need = 0;
+
+		if (q(h, ad, bd, c, dd, sub[i], &need) != 0 || need > wss)
+			continue;
+		st = f(h, alpha, ad, a, bd, b, c, sub[i], ws, wss, beta, dd, d);
+		if (st == DS_CUDNN_STATUS_NOT_SUPPORTED)
+			continue;
+		ds_event(site, "replaced", "algo %d -> %d (workspace %zu of %zu)",
+			 algo, sub[i], need, wss);
+		return st;
+	}
+	ds_event(site, "error",
+		 "algo %d nondeterministic and no deterministic algorithm fits "
+		 "workspace %zu", algo, wss);
+	ds_warn("%s: nondeterministic algorithm %d and no deterministic one "
+		"fits the %zu-byte workspace; refused", real_exec[kind].name,
+		algo, wss);
+	return DS_CUDNN_STATUS_NOT_SUPPORTED;
+}
+
+DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardDataWorkspaceSize(
+	ds_cudnn_handle h, ds_cudnn_filter w, ds_cudnn_tensor dy,
+	ds_cudnn_conv c, ds_cudnn_tensor dx, int algo, size_t *size)
+{
+	return ws_size(DS_CUDNN_CONV_BWD_DATA, h, w, dy, c, dx, algo, size);
 }
 
 DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardFilterWorkspaceSize(
 	ds_cudnn_handle h, ds_cudnn_tensor x, ds_cudnn_tensor dy,
 	ds_cudnn_conv c, ds_cudnn_filter dw, int algo, size_t *size)
 {
-	cudnnGetConvolutionBackwardFilterWorkspaceSize_fn f =
-		REAL(cudnnGetConvolutionBackwardFilterWorkspaceSize);
-	ds_cudnn_status st;
-	const int *sub;
-	int i, n;
-
-	if (f == NULL)
-		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, x, dy, c, dw, algo, size);
-	if (st != DS_CUDNN_STATUS_SUCCESS || size == NULL || !legacy_on() ||
-	    !ds_enforce(DS_SRC_CUDNN) ||
-	    !ds_cudnn_algo_nondet(DS_CUDNN_CONV_BWD_FILTER, algo))
-		return st;
-	sub = ds_cudnn_substitutes(DS_CUDNN_CONV_BWD_FILTER, &n);
-	for (i = 0; i < n; i++) {
-		size_t s = 0;
-
-		if (f(h, x, dy, c, dw, sub[i], &s) == DS_CUDNN_STATUS_SUCCESS) {
-			if (s > *size)
-				*size = s;
-			break;
-		}
-	}
-	return st;
+	return ws_size(DS_CUDNN_CONV_BWD_FILTER, h, x, dy, c, dw, algo, size);
 }
 
 DS_EXPORT ds_cudnn_status cudnnConvolutionBackwardData(
@@ -485,42 +390,9 @@ DS_EXPORT ds_cudnn_status cudnnConvolutionBackwardData(
 	void *dx)
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnConvolutionBackwardData");
-	cudnnConvolutionBackwardData_fn f = REAL(cudnnConvolutionBackwardData);
-	cudnnGetConvolutionBackwardDataWorkspaceSize_fn q =
-		REAL(cudnnGetConvolutionBackwardDataWorkspaceSize);
-	ds_cudnn_status st;
-	const int *sub;
-	int i, n;
 
-	if (f == NULL)
-		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	if (!legacy_on() || !ds_cudnn_algo_nondet(DS_CUDNN_CONV_BWD_DATA, algo))
-		return f(h, alpha, wd, w, dyd, dy, c, algo, ws, wss, beta, dxd, dx);
-	if (!ds_enforce(DS_SRC_CUDNN) || q == NULL) {
-		ds_event(&site, "observed", "nondeterministic algo %d", algo);
-		return f(h, alpha, wd, w, dyd, dy, c, algo, ws, wss, beta, dxd, dx);
-	}
-	sub = ds_cudnn_substitutes(DS_CUDNN_CONV_BWD_DATA, &n);
-	for (i = 0; i < n; i++) {
-		size_t need = 0;
-
-		if (q(h, wd, dyd, c, dxd, sub[i], &need) != 0 || need > wss)
-			continue;
-		st = f(h, alpha, wd, w, dyd, dy, c, sub[i], ws, wss, beta, dxd,
-		       dx);
-		if (st == DS_CUDNN_STATUS_NOT_SUPPORTED)
-			continue;
-		ds_event(&site, "replaced", "algo %d -> %d (workspace %zu of %zu)",
-			 algo, sub[i], need, wss);
-		return st;
-	}
-	ds_event(&site, "error",
-		 "algo %d nondeterministic and no deterministic algorithm fits "
-		 "workspace %zu", algo, wss);
-	ds_warn("cudnnConvolutionBackwardData: nondeterministic algorithm %d "
-		"and no deterministic one fits the %zu-byte workspace; refused",
-		algo, wss);
-	return DS_CUDNN_STATUS_NOT_SUPPORTED;
+	return exec(DS_CUDNN_CONV_BWD_DATA, &site, h, alpha, wd, w, dyd, dy, c,
+		    algo, ws, wss, beta, dxd, dx);
 }
 
 DS_EXPORT ds_cudnn_status cudnnConvolutionBackwardFilter(
@@ -530,44 +402,9 @@ DS_EXPORT ds_cudnn_status cudnnConvolutionBackwardFilter(
 	void *dw)
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnConvolutionBackwardFilter");
-	cudnnConvolutionBackwardFilter_fn f =
-		REAL(cudnnConvolutionBackwardFilter);
-	cudnnGetConvolutionBackwardFilterWorkspaceSize_fn q =
-		REAL(cudnnGetConvolutionBackwardFilterWorkspaceSize);
-	ds_cudnn_status st;
-	const int *sub;
-	int i, n;
 
-	if (f == NULL)
-		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	if (!legacy_on() ||
-	    !ds_cudnn_algo_nondet(DS_CUDNN_CONV_BWD_FILTER, algo))
-		return f(h, alpha, xd, x, dyd, dy, c, algo, ws, wss, beta, dwd, dw);
-	if (!ds_enforce(DS_SRC_CUDNN) || q == NULL) {
-		ds_event(&site, "observed", "nondeterministic algo %d", algo);
-		return f(h, alpha, xd, x, dyd, dy, c, algo, ws, wss, beta, dwd, dw);
-	}
-	sub = ds_cudnn_substitutes(DS_CUDNN_CONV_BWD_FILTER, &n);
-	for (i = 0; i < n; i++) {
-		size_t need = 0;
-
-		if (q(h, xd, dyd, c, dwd, sub[i], &need) != 0 || need > wss)
-			continue;
-		st = f(h, alpha, xd, x, dyd, dy, c, sub[i], ws, wss, beta, dwd,
-		       dw);
-		if (st == DS_CUDNN_STATUS_NOT_SUPPORTED)
-			continue;
-		ds_event(&site, "replaced", "algo %d -> %d (workspace %zu of %zu)",
-			 algo, sub[i], need, wss);
-		return st;
-	}
-	ds_event(&site, "error",
-		 "algo %d nondeterministic and no deterministic algorithm fits "
-		 "workspace %zu", algo, wss);
-	ds_warn("cudnnConvolutionBackwardFilter: nondeterministic algorithm %d "
-		"and no deterministic one fits the %zu-byte workspace; refused",
-		algo, wss);
-	return DS_CUDNN_STATUS_NOT_SUPPORTED;
+	return exec(DS_CUDNN_CONV_BWD_FILTER, &site, h, alpha, xd, x, dyd, dy,
+		    c, algo, ws, wss, beta, dwd, dw);
 }
 
 /* ------------------------------------------------------------------ */

@@ -70,10 +70,11 @@ static void seed_new(gen_t g, int type, struct ds_site *site)
 		 g, type, (unsigned long long)seed, st);
 }
 
-DS_EXPORT st_t curandCreateGenerator(gen_t *g, int type)
+/* curandCreateGenerator and curandCreateGeneratorHost: one signature. */
+static st_t create(struct ds_sym *sym, struct ds_site *site, gen_t *g,
+		   int type)
 {
-	DS_SITE(site, DS_SRC_CURAND, "curandCreateGenerator");
-	curandCreateGenerator_fn real = ds_sym_get(&real_curandCreateGenerator);
+	curandCreateGenerator_fn real = ds_sym_get(sym);
 	st_t st;
 
 	if (real == NULL)
@@ -81,24 +82,22 @@ DS_EXPORT st_t curandCreateGenerator(gen_t *g, int type)
 	st = real(g, type);
 	if (st == DS_CURAND_STATUS_SUCCESS && g && ds_active() &&
 	    ds_watch(DS_SRC_CURAND))
-		seed_new(*g, type, &site);
+		seed_new(*g, type, site);
 	return st;
+}
+
+DS_EXPORT st_t curandCreateGenerator(gen_t *g, int type)
+{
+	DS_SITE(site, DS_SRC_CURAND, "curandCreateGenerator");
+
+	return create(&real_curandCreateGenerator, &site, g, type);
 }
 
 DS_EXPORT st_t curandCreateGeneratorHost(gen_t *g, int type)
 {
 	DS_SITE(site, DS_SRC_CURAND, "curandCreateGeneratorHost");
-	curandCreateGeneratorHost_fn real =
-		ds_sym_get(&real_curandCreateGeneratorHost);
-	st_t st;
 
-	if (real == NULL)
-		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	st = real(g, type);
-	if (st == DS_CURAND_STATUS_SUCCESS && g && ds_active() &&
-	    ds_watch(DS_SRC_CURAND))
-		seed_new(*g, type, &site);
-	return st;
+	return create(&real_curandCreateGeneratorHost, &site, g, type);
 }
 
 DS_EXPORT st_t curandSetPseudoRandomGeneratorSeed(gen_t g,

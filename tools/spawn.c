@@ -73,45 +73,36 @@ static int elf_read(const char *path, struct elf_info *ei)
 		goto out_close;
 	}
 	ei->cls = id[EI_CLASS];
-	if (ei->cls == ELFCLASS64) {
-		Elf64_Ehdr h;
-		Elf64_Phdr ph;
-
-		if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-			e = -ENOEXEC;
-			goto out_close;
-		}
-		ei->machine = h.e_machine;
-		ei->type = h.e_type;
-		for (i = 0; i < h.e_phnum && i < 256; i++) {
-			off_t at = (off_t)h.e_phoff + (off_t)i * h.e_phentsize;
-
-			if (pread(fd, &ph, sizeof(ph), at) != (ssize_t)sizeof(ph))
-				break;
-			if (ph.p_type == PT_INTERP)
-				ei->interp = true;
-		}
-	} else if (ei->cls == ELFCLASS32) {
-		Elf32_Ehdr h;
-		Elf32_Phdr ph;
-
-		if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
-			e = -ENOEXEC;
-			goto out_close;
-		}
-		ei->machine = h.e_machine;
-		ei->type = h.e_type;
-		for (i = 0; i < h.e_phnum && i < 256; i++) {
-			off_t at = (off_t)h.e_phoff + (off_t)i * h.e_phentsize;
-
-			if (pread(fd, &ph, sizeof(ph), at) != (ssize_t)sizeof(ph))
-				break;
-			if (ph.p_type == PT_INTERP)
-				ei->interp = true;
-		}
-	} else {
+	/* The ELF header and program headers, for either class. */
+#define READ_ELF(Ehdr, Phdr)                                                   \
+	do {                                                                   \
+		Ehdr h;                                                        \
+		Phdr ph;                                                       \
+                                                                               \
+		if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {       \
+			e = -ENOEXEC;                                          \
+			goto out_close;                                        \
+		}                                                              \
+		ei->machine = h.e_machine;                                     \
+		ei->type = h.e_type;                                           \
+		for (i = 0; i < h.e_phnum && i < 256; i++) {                   \
+			off_t at = (off_t)h.e_phoff +                          \
+				   (off_t)i * h.e_phentsize;                   \
+                                                                               \
+			if (pread(fd, &ph, sizeof(ph), at) !=                  \
+			    (ssize_t)sizeof(ph))                               \
+				break;                                         \
+			if (ph.p_type == PT_INTERP)                            \
+				ei->interp = true;                             \
+		}                                                              \
+	} while (0)
+	if (ei->cls == ELFCLASS64)
+		READ_ELF(Elf64_Ehdr, Elf64_Phdr);
+	else if (ei->cls == ELFCLASS32)
+		READ_ELF(Elf32_Ehdr, Elf32_Phdr);
+	else
 		e = -ENOEXEC;
-	}
+#undef READ_ELF
 out_close:
 	close(fd);
 	return e;

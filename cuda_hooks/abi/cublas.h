@@ -4,7 +4,7 @@
  * The project's own mirror of cublas_api.h (CUDA 13.x), so that the shim
  * builds without CUDA headers.  Only what cuda_hooks/cublas.c needs.
  * Values read from /usr/local/cuda/include/cublas_api.h (CUDA 13.0);
- * tests/unit/check_gpu_abi.c compares them when the headers exist.
+ * tests/check_abi.sh compares them with the vendor headers when those exist.
  */
 #ifndef DS_ABI_CUBLAS_H
 #define DS_ABI_CUBLAS_H

@@ -3,7 +3,7 @@
  *
  * Mirror of cublasLt.h (CUDA 13.0): the algo and heuristic-result structs
  * are copied by value in cublasLtMatmulAlgoGetHeuristic, so their layout
- * must match exactly (checked in tests/unit/check_gpu_abi.c when the
+ * must match exactly (checked by tests/check_abi.sh when the
  * vendor header exists).
  */
 #ifndef DS_ABI_CUBLASLT_H
@@ -50,6 +50,6 @@ struct ds_cublaslt_heur_result {
 #define DS_CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME 3  /* uint32_t */
 
 /* CUBLASLT_NUMERICAL_IMPL_FLAGS_INPUT_TF32 */
-#define DS_CUBLASLT_IMPL_FLAGS_INPUT_TF32 (UINT64_C(0x04) << 16)
+#define DS_CUBLASLT_NUMERICAL_IMPL_FLAGS_INPUT_TF32 (UINT64_C(0x04) << 16)
 
 #endif /* DS_ABI_CUBLASLT_H */

@@ -1,0 +1,8 @@
+/* hello.c - the C program whose start-up bench/run.sh times. */
+#include <stdio.h>
+
+int main(void)
+{
+	puts("hello, world");
+	return 0;
+}
