@@ -109,7 +109,7 @@ job() {
 }
 
 if [ $MODE = job ]; then
-	job "$@"
+	[ $# -eq 3 ] && job "$@"
 	exit 0
 fi
 
@@ -165,15 +165,15 @@ for row in compile $ROWS; do
 	has_cache "$row" && echo "$row time-pinned 1" >>"$OUT/jobs3"
 done
 echo "phase 1: $(wc -l <"$OUT/jobs1") runs, $PAR at a time  $(date -u +%T)"
-xargs -P "$PAR" -n 3 sh "$0" --job <"$OUT/jobs1"
+xargs -r -P "$PAR" -n 3 sh "$0" --job <"$OUT/jobs1"
 echo "phase 1b: $(wc -l <"$OUT/jobs1b") cuDNN recording runs, alone  $(date -u +%T)"
-xargs -P 1 -n 3 sh "$0" --job <"$OUT/jobs1b"
+xargs -r -P 1 -n 3 sh "$0" --job <"$OUT/jobs1b"
 # phase 2: the pinned runs, after their recording run
 echo "phase 2: $(wc -l <"$OUT/jobs2") runs  $(date -u +%T)"
-xargs -P "$PAR" -n 3 sh "$0" --job <"$OUT/jobs2"
+xargs -r -P "$PAR" -n 3 sh "$0" --job <"$OUT/jobs2"
 # phase 3: timing runs, one process at a time
 echo "phase 3: $(wc -l <"$OUT/jobs3") timing runs, alone  $(date -u +%T)"
-xargs -P 1 -n 3 sh "$0" --job <"$OUT/jobs3"
+xargs -r -P 1 -n 3 sh "$0" --job <"$OUT/jobs3"
 
 # XLA's autotune persistence, seen from outside: what a run leaves in the
 # dump file (default flags) and in the per-fusion cache directory.
