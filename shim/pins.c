@@ -71,7 +71,12 @@ static const struct pin pins[] = {
 	/* XLA: without a cache, deterministic ops (no timing autotuner).
 	 * With one, the documented pair: non-deterministic ops excluded
 	 * and the autotuner's results persisted per fusion, loaded by
-	 * every later compilation (openxla docs/determinism.md). */
+	 * every later compilation (openxla docs/determinism.md).  The
+	 * directory is detshim's own and the recording run already
+	 * excludes nondeterministic ops: on the H200, results tuned
+	 * without the flag and loaded with it made runs differ.  JAX
+	 * 0.11.2 does not autotune under either flag, so the directory
+	 * stays empty there (docs/REPRODUCIBILITY.md). */
 	{ "XLA_FLAGS", "--xla_gpu_deterministic_ops=true", PIN_APPEND,
 	  DS_SRC_FRAMEWORK, "XLA/JAX deterministic GPU ops (gpu.md 8.3)",
 	  PIN_NO_CACHE, false },
