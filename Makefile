@@ -5,7 +5,8 @@
 #                        twice with the shim
 #   make check           Check unit tests, hook tests against the fake CUDA
 #                        libraries, integration tests of real target programs
-#   make check-sanitize  the same suites built with ASan+UBSan and TSan
+#   make check-sanitize  the same suites built with ASan+UBSan and TSan,
+#                        then check-fuzz (a 30 s fuzz run, tests/fuzz/)
 #   make install PREFIX=/usr/local DESTDIR=...   /   make uninstall
 #   make bench           CPU micro-benchmarks (bench/)
 #   make bench-gpu       GPU training-step benchmark (bench/gpu.sh, needs a GPU)
@@ -73,6 +74,7 @@ HOOKT_BINS := $(HOOKT_SRCS:tests/hooks/%.c=$(BUILD)/tests/hooks/%)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 .PHONY: all check check-unit check-hooks check-integration check-sanitize \
+	check-fuzz fuzz-libfuzzer \
 	demo install uninstall bench bench-gpu gpu-check clean lint check-exports check-abi
 
 all: $(SO) $(CORE_LIB) $(if $(wildcard tools/detrun.c),$(DETRUN)) $(FAKES) $(TARGETS)
@@ -144,12 +146,46 @@ check-hooks: $(SO) $(HOOKT_BINS)
 check-integration: all
 	@sh tests/integration.sh $(BUILD)
 
-# Each variant in its own directory (style.md §15).
+# Each variant in its own directory (style.md §15).  TSan also runs the
+# preloaded stress targets (tests/it_reliability.sh), and a short fuzz run
+# closes the list (docs/RELIABILITY.md).
 check-sanitize:
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check-unit
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
 	SANITIZE=asan sh tests/integration.sh build/asan
 	$(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" check-unit
+	$(MAKE) BUILD=build/tsan SAN="-fsanitize=thread" build/tsan/libdetshim.so build/tsan/targets/rel_stress
+	SANITIZE=tsan sh tests/it_reliability.sh build/tsan
+	$(MAKE) check-fuzz
+
+# Fuzzing (tests/fuzz/): the parsers of the config file, the variables,
+# seeds, log paths, lineage keys and log lines.  check-fuzz: gcc,
+# ASan+UBSan, the self-contained driver, FUZZ_SECONDS of mutations from
+# the seed corpus.  fuzz-libfuzzer: the same target under clang's
+# libFuzzer (needs clang); run it with e.g.
+#   build/fuzz-clang/fuzz_config -max_total_time=600 tests/fuzz/corpus
+FUZZ_SECONDS ?= 30
+FUZZ_SEED ?= 1
+FUZZ_SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SRCS = tests/fuzz/fuzz_config.c
+
+check-fuzz:
+	$(MAKE) BUILD=build/fuzz SAN="$(FUZZ_SAN)" build/fuzz/libdetshim_core.a
+	$(CC) $(filter-out $(SAN),$(ALL_CFLAGS)) $(FUZZ_SAN) -fvisibility=default \
+	  -o build/fuzz/fuzz_config $(FUZZ_SRCS) tests/fuzz/driver.c \
+	  build/fuzz/libdetshim_core.a -ldl -lpthread
+	cd build/fuzz && ASAN_OPTIONS=detect_leaks=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp ./fuzz_config \
+	  -seconds=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) ../../tests/fuzz/corpus
+
+fuzz-libfuzzer:
+	$(MAKE) CC=clang BUILD=build/fuzz-clang \
+	  SAN="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all" \
+	  build/fuzz-clang/libdetshim_core.a
+	clang $(filter-out $(SAN),$(ALL_CFLAGS)) -fvisibility=default \
+	  -fsanitize=address,undefined,fuzzer -fno-sanitize-recover=all \
+	  -o build/fuzz-clang/fuzz_config $(FUZZ_SRCS) \
+	  build/fuzz-clang/libdetshim_core.a -ldl -lpthread
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \

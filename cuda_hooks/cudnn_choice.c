@@ -30,6 +30,48 @@ static pthread_mutex_t graph_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t graph_cond = PTHREAD_COND_INITIALIZER;
 static struct ds_cudnn_graph *graphs[GRAPH_CAP];
 static unsigned ngraphs;
+static pthread_once_t graph_atfork_once = PTHREAD_ONCE_INIT;
+
+/*
+ * fork: graph_lock is the shim's only mutex.  A fork while another thread
+ * holds it, or while another thread's first Finalize of a graph is
+ * pending, would leave the child blocked for ever (that thread does not
+ * exist in the child).  prepare takes the lock so the table is consistent
+ * at fork; the child re-creates the lock and condition and drops pending
+ * marks, so the child's own first Finalize decides (docs/RELIABILITY.md).
+ */
+static void graph_prepare(void)
+{
+	pthread_mutex_lock(&graph_lock);
+}
+
+static void graph_parent(void)
+{
+	pthread_mutex_unlock(&graph_lock);
+}
+
+static void graph_child(void)
+{
+	unsigned i;
+
+	pthread_mutex_init(&graph_lock, NULL);
+	pthread_cond_init(&graph_cond, NULL);
+	for (i = 0; i < GRAPH_CAP; i++)
+		if (graphs[i])
+			graphs[i]->pending = false;
+}
+
+static void graph_atfork(void)
+{
+	pthread_atfork(graph_prepare, graph_parent, graph_child);
+}
+
+/* Every critical section starts here (handlers registered on first use). */
+static void graph_lock_take(void)
+{
+	pthread_once(&graph_atfork_once, graph_atfork);
+	pthread_mutex_lock(&graph_lock);
+}
 
 /* ------------------------------------------------------------------ */
 /* Config keys. */
@@ -185,7 +227,7 @@ enum ds_cudnn_verdict ds_cudnn_choose(uint64_t g, uint64_t khash,
 	enum ds_cudnn_verdict v = DS_CUDNN_ALLOW;
 	struct ds_cudnn_graph *gr;
 
-	pthread_mutex_lock(&graph_lock);
+	graph_lock_take();
 	gr = graph_get(g, true);
 	*out = gr;
 	while (gr) {
@@ -229,7 +271,7 @@ bool ds_cudnn_choose_done(struct ds_cudnn_graph *gr, uint64_t khash,
 
 	if (gr == NULL)
 		return false;
-	pthread_mutex_lock(&graph_lock);
+	graph_lock_take();
 	if (v == DS_CUDNN_ALLOW_FIRST && gr->pending &&
 	    gr->pending_khash == khash) {
 		gr->pending = false;
@@ -258,7 +300,7 @@ int ds_cudnn_graph_cand(struct ds_cudnn_graph *gr,
 	int idx = -1;
 	unsigned i;
 
-	pthread_mutex_lock(&graph_lock);
+	graph_lock_take();
 	for (i = 0; i < gr->ncand; i++)
 		if (gr->cand[i].khash == kh) {
 			idx = (int)i;
@@ -282,7 +324,7 @@ int ds_cudnn_pin(uint64_t g, const struct ds_cudnn_cfgkey *key)
 	uint64_t kh = ds_cudnn_cfgkey_hash(key);
 	int e = 0;
 
-	pthread_mutex_lock(&graph_lock);
+	graph_lock_take();
 	gr = graph_get(g, true);
 	if (gr == NULL)
 		e = -ENOSPC;
@@ -331,7 +373,7 @@ void ds_cudnn_graphs_foreach(void (*fn)(struct ds_cudnn_graph *gr, void *arg),
 {
 	unsigned i;
 
-	pthread_mutex_lock(&graph_lock);
+	graph_lock_take();
 	for (i = 0; i < GRAPH_CAP; i++)
 		if (graphs[i])
 			fn(graphs[i], arg);
@@ -342,7 +384,7 @@ unsigned ds_cudnn_graph_count(void)
 {
 	unsigned n;
 
-	pthread_mutex_lock(&graph_lock);
+	graph_lock_take();
 	n = ngraphs;
 	pthread_mutex_unlock(&graph_lock);
 	return n;
@@ -352,7 +394,7 @@ void ds_cudnn_graphs_reset(void)
 {
 	unsigned i;
 
-	pthread_mutex_lock(&graph_lock);
+	graph_lock_take();
 	for (i = 0; i < GRAPH_CAP; i++) {
 		free(graphs[i]);
 		graphs[i] = NULL;

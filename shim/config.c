@@ -17,10 +17,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #if DS_HAVE_LIBCONFIG
 #include <libconfig.h>
@@ -82,6 +86,49 @@ void ds_config_defaults(struct ds_config *cfg)
 	cfg->log_level = DS_LOG_INFO;
 	cfg->cudnn_choice = DS_CUDNN_FIRST;
 	cfg->torch_switches = true;
+}
+
+bool ds_secure_exec(void)
+{
+	return getauxval(AT_SECURE) != 0;
+}
+
+void ds_config_secure(struct ds_config *cfg)
+{
+	/* Not secure_getenv: with no trusted variable the defaults would
+	 * still pin entropy (DS_DEFAULT_SEED) in a setuid program that never
+	 * asked for it, e.g. one reached through /etc/ld.so.preload. */
+	ds_config_defaults(cfg);
+	cfg->policy = DS_POLICY_OFF;
+	cfg->env_pins = false;
+}
+
+bool ds_config_asked(char *const *envp, const char *self)
+{
+	const char *p = NULL;
+	size_t n = strlen(self);
+
+	for (; envp && *envp; envp++) {
+		if (strncmp(*envp, "DETSHIM_", 8) == 0)
+			return true;
+		if (strncmp(*envp, "LD_PRELOAD=", 11) == 0)
+			p = *envp + 11;
+	}
+	/* ld.so splits LD_PRELOAD at spaces and colons (ld.so(8)). */
+	while (p && *p) {
+		size_t len = strcspn(p, " :");
+		const char *base = p, *q;
+
+		for (q = p; q < p + len; q++)
+			if (*q == '/')
+				base = q + 1;
+		if (n && (size_t)(p + len - base) == n &&
+		    strncmp(base, self, n) == 0)
+			return true;
+		p += len;
+		p += strspn(p, " :");
+	}
+	return false;
 }
 
 int ds_parse_seed(const char *s, uint64_t *out)
@@ -165,9 +212,16 @@ static int set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_list ap;
 
 	if (err && errlen) {
+		char *p;
+
 		va_start(ap, fmt);
 		ds_vfmt(err, errlen, fmt, ap);
 		va_end(ap);
+		/* One line, whatever the value quoted in it (a config string
+		 * may hold a newline or a terminal escape). */
+		for (p = err; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return -EINVAL;
 }
@@ -535,6 +589,55 @@ static int walk(const struct lc_api *api, struct ds_config *cfg,
 	return 0;
 }
 
+/*
+ * Line of the first libconfig "@include" directive in the file, 0 if none,
+ * -errno if unreadable.  libconfig follows @include to any path, with no
+ * size limit and into devices or FIFOs that never end; the shim reads only
+ * the file it was given (docs/RELIABILITY.md), so includes are refused.
+ * The directive is "@include" first on a line after blanks (libconfig's
+ * scanner); a comment or string holding the word is a false alarm only
+ * at the start of a line.  Raw system calls: no hook is reached.
+ */
+static int find_include(const char *path)
+{
+	static const char word[] = "@include";
+	char buf[4096];
+	int fd = ds_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+	int line = 1, at_start = 1, found = 0;
+	size_t match = 0;
+	long n, i;
+
+	if (fd < 0)
+		return fd;
+	while (!found &&
+	       (n = ds_syscall6(SYS_read, fd, (long)buf, sizeof(buf), 0, 0,
+				0)) > 0) {
+		for (i = 0; i < n && !found; i++) {
+			char c = buf[i];
+
+			if (match) {
+				if (c == word[match]) {
+					if (++match == sizeof(word) - 1)
+						found = line;
+					continue;
+				}
+				match = 0;
+				at_start = 0;
+			}
+			if (c == '\n') {
+				line++;
+				at_start = 1;
+			} else if (at_start && c == '@') {
+				match = 1;
+			} else if (c != ' ' && c != '\t' && c != '\r') {
+				at_start = 0;
+			}
+		}
+	}
+	ds_sys_close(fd);
+	return found;
+}
+
 int ds_config_load_file(struct ds_config *cfg, const char *path, char *err,
 			size_t errlen)
 {
@@ -555,6 +658,18 @@ int ds_config_load_file(struct ds_config *cfg, const char *path, char *err,
 		return set_err(err, errlen,
 			       "DETSHIM_CONFIG: '%s' is too large (%lld bytes; "
 			       "limit 1 MiB)", path, (long long)st.st_size);
+	/* libconfig reports an unreadable file without the reason. */
+	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) != 0)
+		return set_err(err, errlen, "DETSHIM_CONFIG: cannot read '%s': %s",
+			       path, strerror(errno));
+	e = find_include(path);
+	if (e < 0)
+		return set_err(err, errlen, "DETSHIM_CONFIG: cannot read '%s': %s",
+			       path, strerror(-e));
+	if (e > 0)
+		return set_err(err, errlen,
+			       "%s:%d: @include is not supported (detshim reads "
+			       "only the file DETSHIM_CONFIG names)", path, e);
 	e = lc_load(&api, err, errlen);
 	if (e)
 		return e;

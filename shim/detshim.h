@@ -32,7 +32,7 @@
 #define DS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 /* For code that can run inside a sanitizer runtime's own start-up (its
  * interceptors call dlsym before its shadow memory exists). */
-#define DS_NO_SANITIZE __attribute__((no_sanitize("address", "undefined")))
+#define DS_NO_SANITIZE __attribute__((no_sanitize("address", "undefined", "thread")))
 
 /* ------------------------------------------------------------------ */
 /* Randomness sources.  Each source has its own stream, so the order of
@@ -133,6 +133,23 @@ int ds_config_from_env(struct ds_config *cfg, char *const *envp, char *err,
  * (syntax or value; err names file:line). */
 int ds_config_load_file(struct ds_config *cfg, const char *path, char *err,
 			size_t errlen);
+
+/* Secure execution (setuid, setgid, file capabilities: AT_SECURE in the
+ * auxiliary vector).  The environment then belongs to the caller, not to
+ * the program's owner, so the shim trusts none of it. */
+bool ds_secure_exec(void);
+/* The configuration used under secure execution, and for a process that
+ * did not ask (ds_config_asked): defaults with policy off
+ * (nothing replaced, no log, no config file, no pins, no lineage).  Reads
+ * no environment.  Pure. */
+void ds_config_secure(struct ds_config *cfg);
+
+/* True if the process asked for detshim: a DETSHIM_* variable is set, or
+ * an LD_PRELOAD entry's file name is self (the shim's own file name).  A
+ * shim that arrived any other way (/etc/ld.so.preload, a DT_NEEDED entry)
+ * into a process whose environment names neither runs with
+ * ds_config_secure()'s configuration.  Pure. */
+bool ds_config_asked(char *const *envp, const char *self);
 
 /* Seed parsing: decimal or 0x-hex, full u64, nothing else.  Returns 0 or
  * -EINVAL (empty, junk, sign) or -ERANGE (overflow).  Pure. */

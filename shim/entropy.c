@@ -73,6 +73,31 @@ DS_SITE(site_arc4random_buf, DS_SRC_ARC4RANDOM, "arc4random_buf");
 DS_SITE(site_arc4random_uniform, DS_SRC_ARC4RANDOM, "arc4random_uniform");
 
 /*
+ * Would the kernel accept [buf, buf+n) as user memory (access_ok)?  A
+ * range that wraps or leaves the user half fails there with EFAULT
+ * before anything is written; the shim answers the same instead of
+ * writing until it faults.  (A range inside the user half that is not
+ * all mapped still faults here where the kernel would return short.)
+ * x86-64: 47-bit user space, or 56-bit when the buffer itself lies
+ * above it (5-level paging).
+ */
+static bool user_range_ok(const void *buf, size_t n)
+{
+#if defined(__x86_64__)
+	const uintptr_t low = UINT64_C(0x00007ffffffff000);
+	const uintptr_t high = UINT64_C(0x00fffffffffff000);
+	uintptr_t top = (uintptr_t)buf < low ? low : high;
+#elif defined(__aarch64__)
+	const uintptr_t top = UINT64_C(0x0010000000000000);
+#else
+	const uintptr_t top = UINTPTR_MAX;
+#endif
+	uintptr_t p = (uintptr_t)buf;
+
+	return p < top && n <= top - p;
+}
+
+/*
  * The deterministic getrandom.  Sub-streams are keyed by (length, flags):
  * CPython's 24-byte hash-secret draw, its 2496-byte random-module seed
  * and NumPy's 16-byte SeedSequence each get their own stream, so an
@@ -92,6 +117,8 @@ static long det_getrandom(struct ds_site *site, void *buf, size_t len,
 		return -EFAULT;
 	if (len > DS_MAX_RW)
 		len = DS_MAX_RW;
+	if (!user_range_ok(buf, len))
+		return -EFAULT; /* the kernel checks after its own cap */
 	ds_stream_fill(DS_SRC_GETRANDOM, ((uint64_t)len << 8) | flags, buf, len);
 	ds_event(site, "replaced", "len=%zu flags=%u", len, flags);
 	return (long)len;
@@ -287,12 +314,17 @@ static enum ds_source kind_source(int kind)
 	return kind == FD_RANDOM ? DS_SRC_RANDOM : DS_SRC_URANDOM;
 }
 
-/* Remember fd if it is a random device the configuration watches. */
+/* Remember fd if it is a random device the configuration watches and is
+ * open for reading: a read of a write-only fd must still fail with EBADF. */
 static void mark_fd(int fd)
 {
 	int kind = device_kind(fd);
+	long fl;
 
 	if (kind == FD_NONE || !ds_watch(kind_source(kind)))
+		return;
+	fl = ds_syscall6(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
+	if (fl < 0 || (fl & O_ACCMODE) == O_WRONLY)
 		return;
 	if (fd >= FD_TABLE) {
 		ds_event(&site_untracked, "untracked",
@@ -359,7 +391,8 @@ static ssize_t fill_read(int kind, void *buf, size_t n)
 
 	if (n == 0)
 		return 0;
-	if (buf == NULL) {
+	/* read(2) checks the whole range before capping the count. */
+	if (buf == NULL || !user_range_ok(buf, n)) {
 		errno = EFAULT;
 		return -1;
 	}
@@ -385,7 +418,8 @@ static ssize_t fill_iov(int kind, const struct iovec *iov, int cnt)
 
 		if (n > DS_MAX_RW - total)
 			n = DS_MAX_RW - total;
-		if (n && iov[i].iov_base == NULL) {
+		if (n && (iov[i].iov_base == NULL ||
+			  !user_range_ok(iov[i].iov_base, n))) {
 			if (total)
 				break; /* short read, as the kernel would */
 			errno = EFAULT;

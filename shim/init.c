@@ -11,6 +11,11 @@
  *   4. resolves every libc symbol the hooks need (no dlsym later);
  *   5. seeds the libc PRNGs, scans inherited fds, installs fork handlers,
  *      and applies the environment pins.
+ * Under secure execution (AT_SECURE: setuid, setgid, capabilities), and
+ * in a process that did not ask for the shim (no DETSHIM_* variable and
+ * no LD_PRELOAD entry naming it: /etc/ld.so.preload), step 1 is
+ * ds_config_secure() instead: no file opened, no log written, and the
+ * policy is off.
  * A bad variable or config stops the program with one line and exit
  * status 2, unless DETSHIM_POLICY=warn (then: a warning and defaults).
  *
@@ -65,6 +70,16 @@ static void do_init(void)
 	char err[DS_PATH_MAX + 256];
 	int e;
 
+	if (ds_secure_exec() ||
+	    !ds_config_asked(environ, ds_object_of((const void *)ds_ensure_init))) {
+		/* setuid/setgid/capabilities, or loaded without being asked
+		 * (/etc/ld.so.preload): read no variable, open no file, write
+		 * no log, replace nothing (docs/RELIABILITY.md). */
+		ds_config_secure(&cfg);
+		ds_cfg = cfg;
+		ds_resolve_libc_all();
+		return;
+	}
 	e = ds_config_from_env(&cfg, environ, err, sizeof(err));
 	if (e) {
 		if (cfg.policy != DS_POLICY_WARN) {
@@ -170,7 +185,8 @@ DS_CONSTRUCTOR static void ds_constructor(void)
 	/* First: a config error below exits 2, and the launcher must still
 	 * see that the shim itself loaded. */
 	ds_inside++;
-	signal_loaded();
+	if (!ds_secure_exec())
+		signal_loaded(); /* an fd named by the environment */
 	ds_inside--;
 	ds_ensure_init();
 	/* The pins run in the constructor only (setenv allocates and is not

@@ -153,43 +153,62 @@ size_t ds_fmt(char *buf, size_t cap, const char *fmt, ...)
 	return n;
 }
 
+/* Append n bytes only if all of them fit (with the NUL): an escape is
+ * never cut in half, so a truncated string is still a JSON string body. */
+static bool put_whole(char *buf, size_t cap, size_t *len, const char *s,
+		      size_t n)
+{
+	if (*len >= cap || n > cap - 1 - *len)
+		return false;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	buf[*len] = '\0';
+	return true;
+}
+
 size_t ds_json_escape(char *buf, size_t cap, size_t len, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		char esc[7];
+		size_t k = 2;
 
+		esc[0] = '\\';
 		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
 			esc[1] = (char)c;
-			len = put(buf, cap, len, esc, 2);
 		} else if (c == '\n') {
-			len = put(buf, cap, len, "\\n", 2);
+			esc[1] = 'n';
 		} else if (c == '\t') {
-			len = put(buf, cap, len, "\\t", 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			esc[0] = '\\';
+			esc[1] = 't';
+		} else if (c < 0x20 || c >= 0x7f) {
+			/* Control bytes, DEL, and bytes outside ASCII (escaped
+			 * as \u00XX, Latin-1) keep the line valid UTF-8 JSON
+			 * whatever the input. */
 			esc[1] = 'u';
 			esc[2] = '0';
 			esc[3] = '0';
 			esc[4] = "0123456789abcdef"[c >> 4];
 			esc[5] = "0123456789abcdef"[c & 15];
-			len = put(buf, cap, len, esc, 6);
-		} else if (c >= 0x80) {
-			/* Keep the line valid UTF-8 whatever the input: bytes
-			 * outside ASCII are escaped as \u00XX (Latin-1). */
-			esc[0] = '\\';
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = "0123456789abcdef"[c >> 4];
-			esc[5] = "0123456789abcdef"[c & 15];
-			len = put(buf, cap, len, esc, 6);
+			k = 6;
 		} else {
-			len = put(buf, cap, len, (const char *)&c, 1);
+			esc[0] = (char)c;
+			k = 1;
 		}
+		if (!put_whole(buf, cap, &len, esc, k))
+			break;
 	}
 	return len;
+}
+
+/* Room for one of src, call, action in a line (escaped); the detail gets
+ * the rest.  Lines are formatted into 1024 bytes. */
+#define DS_LOG_FIELD_MAX 128
+
+static size_t escape_field(char *buf, size_t cap, size_t len, const char *s)
+{
+	size_t fcap = len + 1 + DS_LOG_FIELD_MAX;
+
+	return ds_json_escape(buf, fcap < cap ? fcap : cap, len, s);
 }
 
 size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
@@ -199,14 +218,14 @@ size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
 	size_t len = 0;
 
 	len = ds_fmt(buf, cap, "{\"seq\":%lu,\"pid\":%ld,\"src\":\"", seq, pid);
-	len = ds_json_escape(buf, cap, len, src);
+	len = escape_field(buf, cap, len, src);
 	len = put(buf, cap, len, "\",\"call\":\"", 10);
-	len = ds_json_escape(buf, cap, len, call);
+	len = escape_field(buf, cap, len, call);
 	len = put(buf, cap, len, "\",\"action\":\"", 12);
-	len = ds_json_escape(buf, cap, len, action);
+	len = escape_field(buf, cap, len, action);
 	len = put(buf, cap, len, "\",\"detail\":\"", 12);
-	len = ds_json_escape(buf, cap, len, detail);
-	/* Reserve room for the closing "}\n even when the detail was cut. */
+	/* The detail stops before the room for the closing "}\n. */
+	len = ds_json_escape(buf, cap > 3 ? cap - 3 : 0, len, detail);
 	if (len > cap - 4)
 		len = cap - 4;
 	buf[len++] = '"';

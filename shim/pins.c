@@ -9,16 +9,33 @@
  * under enforce (our later flag wins) and only logged under warn.
  * Under DETSHIM_POLICY=warn nothing is set: each row is logged as
  * "would-pin".  Sources: research/cpu.md and research/gpu.md §7-8.
+ *
+ * Rows marked PIN_WITH_CACHE apply only when a pinning cache is named
+ * (DETSHIM_ALGO_CACHE), rows marked PIN_NO_CACHE only when none is; an
+ * '@' in their value stands for the cache path.  Under the cache the
+ * frameworks' own autotuners keep their results next to it, so that the
+ * first run's choices are reused by every later run (docs/REPRODUCIBILITY.md):
+ *   <cache>.xla/       XLA per-fusion autotune results
+ *   <cache>.inductor/  TorchInductor caches (FX graph, autotune)
+ *   <cache>.triton/    Triton kernels and @triton.autotune winners
  */
 #include "detshim.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum pin_kind {
 	PIN_SET,       /* set to value unless already set */
 	PIN_DERIVED,   /* value derived from the root key */
 	PIN_APPEND,    /* append a --flag=value to a flag list */
+};
+
+enum pin_when {
+	PIN_ALWAYS = 0,  /* with or without a pinning cache */
+	PIN_NO_CACHE,    /* only without DETSHIM_ALGO_CACHE */
+	PIN_WITH_CACHE,  /* only with DETSHIM_ALGO_CACHE ('@' = its path) */
 };
 
 struct pin {
@@ -27,29 +44,75 @@ struct pin {
 	enum pin_kind kind;
 	enum ds_source src;    /* switch that turns the row off */
 	const char *why;       /* one-line reason, written to the log */
+	enum pin_when when;    /* cache condition (default: always) */
+	bool mkdir;            /* create the directory the value names */
 };
 
 static const struct pin pins[] = {
 	{ "PYTHONHASHSEED", NULL, PIN_DERIVED, DS_SRC_ENV,
-	  "str/bytes hash secret and set order (cpu.md 2.2)" },
+	  "str/bytes hash secret and set order (cpu.md 2.2)",
+	  PIN_ALWAYS, false },
 	{ "CUBLAS_WORKSPACE_CONFIG", ":4096:8", PIN_SET, DS_SRC_CUBLAS,
-	  "fixed cuBLAS workspace (gpu.md 3.1)" },
+	  "fixed cuBLAS workspace (gpu.md 3.1)",
+	  PIN_ALWAYS, false },
 	{ "TF_DETERMINISTIC_OPS", "1", PIN_SET, DS_SRC_FRAMEWORK,
-	  "TensorFlow op determinism (gpu.md 8.2)" },
+	  "TensorFlow op determinism (gpu.md 8.2)",
+	  PIN_ALWAYS, false },
 	{ "TF_CUDNN_DETERMINISTIC", "1", PIN_SET, DS_SRC_FRAMEWORK,
-	  "TensorFlow 1.14-2.0 cuDNN determinism (gpu.md 8.2)" },
+	  "TensorFlow 1.14-2.0 cuDNN determinism (gpu.md 8.2)",
+	  PIN_ALWAYS, false },
+	/* Transformer Engine: deterministic attention/GEMM algorithms (the
+	 * variable Megatron-Core's --deterministic-mode sets; TE also
+	 * follows torch.are_deterministic_algorithms_enabled(), which
+	 * frameworks.c answers). */
+	{ "NVTE_ALLOW_NONDETERMINISTIC_ALGO", "0", PIN_SET, DS_SRC_FRAMEWORK,
+	  "Transformer Engine deterministic algorithms",
+	  PIN_ALWAYS, false },
+	/* XLA: without a cache, deterministic ops (no timing autotuner).
+	 * With one, the documented pair: non-deterministic ops excluded
+	 * and the autotuner's results persisted per fusion, loaded by
+	 * every later compilation (openxla docs/determinism.md).  The
+	 * directory is detshim's own and the recording run already
+	 * excludes nondeterministic ops: on the H200, results tuned
+	 * without the flag and loaded with it made runs differ.  JAX
+	 * 0.11.2 does not autotune under either flag, so the directory
+	 * stays empty there (docs/REPRODUCIBILITY.md). */
 	{ "XLA_FLAGS", "--xla_gpu_deterministic_ops=true", PIN_APPEND,
-	  DS_SRC_FRAMEWORK, "XLA/JAX deterministic GPU ops (gpu.md 8.3)" },
+	  DS_SRC_FRAMEWORK, "XLA/JAX deterministic GPU ops (gpu.md 8.3)",
+	  PIN_NO_CACHE, false },
+	{ "XLA_FLAGS", "--xla_gpu_exclude_nondeterministic_ops=true",
+	  PIN_APPEND, DS_SRC_FRAMEWORK,
+	  "XLA/JAX deterministic ops, autotuner kept (gpu.md 8.3)",
+	  PIN_WITH_CACHE, false },
+	{ "XLA_FLAGS", "--xla_gpu_per_fusion_autotune_cache_dir=@.xla",
+	  PIN_APPEND, DS_SRC_FRAMEWORK,
+	  "XLA autotune results persisted beside the pinning cache",
+	  PIN_WITH_CACHE, true },
+	/* torch.compile: the first run's compiled graphs and max-autotune
+	 * choices are reused by later runs (FX graph and autotune caches);
+	 * user @triton.autotune winners are stored and reused too. */
+	{ "TORCHINDUCTOR_CACHE_DIR", "@.inductor", PIN_SET, DS_SRC_FRAMEWORK,
+	  "Inductor caches beside the pinning cache", PIN_WITH_CACHE, false },
+	{ "TRITON_CACHE_DIR", "@.triton", PIN_SET, DS_SRC_FRAMEWORK,
+	  "Triton caches beside the pinning cache", PIN_WITH_CACHE, false },
+	{ "TRITON_CACHE_AUTOTUNING", "1", PIN_SET, DS_SRC_FRAMEWORK,
+	  "Triton stores and reuses @triton.autotune winners (gpu.md 8.4)",
+	  PIN_WITH_CACHE, false },
 	{ "NCCL_ALGO", "Ring", PIN_SET, DS_SRC_NCCL,
-	  "one all-reduce algorithm for every size (gpu.md 7.2)" },
+	  "one all-reduce algorithm for every size (gpu.md 7.2)",
+	  PIN_ALWAYS, false },
 	{ "NCCL_PROTO", "Simple", PIN_SET, DS_SRC_NCCL,
-	  "one protocol for every size (gpu.md 7.2)" },
+	  "one protocol for every size (gpu.md 7.2)",
+	  PIN_ALWAYS, false },
 	{ "NCCL_NVLS_ENABLE", "0", PIN_SET, DS_SRC_NCCL,
-	  "NVLink SHARP differs between calls (gpu.md 7.1)" },
+	  "NVLink SHARP differs between calls (gpu.md 7.1)",
+	  PIN_ALWAYS, false },
 	{ "NCCL_COLLNET_ENABLE", "0", PIN_SET, DS_SRC_NCCL,
-	  "no in-network reduction (gpu.md 7.2)" },
+	  "no in-network reduction (gpu.md 7.2)",
+	  PIN_ALWAYS, false },
 	{ "NCCL_TUNER_PLUGIN", "none", PIN_SET, DS_SRC_NCCL,
-	  "no external tuner (gpu.md 7.2)" },
+	  "no external tuner (gpu.md 7.2)",
+	  PIN_ALWAYS, false },
 };
 
 static void derived_value(const struct pin *p, char *buf, size_t cap)
@@ -65,6 +128,40 @@ static void derived_value(const struct pin *p, char *buf, size_t cap)
 	h = ds_key_hash64(&root, (uint64_t)DS_SRC_ENV, (uintptr_t)p->name[0]);
 	ds_fmt(buf, cap, "%llu",
 	       (unsigned long long)(1000000000u + h % 3294967295u));
+}
+
+/* Expand '@' in a row's value to the pinning cache path.  Returns false
+ * if the result does not fit. */
+static bool expand_value(const char *tmpl, char *buf, size_t cap)
+{
+	size_t n = 0;
+	const char *p;
+
+	for (p = tmpl ? tmpl : ""; *p != '\0'; p++) {
+		const char *add = *p == '@' ? ds_cfg.algo_cache : NULL;
+		size_t len = add ? strlen(add) : 1;
+
+		if (n + len + 1 > cap)
+			return false;
+		if (add)
+			memcpy(buf + n, add, len);
+		else
+			buf[n] = *p;
+		n += len;
+	}
+	buf[n] = '\0';
+	return true;
+}
+
+/* The directory named by a value: the text after '=' for a flag. */
+static void make_dir(const struct pin *p, const char *val)
+{
+	const char *dir = p->kind == PIN_APPEND ? strchr(val, '=') : NULL;
+
+	dir = dir ? dir + 1 : val;
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		ds_log_record(p->src, p->name, "error", "mkdir %s: errno %d",
+			      dir, errno);
 }
 
 /* True if list (space-separated flags) holds flag's name with any value;
@@ -99,14 +196,24 @@ void ds_pins_apply(void)
 	for (i = 0; i < DS_ARRAY_SIZE(pins); i++) {
 		const struct pin *p = &pins[i];
 		const char *cur = getenv(p->name);
-		char val[256];
+		char val[DS_PATH_MAX + 64];
+		char flag[DS_PATH_MAX + 64];
 		bool act = ds_enforce(p->src);
+		bool cache = ds_cfg.algo_cache[0] != '\0';
 
 		if (!ds_watch(p->src))
 			continue;
+		if ((p->when == PIN_NO_CACHE && cache) ||
+		    (p->when == PIN_WITH_CACHE && !cache))
+			continue;
+		if (!expand_value(p->value, flag, sizeof(flag))) {
+			ds_log_record(p->src, p->name, "error",
+				      "%s: value too long, not set", p->name);
+			continue;
+		}
 		if (p->kind == PIN_APPEND) {
 			bool same = false;
-			bool found = cur && has_flag(cur, p->value, &same);
+			bool found = cur && has_flag(cur, flag, &same);
 			char *joined;
 			size_t n;
 
@@ -114,27 +221,29 @@ void ds_pins_apply(void)
 				if (ds_cfg.lineage[0] == '\0')
 					ds_log_record(p->src, p->name, "kept",
 					      "%s already holds %s", p->name,
-					      p->value);
+					      flag);
 				continue;
 			}
 			if (!act) {
 				ds_log_record(p->src, p->name, "would-pin",
 					      "%s: would append %s%s", p->name,
-					      p->value,
+					      flag,
 					      found ? " over a contrary flag" : "");
 				continue;
 			}
-			n = (cur ? strlen(cur) + 1 : 0) + strlen(p->value) + 1;
+			if (p->mkdir)
+				make_dir(p, flag);
+			n = (cur ? strlen(cur) + 1 : 0) + strlen(flag) + 1;
 			joined = malloc(n);
 			if (joined == NULL)
 				continue;
 			ds_fmt(joined, n, "%s%s%s", cur ? cur : "",
-			       cur && *cur ? " " : "", p->value);
+			       cur && *cur ? " " : "", flag);
 			setenv(p->name, joined, 1);
 			free(joined);
 			ds_log_record(p->src, p->name,
 				      found ? "overridden" : "pinned",
-				      "%s += %s (%s)", p->name, p->value, p->why);
+				      "%s += %s (%s)", p->name, flag, p->why);
 			continue;
 		}
 		if (cur != NULL) {
@@ -148,12 +257,14 @@ void ds_pins_apply(void)
 		if (p->kind == PIN_DERIVED)
 			derived_value(p, val, sizeof(val));
 		else
-			ds_fmt(val, sizeof(val), "%s", p->value);
+			ds_fmt(val, sizeof(val), "%s", flag);
 		if (!act) {
 			ds_log_record(p->src, p->name, "would-pin", "%s=%s (%s)",
 				      p->name, val, p->why);
 			continue;
 		}
+		if (p->mkdir)
+			make_dir(p, val);
 		setenv(p->name, val, 0);
 		ds_log_record(p->src, p->name, "pinned", "%s=%s (%s)", p->name,
 			      val, p->why);

@@ -395,6 +395,8 @@ static bool diff_pair(const char *label, const char *pa, const char *pb,
 
 static bool has_file(const struct run *r, const char *f)
 {
+	if (r->nfiles == 0)
+		return false; /* files is NULL: bsearch's argument is nonnull */
 	return bsearch(&f, r->files, r->nfiles, sizeof(char *), cmp_strp) !=
 	       NULL;
 }
