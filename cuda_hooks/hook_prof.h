@@ -2,7 +2,7 @@
  * hook_prof.h - bench-only timing of the cuDNN backend hooks' own work.
  *
  * Compiled in only with -DDS_HOOK_PROF, in a separate build directory
- * (bench/gpu.sh: make BUILD=build-prof EXTRA_CFLAGS=-DDS_HOOK_PROF).  The
+ * (bench/gpu.sh: make BUILD=build/prof EXTRA_CFLAGS=-DDS_HOOK_PROF).  The
  * default build expands every macro below to nothing or to its argument,
  * so its code is the same as without this file (checked when it was added:
  * `objcopy -O binary --only-section=.text` of cudnn_backend.o before and
