@@ -86,6 +86,7 @@ void ds_config_defaults(struct ds_config *cfg)
 	cfg->log_level = DS_LOG_INFO;
 	cfg->cudnn_choice = DS_CUDNN_FIRST;
 	cfg->torch_switches = true;
+	cfg->cublas_workspace = true;
 }
 
 bool ds_secure_exec(void)
@@ -203,6 +204,9 @@ static const struct row rows[] = {
 	{ "gpu.alloc_fill", "DETSHIM_ALLOC_FILL", T_BOOL, F(alloc_fill), 0 },
 	{ "gpu.alloc_fill_byte", NULL, T_UINT, F(alloc_fill_byte), 255 },
 	{ "gpu.torch", "DETSHIM_TORCH", T_BOOL, F(torch_switches), 0 },
+	{ "gpu.torch_fill", "DETSHIM_TORCH_FILL", T_BOOL, F(torch_fill), 0 },
+	{ "gpu.cublas_workspace", "DETSHIM_CUBLAS_WORKSPACE", T_BOOL,
+	  F(cublas_workspace), 0 },
 };
 
 static int set_err(char *err, size_t errlen, const char *fmt, ...)

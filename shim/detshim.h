@@ -104,6 +104,8 @@ struct ds_config {
 	bool alloc_fill;                /* gpu.alloc_fill (opt-in) */
 	unsigned alloc_fill_byte;       /* gpu.alloc_fill_byte, 0..255 */
 	bool torch_switches;            /* gpu.torch: answer at::Context */
+	bool torch_fill;                /* gpu.torch_fill: keep PyTorch's NaN fill */
+	bool cublas_workspace;          /* gpu.cublas_workspace: pin the variable */
 	uint64_t rank;                  /* RANK/LOCAL_RANK/SLURM_PROCID mix */
 	bool rank_given;                /* one of those was set */
 	char lineage[80];               /* DETSHIM_LINEAGE as inherited */

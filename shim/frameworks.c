@@ -8,10 +8,12 @@
  * scatter_add_/index_add_ and a small conv net identical across runs on
  * the H200 with no change to the program (design.md).  The answers:
  *
- *   accessor                         enforce       warn          off / gpu.torch=false
- *   deterministicAlgorithms()        true          true          real
- *   deterministicAlgorithmsWarnOnly() real         true          real
- *   deterministicCuDNN()             true          true          real
+ *   accessor                          enforce    warn       off, gpu.torch=0
+ *   deterministicAlgorithms()         true       true       real
+ *   deterministicAlgorithmsWarnOnly() real       true       real
+ *   deterministicCuDNN()              true       true       real
+ *   deterministicFillUninitializedMemory()
+ *                                     see below  see below  real
  *
  * Under warn PyTorch's own warn-only mode is the match for "log, do not
  * stop": ops without a deterministic kernel warn instead of raising.
@@ -20,6 +22,15 @@
  * silent variance), unless the program itself chose warn-only.
  * benchmarkCuDNN() is left as the program set it: cuDNN's autotuning is
  * made reproducible in cudnn_backend.c.
+ *
+ * In deterministic mode PyTorch also fills every new tensor with NaN
+ * (torch.utils.deterministic.fill_uninitialized_memory, default on), so
+ * that a program which reads memory it never wrote fails loudly rather
+ * than varies.  A correct program never sees the fill, but pays a kernel
+ * per allocation: on the H200 it made a ResNet-18 step 13% slower, with
+ * the same result (docs/BENCHMARKS.md).  So the fill is answered false
+ * unless the program turned deterministic mode on itself (then its own
+ * setting stands) or gpu.torch_fill asks for it.
  *
  * These are C definitions of C++ member functions: `bool f(const Context
  * *this)`, the Itanium ABI for a const member without arguments.  The real
@@ -41,7 +52,9 @@
 	X(_ZNK2at7Context31deterministicAlgorithmsWarnOnlyEv,                \
 	  "at::Context::deterministicAlgorithmsWarnOnly")                    \
 	X(_ZNK2at7Context18deterministicCuDNNEv,                             \
-	  "at::Context::deterministicCuDNN")
+	  "at::Context::deterministicCuDNN")                                 \
+	X(_ZNK2at7Context36deterministicFillUninitializedMemoryEv,           \
+	  "at::Context::deterministicFillUninitializedMemory")
 
 typedef bool (*ctx_bool_fn)(const void *self);
 
@@ -116,4 +129,27 @@ DS_EXPORT bool _ZNK2at7Context18deterministicCuDNNEv(const void *self)
 	program = real_answer(s, self);
 	note(&site, "at::Context::deterministicCuDNN", true, program);
 	return true;
+}
+
+DS_EXPORT bool _ZNK2at7Context36deterministicFillUninitializedMemoryEv(
+	const void *self)
+{
+	DS_SITE(site, DS_SRC_FRAMEWORK,
+		"at::Context::deterministicFillUninitializedMemory");
+	struct ds_sym *s =
+		&real__ZNK2at7Context36deterministicFillUninitializedMemoryEv;
+	bool program, answer;
+
+	if (!answering())
+		return real_answer(s, self);
+	program = real_answer(s, self);
+	/* The program's own deterministic mode keeps its own fill setting. */
+	if (real_answer(&real__ZNK2at7Context23deterministicAlgorithmsEv, self) ||
+	    ds_cfg.torch_fill)
+		answer = program;
+	else
+		answer = false;
+	note(&site, "at::Context::deterministicFillUninitializedMemory",
+	     answer, program);
+	return answer;
 }

@@ -36,6 +36,7 @@ enum pin_when {
 	PIN_ALWAYS = 0,  /* with or without a pinning cache */
 	PIN_NO_CACHE,    /* only without DETSHIM_ALGO_CACHE */
 	PIN_WITH_CACHE,  /* only with DETSHIM_ALGO_CACHE ('@' = its path) */
+	PIN_IF_WORKSPACE, /* only with gpu.cublas_workspace (the default) */
 };
 
 struct pin {
@@ -52,9 +53,13 @@ static const struct pin pins[] = {
 	{ "PYTHONHASHSEED", NULL, PIN_DERIVED, DS_SRC_ENV,
 	  "str/bytes hash secret and set order (cpu.md 2.2)",
 	  PIN_ALWAYS, false },
+	/* NVIDIA's condition for cuBLAS determinism with several streams
+	 * (gpu.md 3.1).  It costs PyTorch host time per matmul (+47% on a
+	 * small GPT step on the H200, docs/BENCHMARKS.md); a program whose
+	 * matmuls run on one stream may turn it off: gpu.cublas_workspace. */
 	{ "CUBLAS_WORKSPACE_CONFIG", ":4096:8", PIN_SET, DS_SRC_CUBLAS,
 	  "fixed cuBLAS workspace (gpu.md 3.1)",
-	  PIN_ALWAYS, false },
+	  PIN_IF_WORKSPACE, false },
 	{ "TF_DETERMINISTIC_OPS", "1", PIN_SET, DS_SRC_FRAMEWORK,
 	  "TensorFlow op determinism (gpu.md 8.2)",
 	  PIN_ALWAYS, false },
@@ -204,7 +209,8 @@ void ds_pins_apply(void)
 		if (!ds_watch(p->src))
 			continue;
 		if ((p->when == PIN_NO_CACHE && cache) ||
-		    (p->when == PIN_WITH_CACHE && !cache))
+		    (p->when == PIN_WITH_CACHE && !cache) ||
+		    (p->when == PIN_IF_WORKSPACE && !ds_cfg.cublas_workspace))
 			continue;
 		if (!expand_value(p->value, flag, sizeof(flag))) {
 			ds_log_record(p->src, p->name, "error",

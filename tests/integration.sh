@@ -200,6 +200,9 @@ check "pins: a contrary XLA flag is overridden under enforce (ours comes last)" 
 	grep -qx -- '--xla_gpu_deterministic_ops=false --xla_gpu_deterministic_ops=true' "$TMP/pins3"
 env LD_PRELOAD="$PRE" DETSHIM_ENV_PINS=0 "$PY" -c 'import os; print(os.environ.get("CUBLAS_WORKSPACE_CONFIG"))' >"$TMP/pins4"
 check "pins: DETSHIM_ENV_PINS=0 sets nothing" grep -qx None "$TMP/pins4"
+env LD_PRELOAD="$PRE" DETSHIM_CUBLAS_WORKSPACE=0 "$PY" -c 'import os; print(os.environ.get("CUBLAS_WORKSPACE_CONFIG"), os.environ.get("NCCL_ALGO"))' >"$TMP/pins5"
+check "pins: DETSHIM_CUBLAS_WORKSPACE=0 leaves CUBLAS_WORKSPACE_CONFIG alone, other pins set" \
+	grep -qx 'None Ring' "$TMP/pins5"
 
 # ---- loading ---------------------------------------------------------
 if [ -z "${SANITIZE:-}" ]; then

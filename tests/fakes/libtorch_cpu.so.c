@@ -9,9 +9,10 @@ struct fake_ctx {
 	bool det;
 	bool warn_only;
 	bool det_cudnn;
+	bool fill;      /* PyTorch's default: true */
 };
 
-static struct fake_ctx ctx;
+static struct fake_ctx ctx = { .fill = true };
 
 bool _ZNK2at7Context23deterministicAlgorithmsEv(const struct fake_ctx *c)
 {
@@ -26,6 +27,12 @@ bool _ZNK2at7Context31deterministicAlgorithmsWarnOnlyEv(const struct fake_ctx *c
 bool _ZNK2at7Context18deterministicCuDNNEv(const struct fake_ctx *c)
 {
 	return c->det_cudnn;
+}
+
+bool _ZNK2at7Context36deterministicFillUninitializedMemoryEv(
+	const struct fake_ctx *c)
+{
+	return c->fill;
 }
 
 /* Test probe: the global context, like at::globalContext(). */
