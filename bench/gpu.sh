@@ -21,7 +21,9 @@
 # PyTorch's own switches not answered); detshim_notorch_nopins (also
 # DETSHIM_ENV_PINS=0: no CUBLAS_WORKSPACE_CONFIG pin); detshim_nofill
 # (PyTorch's NaN fill of new tensors off, bench/gpu/wrap.py --nofill);
-# bench_ws (plain with CUBLAS_WORKSPACE_CONFIG=:4096:8 alone).
+# bench_ws (plain with CUBLAS_WORKSPACE_CONFIG=:4096:8 alone);
+# detshim_nows and pinned_nows (DETSHIM_CUBLAS_WORKSPACE=0: no
+# CUBLAS_WORKSPACE_CONFIG pin).
 # The runs are interleaved: round r runs every configuration once, in an
 # order rotated by r, so drift of the machine hits all alike.  Each run
 # prints its mean step time over STEPS timed steps and a hash of the final
@@ -113,6 +115,8 @@ one() {
 	detshim_notorch_nopins) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_TORCH=0 DETSHIM_ENV_PINS=0 ;;
 	detshim_nofill) set -- LD_PRELOAD="$so" DETSHIM_SEED=1; wrap=--nofill ;;
 	bench_ws) set -- CUBLAS_WORKSPACE_CONFIG=:4096:8 ;;
+	detshim_nows) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_CUBLAS_WORKSPACE=0 ;;
+	pinned_nows) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_ALGO_CACHE="$cache" DETSHIM_CUBLAS_WORKSPACE=0 ;;
 	record) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_ALGO_CACHE="$cache" DETSHIM_CUDNN_CHOICE=any ;;
 	prof*) so=$PROF_SO; steps=${cfg#prof}
 		set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_ALGO_CACHE="$cache" ;;

@@ -15,7 +15,8 @@ import collections, json, os, re, statistics, sys
 out = sys.argv[1]
 NAMES = {"resnet": "ResNet-18 (resnet_train.py)", "gpt": "GPT-style transformer (gpt_train.py)"}
 ORDER = ["bench", "nobench", "torchdet", "torchdet_nobench", "detshim", "pinned", "pinned_notorch",
-         "bench_ws", "detshim_notorch", "detshim_notorch_nopins", "detshim_nofill"]
+         "bench_ws", "detshim_notorch", "detshim_notorch_nopins", "detshim_nofill",
+         "detshim_nows", "pinned_nows"]
 DESC = {
     "bench": "plain, benchmark on",
     "nobench": "plain, benchmark off",
@@ -25,6 +26,8 @@ DESC = {
     "pinned": "detshim + pinning file",
     "pinned_notorch": "detshim + pinning file, DETSHIM_TORCH=0",
     "bench_ws": "plain, benchmark on, CUBLAS_WORKSPACE_CONFIG=:4096:8",
+    "detshim_nows": "detshim, DETSHIM_CUBLAS_WORKSPACE=0",
+    "pinned_nows": "detshim + pinning file, DETSHIM_CUBLAS_WORKSPACE=0",
     "detshim_notorch": "detshim, DETSHIM_TORCH=0",
     "detshim_notorch_nopins": "detshim, DETSHIM_TORCH=0 DETSHIM_ENV_PINS=0",
     "detshim_nofill": "detshim, PyTorch NaN fill off",
