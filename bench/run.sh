@@ -7,7 +7,8 @@
 # machine hits both alike.  The table gives, per call, the median over the
 # rounds, the spread (min-max over the rounds) and the ratio of medians.
 # Start-up: bench/startup.c runs a C hello world and `python3 -c pass`
-# STARTS times (default 100 and 20) in three environments interleaved:
+# (the interpreter binary python3 resolves to)
+# STARTS times (default 100 and 50) in three environments interleaved:
 # no shim, the shim, the shim with a config file (conf/detshim.conf, all
 # defaults; needs libconfig at run time).
 set -eu
@@ -68,14 +69,17 @@ END {
 	}
 }' "$B/plain.txt" "$B/shim.txt"
 
-echo "start-up: whole life of the program, median (min-max) in us, interleaved"
+echo "start-up: whole life of the program, median (min-max) in us, interleaved; python3 = $(python3 -c "import sys; print(sys.executable)")"
 st() {
 	n=$1; shift
 	"$B/startup" "$n" plain=- detshim="LD_PRELOAD=$SO,DETSHIM_SEED=1" \
 		detshim+config="LD_PRELOAD=$SO,DETSHIM_SEED=1,DETSHIM_CONFIG=$CONF" -- "$@"
 }
 st "$STARTS" "$B/hello" >"$B/start-c.txt"
-st $((STARTS / 5)) python3 -c pass >"$B/start-py.txt"
+# The interpreter itself: `python3` may be a wrapper script (pyenv's runs
+# a dozen processes, each paying the shim's start-up).
+PYBIN=$(python3 -c 'import sys; print(sys.executable)')
+st $((STARTS / 2)) "$PYBIN" -c pass >"$B/start-py.txt"
 printf '%-28s %22s %22s %22s\n' "" plain detshim "detshim+config"
 for f in c py; do
 	case $f in c) title="C hello world" ;; py) title="python3 -c pass" ;; esac
