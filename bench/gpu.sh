@@ -2,7 +2,7 @@
 # bench/gpu.sh - the GPU benchmark (issue 6): what determinism costs on a
 # training step, detshim against the alternatives, side by side.
 #
-#   sh bench/gpu.sh [BUILD] [OUTDIR] [RUNS]        (make bench-gpu)
+#   sh bench/gpu.sh [BUILD] [OUTDIR] [RUNS]   (make bench-gpu; RUNS default 3)
 #
 # Workloads: ResNet-18 (tests/gpu/workloads/resnet_train.py) and a small
 # GPT-style transformer (bench/gpu/gpt_train.py: bf16, SDPA, dropout).
@@ -43,7 +43,7 @@
 set -u
 BUILD=${1:-build}
 OUT=${2:-/tmp/detshim-bench-gpu}
-RUNS=${3:-5}
+RUNS=${3:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 WORKLOADS=${WORKLOADS:-"resnet gpt"}
