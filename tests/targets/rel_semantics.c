@@ -13,14 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			printf("FAIL line %d: %s (errno %d)\n", __LINE__,   \
-			       #cond, errno);                               \
-			return 1;                                           \
-		}                                                           \
-	} while (0)
+#include "target_check.h"
 
 int main(void)
 {
