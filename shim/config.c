@@ -662,10 +662,8 @@ int ds_config_load_file(struct ds_config *cfg, const char *path, char *err,
 		return set_err(err, errlen,
 			       "DETSHIM_CONFIG: '%s' is too large (%lld bytes; "
 			       "limit 1 MiB)", path, (long long)st.st_size);
-	/* libconfig reports an unreadable file without the reason. */
-	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) != 0)
-		return set_err(err, errlen, "DETSHIM_CONFIG: cannot read '%s': %s",
-			       path, strerror(errno));
+	/* The scan opens the file first: an unreadable one is reported here
+	 * with its reason (libconfig would report it without). */
 	e = find_include(path);
 	if (e < 0)
 		return set_err(err, errlen, "DETSHIM_CONFIG: cannot read '%s': %s",
