@@ -12,7 +12,8 @@
  *   - optionally (gpu.cublas_strip_tf32) strip TF32 and emulated math modes
  *     and compute types, for results comparable across GPU types;
  *   - log the workspace size each handle is given: its variable is pinned
- *     by pins.c (CUBLAS_WORKSPACE_CONFIG=:4096:8) before the library starts.
+ *     by pins.c (CUBLAS_WORKSPACE_CONFIG=:4096:8) before the library starts,
+ *     unless gpu.cublas_workspace is false.
  * Each decision is logged once per handle (ds_once table), and counted per
  * site.  Under policy warn the decisions are logged as "would-*" and the
  * calls pass unchanged.

@@ -45,7 +45,7 @@ struct pin {
 	enum pin_kind kind;
 	enum ds_source src;    /* switch that turns the row off */
 	const char *why;       /* one-line reason, written to the log */
-	enum pin_when when;    /* cache condition (default: always) */
+	enum pin_when when;    /* condition (default: always) */
 	bool mkdir;            /* create the directory the value names */
 };
 
@@ -196,15 +196,14 @@ static bool has_flag(const char *list, const char *flag, bool *same)
 void ds_pins_apply(void)
 {
 	DS_SITE(site, DS_SRC_ENV, "setenv");
+	bool cache = ds_cfg.algo_cache[0] != '\0';
 	size_t i;
 
 	for (i = 0; i < DS_ARRAY_SIZE(pins); i++) {
 		const struct pin *p = &pins[i];
 		const char *cur = getenv(p->name);
 		char val[DS_PATH_MAX + 64];
-		char flag[DS_PATH_MAX + 64];
 		bool act = ds_enforce(p->src);
-		bool cache = ds_cfg.algo_cache[0] != '\0';
 
 		if (!ds_watch(p->src))
 			continue;
@@ -212,14 +211,14 @@ void ds_pins_apply(void)
 		    (p->when == PIN_WITH_CACHE && !cache) ||
 		    (p->when == PIN_IF_WORKSPACE && !ds_cfg.cublas_workspace))
 			continue;
-		if (!expand_value(p->value, flag, sizeof(flag))) {
+		if (!expand_value(p->value, val, sizeof(val))) {
 			ds_log_record(p->src, p->name, "error",
 				      "%s: value too long, not set", p->name);
 			continue;
 		}
 		if (p->kind == PIN_APPEND) {
 			bool same = false;
-			bool found = cur && has_flag(cur, flag, &same);
+			bool found = cur && has_flag(cur, val, &same);
 			char *joined;
 			size_t n;
 
@@ -227,29 +226,29 @@ void ds_pins_apply(void)
 				if (ds_cfg.lineage[0] == '\0')
 					ds_log_record(p->src, p->name, "kept",
 					      "%s already holds %s", p->name,
-					      flag);
+					      val);
 				continue;
 			}
 			if (!act) {
 				ds_log_record(p->src, p->name, "would-pin",
 					      "%s: would append %s%s", p->name,
-					      flag,
+					      val,
 					      found ? " over a contrary flag" : "");
 				continue;
 			}
 			if (p->mkdir)
-				make_dir(p, flag);
-			n = (cur ? strlen(cur) + 1 : 0) + strlen(flag) + 1;
+				make_dir(p, val);
+			n = (cur ? strlen(cur) + 1 : 0) + strlen(val) + 1;
 			joined = malloc(n);
 			if (joined == NULL)
 				continue;
 			ds_fmt(joined, n, "%s%s%s", cur ? cur : "",
-			       cur && *cur ? " " : "", flag);
+			       cur && *cur ? " " : "", val);
 			setenv(p->name, joined, 1);
 			free(joined);
 			ds_log_record(p->src, p->name,
 				      found ? "overridden" : "pinned",
-				      "%s += %s (%s)", p->name, flag, p->why);
+				      "%s += %s (%s)", p->name, val, p->why);
 			continue;
 		}
 		if (cur != NULL) {
@@ -262,8 +261,6 @@ void ds_pins_apply(void)
 		}
 		if (p->kind == PIN_DERIVED)
 			derived_value(p, val, sizeof(val));
-		else
-			ds_fmt(val, sizeof(val), "%s", flag);
 		if (!act) {
 			ds_log_record(p->src, p->name, "would-pin", "%s=%s (%s)",
 				      p->name, val, p->why);
