@@ -367,6 +367,9 @@ long ds_sys_getpid(void);
 void ds_pins_apply(void);
 /* Name of the lineage variable carrying the key across exec. */
 #define DS_LINEAGE_VAR "DETSHIM_LINEAGE"
+/* Name of the variable through which detrun hands the shim a pipe fd; the
+ * constructor writes "detshim <version>" to it (init.c, tools/spawn.c). */
+#define DS_LOADED_FD_VAR "DETSHIM_LOADED_FD"
 /* Install the fork handlers (init.c calls it once). */
 void ds_process_init(void);
 /* Entropy hooks: scan inherited fds for random devices (init.c). */

@@ -152,7 +152,7 @@ bool ds_ensure_init(void)
  */
 static void signal_loaded(void)
 {
-	const char *v = getenv("DETSHIM_LOADED_FD");
+	const char *v = getenv(DS_LOADED_FD_VAR);
 	struct stat st;
 	char msg[64];
 	long fd = 0;
@@ -177,7 +177,7 @@ static void signal_loaded(void)
 			ds_sys_close((int)fd);
 		}
 	}
-	unsetenv("DETSHIM_LOADED_FD");
+	unsetenv(DS_LOADED_FD_VAR);
 }
 
 DS_CONSTRUCTOR static void ds_constructor(void)

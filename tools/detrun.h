@@ -30,7 +30,7 @@
 #define DR_EXIT_NOTFOUND 127 /* command not found */
 
 #define DR_VERIFY_MAX 1000  /* largest N accepted by --verify */
-#define DR_LOADED_VAR "DETSHIM_LOADED_FD"
+#define DR_LOADED_VAR DS_LOADED_FD_VAR
 
 /* Options that reach the child as DETSHIM_* variables. NULL = not given. */
 struct dr_opts {

@@ -36,9 +36,11 @@ int main(int argc, char **argv)
 	fclose(f);
 
 	if (strcmp(argv[2], "events") == 0) {
-		getrandom(b, 16, 0);
-		getrandom(b, 16, 0);
-		getrandom(b, run == 1 ? 16 : 32, 0);
+		size_t third = run == 1 ? 16 : 32;
+
+		if (getrandom(b, 16, 0) != 16 || getrandom(b, 16, 0) != 16 ||
+		    getrandom(b, third, 0) != (ssize_t)third)
+			return 3;
 		printf("done\n");
 		return 0;
 	}
