@@ -74,7 +74,7 @@ HOOKT_BINS := $(HOOKT_SRCS:tests/hooks/%.c=$(BUILD)/tests/hooks/%)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 .PHONY: all check check-unit check-hooks check-integration check-sanitize \
-	check-fuzz fuzz-libfuzzer \
+	check-fuzz fuzz-libfuzzer check-toolchains \
 	demo install uninstall bench bench-gpu gpu-check clean lint check-exports check-abi
 
 all: $(SO) $(CORE_LIB) $(if $(wildcard tools/detrun.c),$(DETRUN)) $(FAKES) $(TARGETS)
@@ -145,6 +145,16 @@ check-hooks: $(SO) $(HOOKT_BINS)
 
 check-integration: all
 	@sh tests/integration.sh $(BUILD)
+
+# The toolchains users build with, each in its own directory: Ubuntu's
+# default hardening (_FORTIFY_SOURCE=3 turns ignored results into errors
+# under -Werror) and clang.  Each builds everything, then runs the unit
+# and hook suites.
+FORTIFY_CC  = $(CC) -D_FORTIFY_SOURCE=3
+FORTIFY_CXX = $(CXX) -D_FORTIFY_SOURCE=3
+check-toolchains:
+	$(MAKE) BUILD=build/fortify CC="$(FORTIFY_CC)" CXX="$(FORTIFY_CXX)" all check-unit check-hooks
+	$(MAKE) BUILD=build/clang CC=clang CXX=clang++ all check-unit check-hooks
 
 # Each variant in its own directory (style.md §15).  TSan also runs the
 # preloaded stress targets (tests/it_reliability.sh), and a short fuzz run
