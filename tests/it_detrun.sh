@@ -87,6 +87,10 @@ t "bad %-escape in log" 125 "$D" --log "$W/x.%q" -- true
 t "missing config file" 125 "$D" --config "$W/none.conf" -- true
 t "bad variable caught before running" 125 env DETSHIM_SEED_MODE=sometimes "$D" -- true
 t "bad variable under policy warn" 0 env DETSHIM_SEED_MODE=sometimes "$D" --policy warn -- true
+t "removed DETSHIM_LOG_LEVEL refused" 125 env DETSHIM_LOG_LEVEL=info "$D" -- true &&
+	has "removed variable named" "DETSHIM_LOG_LEVEL: no longer supported: it never had an effect"
+t "the shim itself stops on DETSHIM_LOG_LEVEL" 2 env LD_PRELOAD="$B/libdetshim.so$PRE_TAIL" DETSHIM_LOG_LEVEL=debug "$T/detrun_print" &&
+	has "the shim names it" "^detshim: DETSHIM_LOG_LEVEL: no longer supported"
 
 echo "== run mode"
 t "exit status passed through" 7 "$D" -- sh -c 'exit 7'
@@ -265,10 +269,10 @@ if make -C "$SRC" -s BUILD="$B" DESTDIR="$W/dest" PREFIX=/usr/local install >out
 		done
 		MANWIDTH=200 env -u LD_PRELOAD man --nh --nj -l "$W/dest/usr/local/share/man/man5/detshim.conf.5" >out 2>&1
 		for k in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9_.]*\)".*/\1/p' "$SRC/shim/config.c") \
-			 $(sed -n 's/^[[:space:]]*\[DS_SRC_[A-Z0-9_]*\] = "\([a-z0-9_]*\)",/sources.\1/p' "$SRC/shim/config.c"); do
+			 $(sed -n 's/^[[:space:]]*\[DS_SRC_[A-Z0-9_]*\] = "\([a-z0-9_]*\)",/sources.\1/p' "$SRC/shim/state.c"); do
 			if grep -q -- "$k" out; then :; else bad "detshim.conf(5) lacks key $k"; fi
 		done
-		ok "detshim.conf(5) names every key of shim/config.c"
+		ok "detshim.conf(5) names every key of shim/config.c and source of shim/state.c"
 	else
 		skip "man -l (man is not installed)"
 	fi
