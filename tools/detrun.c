@@ -39,6 +39,8 @@
  *   4. the docs: the option in docs/detrun.1, the key in
  *      docs/detshim.conf.5 and conf/detshim.conf, the variable in
  *      README.md's table.
+ * Seven places, three of them code; parsing, checking, the usage line,
+ * the child's environment and -v follow from the row.
  */
 const struct dr_flag dr_flags[] = {
 	{ "--seed", "-s", "N", DR_VAR(seed), DR_SEED, 0,
