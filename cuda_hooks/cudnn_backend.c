@@ -369,7 +369,7 @@ static void pin_save(void)
 
 __attribute__((destructor(102))) /* before init.c summary (101) */ static void cudnn_backend_exit(void)
 {
-	if (atomic_load_explicit(&ds_init_state, memory_order_acquire) != 2 ||
+	if (atomic_load_explicit(&ds_init_state, memory_order_acquire) != DS_INIT_DONE ||
 	    atomic_load(&n_plans) == 0)
 		return;
 	pin_save();

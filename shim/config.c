@@ -10,8 +10,8 @@
  * libconfig is never linked: the file parser dlopens libconfig.so.9 only
  * when a config file is asked for, so libdetshim.so loads on machines
  * without it (ldd shows only glibc).  Nothing here touches process
- * globals except the definitions below; parsing works on the caller's
- * struct and envp, so the unit tests drive it directly.
+ * globals (they live in state.c); parsing works on the caller's struct
+ * and envp, so the unit tests drive it directly.
  */
 #include "detshim.h"
 
@@ -30,47 +30,6 @@
 #include <libconfig.h>
 #endif
 
-/* Process-wide state, defined in a core file so unit tests link it. */
-struct ds_config ds_cfg;
-atomic_int ds_init_state;
-__thread int ds_inside __attribute__((tls_model("initial-exec")));
-
-static const char *const source_names[DS_SRC_COUNT] = {
-	[DS_SRC_LIBC_RAND] = "libc_rand",
-	[DS_SRC_DRAND48] = "drand48",
-	[DS_SRC_GETRANDOM] = "getrandom",
-	[DS_SRC_GETENTROPY] = "getentropy",
-	[DS_SRC_ARC4RANDOM] = "arc4random",
-	[DS_SRC_URANDOM] = "urandom",
-	[DS_SRC_RANDOM] = "dev_random",
-	[DS_SRC_RANDOM_DEVICE] = "random_device",
-	[DS_SRC_CURAND] = "curand",
-	[DS_SRC_ENV] = "env",
-	[DS_SRC_CUDNN] = "cudnn",
-	[DS_SRC_CUBLAS] = "cublas",
-	[DS_SRC_DRIVER] = "driver",
-	[DS_SRC_FRAMEWORK] = "framework",
-	[DS_SRC_PROCESS] = "process",
-	[DS_SRC_NCCL] = "nccl",
-};
-
-const char *ds_source_name(enum ds_source src)
-{
-	if ((unsigned)src >= DS_SRC_COUNT)
-		return "?";
-	return source_names[src];
-}
-
-int ds_source_from_name(const char *name)
-{
-	int i;
-
-	for (i = 0; i < DS_SRC_COUNT; i++)
-		if (strcmp(name, source_names[i]) == 0)
-			return i;
-	return -1;
-}
-
 void ds_config_defaults(struct ds_config *cfg)
 {
 	int i;
@@ -83,7 +42,6 @@ void ds_config_defaults(struct ds_config *cfg)
 		cfg->source_on[i] = true;
 	cfg->env_pins = true;
 	cfg->log_first_n = 8;
-	cfg->log_level = DS_LOG_INFO;
 	cfg->cudnn_choice = DS_CUDNN_FIRST;
 	cfg->torch_switches = true;
 	cfg->cublas_workspace = true;
@@ -169,13 +127,11 @@ int ds_parse_seed(const char *s, uint64_t *out)
 
 enum row_type {
 	T_SEED,
-	T_POLICY,
-	T_SEED_MODE,
+	T_ENUM,    /* one of the row's names; stored as its index */
 	T_BOOL,
 	T_UINT,
 	T_PATH,
-	T_LEVEL,
-	T_CUDNN_CHOICE,
+	T_REMOVED, /* a setting that no longer exists: always an error */
 };
 
 struct row {
@@ -184,30 +140,77 @@ struct row {
 	enum row_type type;
 	size_t off;        /* field offset in struct ds_config */
 	unsigned max;      /* T_UINT upper bound */
+	const char *const *names; /* T_ENUM: NULL-terminated (state.c) */
+	const char *what;  /* T_ENUM: what the value is, for messages */
 };
 
 #define F(field) offsetof(struct ds_config, field)
 
+/* A variable added here that detrun should mirror also gets a row in
+ * detrun's flag table (tools/detrun.c says what else). */
 static const struct row rows[] = {
-	{ "seed", "DETSHIM_SEED", T_SEED, F(seed), 0 },
-	{ "policy", "DETSHIM_POLICY", T_POLICY, F(policy), 0 },
-	{ "seed_mode", "DETSHIM_SEED_MODE", T_SEED_MODE, F(seed_mode), 0 },
-	{ "env_pins", "DETSHIM_ENV_PINS", T_BOOL, F(env_pins), 0 },
-	{ "log.path", "DETSHIM_LOG", T_PATH, F(log_path), 0 },
-	{ "log.first_n", "DETSHIM_LOG_FIRST_N", T_UINT, F(log_first_n), 1000000 },
-	{ "log.level", "DETSHIM_LOG_LEVEL", T_LEVEL, F(log_level), 0 },
-	{ "gpu.algo_cache", "DETSHIM_ALGO_CACHE", T_PATH, F(algo_cache), 0 },
-	{ "gpu.cudnn_choice", "DETSHIM_CUDNN_CHOICE", T_CUDNN_CHOICE,
-	  F(cudnn_choice), 0 },
+	{ "seed", "DETSHIM_SEED", T_SEED, F(seed), 0, NULL, NULL },
+	{ "policy", "DETSHIM_POLICY", T_ENUM, F(policy), 0, ds_policy_names,
+	  "policy" },
+	{ "seed_mode", "DETSHIM_SEED_MODE", T_ENUM, F(seed_mode), 0,
+	  ds_seed_mode_names, "seed mode" },
+	{ NULL, "DETSHIM_CONFIG", T_PATH, F(config_path), 0, NULL, NULL },
+	{ "env_pins", "DETSHIM_ENV_PINS", T_BOOL, F(env_pins), 0, NULL, NULL },
+	{ "log.path", "DETSHIM_LOG", T_PATH, F(log_path), 0, NULL, NULL },
+	{ "log.first_n", "DETSHIM_LOG_FIRST_N", T_UINT, F(log_first_n),
+	  1000000, NULL, NULL },
+	{ "log.level", "DETSHIM_LOG_LEVEL", T_REMOVED, 0, 0, NULL, NULL },
+	{ "gpu.algo_cache", "DETSHIM_ALGO_CACHE", T_PATH, F(algo_cache), 0,
+	  NULL, NULL },
+	{ "gpu.cudnn_choice", "DETSHIM_CUDNN_CHOICE", T_ENUM, F(cudnn_choice),
+	  0, ds_cudnn_choice_names, "cuDNN choice" },
 	{ "gpu.cublas_strip_tf32", "DETSHIM_STRIP_TF32", T_BOOL,
-	  F(cublas_strip_tf32), 0 },
-	{ "gpu.alloc_fill", "DETSHIM_ALLOC_FILL", T_BOOL, F(alloc_fill), 0 },
-	{ "gpu.alloc_fill_byte", NULL, T_UINT, F(alloc_fill_byte), 255 },
-	{ "gpu.torch", "DETSHIM_TORCH", T_BOOL, F(torch_switches), 0 },
-	{ "gpu.torch_fill", "DETSHIM_TORCH_FILL", T_BOOL, F(torch_fill), 0 },
+	  F(cublas_strip_tf32), 0, NULL, NULL },
+	{ "gpu.alloc_fill", "DETSHIM_ALLOC_FILL", T_BOOL, F(alloc_fill), 0,
+	  NULL, NULL },
+	{ "gpu.alloc_fill_byte", NULL, T_UINT, F(alloc_fill_byte), 255, NULL,
+	  NULL },
+	{ "gpu.torch", "DETSHIM_TORCH", T_BOOL, F(torch_switches), 0, NULL,
+	  NULL },
+	{ "gpu.torch_fill", "DETSHIM_TORCH_FILL", T_BOOL, F(torch_fill), 0,
+	  NULL, NULL },
 	{ "gpu.cublas_workspace", "DETSHIM_CUBLAS_WORKSPACE", T_BOOL,
-	  F(cublas_workspace), 0 },
+	  F(cublas_workspace), 0, NULL, NULL },
 };
+
+/* T_ENUM stores the index of the name into the enum field. */
+_Static_assert(sizeof(enum ds_policy) == sizeof(int) &&
+	       sizeof(enum ds_seed_mode) == sizeof(int) &&
+	       sizeof(enum ds_cudnn_choice) == sizeof(int),
+	       "enum fields are int-sized");
+
+/* The row that sets a field (T_REMOVED rows set none). */
+static const struct row *row_of(size_t field)
+{
+	size_t i;
+
+	for (i = 0; i < DS_ARRAY_SIZE(rows); i++)
+		if (rows[i].type != T_REMOVED && rows[i].off == field)
+			return &rows[i];
+	return NULL;
+}
+
+const char *ds_config_var(size_t field)
+{
+	const struct row *r = row_of(field);
+
+	return r ? r->env : NULL;
+}
+
+const char *ds_config_var_at(size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < DS_ARRAY_SIZE(rows); j++)
+		if (rows[j].env && i-- == 0)
+			return rows[j].env;
+	return NULL;
+}
 
 static int set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -249,20 +252,28 @@ static bool parse_bool(const char *v, bool *out)
 	return false;
 }
 
-static int parse_enum(const char *v, const char *const *names, size_t n)
+static int parse_enum(const char *v, const char *const *names)
 {
-	size_t i;
+	int i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; names[i]; i++)
 		if (strcmp(v, names[i]) == 0)
-			return (int)i;
+			return i;
 	return -1;
 }
 
-static const char *const policy_names[] = { "enforce", "warn", "off" };
-static const char *const seed_mode_names[] = { "mix", "override", "respect" };
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
-static const char *const cudnn_names[] = { "first", "any" };
+/* "a, b or c" */
+static void names_text(const char *const *names, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; names[i]; i++)
+		n += ds_fmt(buf + n, cap - n, "%s%s",
+			    i == 0 ? "" : names[i + 1] ? ", " : " or ",
+			    names[i]);
+}
 
 /* Apply one textual value to a row. `where` names the variable or
  * file:line for the message. */
@@ -291,38 +302,17 @@ static int apply_text(struct ds_config *cfg, const struct row *r,
 		cfg->seed_given = true;
 		return 0;
 	}
-	case T_POLICY:
-		e = parse_enum(v, policy_names, DS_ARRAY_SIZE(policy_names));
-		if (e < 0)
+	case T_ENUM:
+		e = parse_enum(v, r->names);
+		if (e < 0) {
+			char expected[128];
+
+			names_text(r->names, expected, sizeof(expected));
 			return set_err(err, errlen,
-				       "%s: invalid policy '%s' (expected enforce, "
-				       "warn or off)", where, v);
-		cfg->policy = (enum ds_policy)e;
-		return 0;
-	case T_SEED_MODE:
-		e = parse_enum(v, seed_mode_names,
-			       DS_ARRAY_SIZE(seed_mode_names));
-		if (e < 0)
-			return set_err(err, errlen,
-				       "%s: invalid seed mode '%s' (expected mix, "
-				       "override or respect)", where, v);
-		cfg->seed_mode = (enum ds_seed_mode)e;
-		return 0;
-	case T_LEVEL:
-		e = parse_enum(v, level_names, DS_ARRAY_SIZE(level_names));
-		if (e < 0)
-			return set_err(err, errlen,
-				       "%s: invalid log level '%s' (expected "
-				       "error, warn, info or debug)", where, v);
-		cfg->log_level = e;
-		return 0;
-	case T_CUDNN_CHOICE:
-		e = parse_enum(v, cudnn_names, DS_ARRAY_SIZE(cudnn_names));
-		if (e < 0)
-			return set_err(err, errlen,
-				       "%s: invalid cuDNN choice '%s' (expected "
-				       "first or any)", where, v);
-		cfg->cudnn_choice = (enum ds_cudnn_choice)e;
+				       "%s: invalid %s '%s' (expected %s)", where,
+				       r->what, v, expected);
+		}
+		*(int *)field = e;
 		return 0;
 	case T_BOOL: {
 		bool b;
@@ -350,6 +340,10 @@ static int apply_text(struct ds_config *cfg, const struct row *r,
 				       where, strlen(v));
 		strcpy(field, v);
 		return 0;
+	case T_REMOVED:
+		return set_err(err, errlen,
+			       "%s: no longer supported: it never had an effect "
+			       "(remove it)", where);
 	}
 	return set_err(err, errlen, "%s: internal error (row type)", where);
 }
@@ -395,6 +389,8 @@ static int read_rank(struct ds_config *cfg, char *const *envp, char *err,
 int ds_config_from_env(struct ds_config *cfg, char *const *envp, char *err,
 		       size_t errlen)
 {
+	const struct row *policy = row_of(F(policy));
+	const struct row *file = row_of(F(config_path));
 	const char *v;
 	size_t i;
 	int e;
@@ -404,28 +400,28 @@ int ds_config_from_env(struct ds_config *cfg, char *const *envp, char *err,
 		err[0] = '\0';
 
 	/* The policy first: it decides whether later errors are fatal. */
-	v = env_get(envp, "DETSHIM_POLICY");
+	v = env_get(envp, policy->env);
 	if (v) {
-		e = apply_text(cfg, &rows[1], v, "DETSHIM_POLICY", err, errlen);
+		e = apply_text(cfg, policy, v, policy->env, err, errlen);
 		if (e)
 			return e;
 	}
 
-	v = env_get(envp, "DETSHIM_CONFIG");
+	/* Then the file, so that the variables below override it. */
+	v = env_get(envp, file->env);
 	if (v) {
 		if (*v == '\0')
-			return set_err(err, errlen,
-				       "DETSHIM_CONFIG: empty path");
-		if (strlen(v) >= DS_PATH_MAX)
-			return set_err(err, errlen, "DETSHIM_CONFIG: path too long");
-		strcpy(cfg->config_path, v);
+			return set_err(err, errlen, "%s: empty path", file->env);
+		e = apply_text(cfg, file, v, file->env, err, errlen);
+		if (e)
+			return e;
 		e = ds_config_load_file(cfg, v, err, errlen);
 		if (e)
 			return e;
 	}
 
 	for (i = 0; i < DS_ARRAY_SIZE(rows); i++) {
-		if (rows[i].env == NULL)
+		if (rows[i].env == NULL || &rows[i] == file)
 			continue;
 		v = env_get(envp, rows[i].env);
 		if (v == NULL)
@@ -437,9 +433,8 @@ int ds_config_from_env(struct ds_config *cfg, char *const *envp, char *err,
 
 	v = env_get(envp, DS_LINEAGE_VAR);
 	if (v) {
-		struct ds_key k;
-
-		if (ds_key_from_hex(&k, v))
+		/* The form ds_key_to_hex writes; init.c parses it. */
+		if (strlen(v) != 64 || strspn(v, "0123456789abcdef") != 64)
 			return set_err(err, errlen,
 				       "%s: malformed value (64 hex digits "
 				       "expected; it is set by detshim for child "

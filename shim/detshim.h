@@ -59,30 +59,36 @@ enum ds_source {
 	DS_SRC_COUNT
 };
 
-/* Stable lower-case name of a source, used in the log and config. */
+/* Stable lower-case name of a source, used in the log and config
+ * (state.c holds the names). */
 const char *ds_source_name(enum ds_source src);
 /* Source for a config/log name; returns -1 if unknown. */
 int ds_source_from_name(const char *name);
 
 /* ------------------------------------------------------------------ */
-/* Configuration: built once by config.c, then frozen. */
+/* Configuration: built once by config.c, then frozen.  The names of the
+ * values of each enum below are one NULL-terminated table each, indexed
+ * by the enum (state.c); the config parser, the log and detrun use them. */
 
 enum ds_policy {
 	DS_POLICY_ENFORCE = 0, /* replace nondeterministic behaviour */
 	DS_POLICY_WARN,        /* log only, change nothing */
 	DS_POLICY_OFF          /* pass everything through, log nothing */
 };
+extern const char *const ds_policy_names[];
 
 enum ds_seed_mode {
 	DS_SEED_MIX = 0,  /* program's explicit seed mixed with DETSHIM_SEED */
 	DS_SEED_OVERRIDE, /* program's explicit seed replaced */
 	DS_SEED_RESPECT   /* program's explicit seed kept as is */
 };
+extern const char *const ds_seed_mode_names[];
 
 enum ds_cudnn_choice {
 	DS_CUDNN_FIRST = 0, /* first deterministic plan per op graph */
 	DS_CUDNN_ANY        /* only veto nondeterministic engines */
 };
+extern const char *const ds_cudnn_choice_names[];
 
 #define DS_DEFAULT_SEED UINT64_C(0x6465747368696d00) /* "detshim\0" */
 #define DS_PATH_MAX 4096
@@ -96,7 +102,6 @@ struct ds_config {
 	bool env_pins;                  /* set the environment pins */
 	char log_path[DS_PATH_MAX];     /* DETSHIM_LOG / log.path; "" = none */
 	unsigned log_first_n;           /* log.first_n: events per site */
-	int log_level;                  /* log.level: 0 error .. 3 debug */
 	char config_path[DS_PATH_MAX];  /* DETSHIM_CONFIG, "" if none */
 	char algo_cache[DS_PATH_MAX];   /* DETSHIM_ALGO_CACHE / gpu.algo_cache */
 	enum ds_cudnn_choice cudnn_choice; /* gpu.cudnn_choice */
@@ -111,12 +116,6 @@ struct ds_config {
 	char lineage[80];               /* DETSHIM_LINEAGE as inherited */
 };
 
-/* Log levels. */
-#define DS_LOG_ERROR 0
-#define DS_LOG_WARN 1
-#define DS_LOG_INFO 2
-#define DS_LOG_DEBUG 3
-
 /* Fill *cfg with defaults. Pure. */
 void ds_config_defaults(struct ds_config *cfg);
 
@@ -129,6 +128,17 @@ void ds_config_defaults(struct ds_config *cfg);
  */
 int ds_config_from_env(struct ds_config *cfg, char *const *envp, char *err,
 		       size_t errlen);
+
+/*
+ * The variable (e.g. "DETSHIM_SEED") of the config row that sets the
+ * field at byte offset `field` of struct ds_config (offsetof), or NULL if
+ * no variable sets it.  Lets detrun name the variables its options
+ * mirror without spelling them (tools/detrun.c).  Pure.
+ */
+const char *ds_config_var(size_t field);
+/* The i-th variable of the config rows in table order, NULL past the
+ * last (for the fuzz target's list of names).  Pure. */
+const char *ds_config_var_at(size_t i);
 
 /* Parse a config file (libconfig syntax) into cfg. Returns 0, -ENOENT/-EACCES
  * (unreadable), -ENOTSUP (built or running without libconfig) or -EINVAL
@@ -157,7 +167,7 @@ bool ds_config_asked(char *const *envp, const char *self);
  * -EINVAL (empty, junk, sign) or -ERANGE (overflow).  Pure. */
 int ds_parse_seed(const char *s, uint64_t *out);
 
-/* The frozen configuration.  Valid after ds_ensure_init(). */
+/* The frozen configuration (state.c).  Valid after ds_ensure_init(). */
 extern struct ds_config ds_cfg;
 
 /* True if the shim should change behaviour for this source. Hot path. */
@@ -181,18 +191,23 @@ static inline bool ds_watch(enum ds_source src)
  * thread (re-entry) - callers then take the pass-through path. */
 bool ds_ensure_init(void);
 
-/* Thread-local "inside detshim" depth.  Calls made while it is non-zero
- * go straight to the real function (style.md §8). */
+/* Thread-local "inside detshim" depth (state.c).  Calls made while it is
+ * non-zero go straight to the real function. */
 extern __thread int ds_inside __attribute__((tls_model("initial-exec")));
 
-/* 0 before init, 1 while init runs, 2 once the config is frozen. */
+/* Values of ds_init_state (state.c; init.c moves it forward once). */
+enum ds_init_state {
+	DS_INIT_NONE = 0,  /* nothing done yet */
+	DS_INIT_RUNNING,   /* one thread runs ds_ensure_init's work */
+	DS_INIT_DONE       /* the configuration is frozen */
+};
 extern atomic_int ds_init_state;
 
 /* True if the hook should act: init done and not re-entered. */
 static inline bool ds_active(void)
 {
 	if (DS_LIKELY(atomic_load_explicit(&ds_init_state,
-					   memory_order_acquire) == 2))
+					   memory_order_acquire) == DS_INIT_DONE))
 		return ds_inside == 0;
 	return ds_ensure_init() && ds_inside == 0;
 }
@@ -223,7 +238,8 @@ void ds_chacha_bytes(const struct ds_key *key, uint64_t stream_id,
 /* 64-bit keyed hash of a word (for seed mixing). */
 uint64_t ds_key_hash64(const struct ds_key *key, uint64_t domain, uint64_t x);
 
-/* The process key (init.c sets it; fork handler re-derives it). */
+/* The process key (state.c; init.c sets it, the fork handler in
+ * process.c re-derives it). */
 extern struct ds_key ds_process_key;
 
 /*

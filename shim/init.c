@@ -43,8 +43,6 @@ static __thread int init_owner __attribute__((tls_model("initial-exec")));
 
 static void record_config(void)
 {
-	static const char *const pol[] = { "enforce", "warn", "off" };
-	static const char *const mode[] = { "mix", "override", "respect" };
 	char off[256] = "";
 	size_t n = 0;
 	int i;
@@ -58,7 +56,8 @@ static void record_config(void)
 		      "lineage=%s rank=%s off=%s config=%s",
 		      DS_VERSION, (unsigned long long)ds_cfg.seed,
 		      ds_cfg.seed_given ? "" : " (default: DETSHIM_SEED unset)",
-		      pol[ds_cfg.policy], mode[ds_cfg.seed_mode],
+		      ds_policy_names[ds_cfg.policy],
+		      ds_seed_mode_names[ds_cfg.seed_mode],
 		      ds_cfg.lineage[0] ? "inherited" : "root",
 		      ds_cfg.rank_given ? "given" : "none", n ? off : "none",
 		      ds_cfg.config_path[0] ? ds_cfg.config_path : "none");
@@ -118,26 +117,27 @@ static void do_init(void)
 bool ds_ensure_init(void)
 {
 	int st = atomic_load_explicit(&ds_init_state, memory_order_acquire);
-	int expect = 0;
+	int expect = DS_INIT_NONE;
 
-	if (st == 2)
+	if (st == DS_INIT_DONE)
 		return true;
-	if (st == 1) {
+	if (st == DS_INIT_RUNNING) {
 		if (init_owner)
 			return false; /* re-entered from our own init */
 		while (atomic_load_explicit(&ds_init_state,
-					    memory_order_acquire) != 2)
+					    memory_order_acquire) != DS_INIT_DONE)
 			sched_yield();
 		return true;
 	}
-	if (!atomic_compare_exchange_strong(&ds_init_state, &expect, 1))
+	if (!atomic_compare_exchange_strong(&ds_init_state, &expect,
+					    DS_INIT_RUNNING))
 		return ds_ensure_init();
 	init_owner = 1;
 	ds_inside++;
 	do_init();
 	ds_inside--;
 	init_owner = 0;
-	atomic_store_explicit(&ds_init_state, 2, memory_order_release);
+	atomic_store_explicit(&ds_init_state, DS_INIT_DONE, memory_order_release);
 	return true;
 }
 

@@ -21,8 +21,6 @@
 #include <errno.h>
 #include <string.h>
 
-struct ds_key ds_process_key;
-
 #define ROTL32(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
 #define QR(a, b, c, d)                                                      \
 	do {                                                                \

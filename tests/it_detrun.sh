@@ -64,6 +64,9 @@ done
 
 echo "== help, version, bad input"
 t "--help" 0 "$D" --help && has "--help shows usage" "^Usage: detrun"
+for v in DETSHIM_SEED DETSHIM_CONFIG DETSHIM_LOG DETSHIM_POLICY DETSHIM_SEED_MODE DETSHIM_ALGO_CACHE; do
+	has "--help names $v" "^ +(-[a-z], )?--[a-z-]+ [A-Z]+ +.*: $v\$"
+done
 t "--version" 0 "$D" --version && has "--version" "^detrun \(detshim\) [0-9]"
 t "no arguments" 125 "$D"
 t "unknown option" 125 "$D" --bogus -- true && has "unknown option named" "unknown option '--bogus'"
@@ -87,6 +90,10 @@ t "bad %-escape in log" 125 "$D" --log "$W/x.%q" -- true
 t "missing config file" 125 "$D" --config "$W/none.conf" -- true
 t "bad variable caught before running" 125 env DETSHIM_SEED_MODE=sometimes "$D" -- true
 t "bad variable under policy warn" 0 env DETSHIM_SEED_MODE=sometimes "$D" --policy warn -- true
+t "removed DETSHIM_LOG_LEVEL refused" 125 env DETSHIM_LOG_LEVEL=info "$D" -- true &&
+	has "removed variable named" "DETSHIM_LOG_LEVEL: no longer supported: it never had an effect"
+t "the shim itself stops on DETSHIM_LOG_LEVEL" 2 env LD_PRELOAD="$B/libdetshim.so$PRE_TAIL" DETSHIM_LOG_LEVEL=debug "$T/detrun_print" &&
+	has "the shim names it" "^detshim: DETSHIM_LOG_LEVEL: no longer supported"
 
 echo "== run mode"
 t "exit status passed through" 7 "$D" -- sh -c 'exit 7'
@@ -105,6 +112,18 @@ has "LD_PRELOAD order" "^LD_PRELOAD=$B/libdetshim.so:$LIBM$"
 t "DETSHIM_LINEAGE removed" 0 env DETSHIM_LINEAGE=0000000000000000000000000000000000000000000000000000000000000000 "$D" -- env
 hasnt "no lineage" "^DETSHIM_LINEAGE="
 t "-v prints the variables" 0 "$D" -v --seed 1 -- true && has "-v" "detrun: DETSHIM_SEED=0x0000000000000001"
+t "-v prints every mirrored variable" 0 "$D" -v --seed 1 --log "$W/v.log" --policy warn --seed-mode mix --algo-cache a.txt -- true
+for v in "LD_PRELOAD=$B/libdetshim.so" "DETSHIM_SEED=0x0000000000000001" "DETSHIM_LOG=$W/v.log" \
+	 DETSHIM_POLICY=warn DETSHIM_SEED_MODE=mix "DETSHIM_ALGO_CACHE=$W/a.txt"; do
+	has "-v shows $v" "^detrun: $v"
+done
+t "--name=VALUE form" 0 "$D" --policy=warn --seed-mode=respect --seed=0x10 -- env
+has "--policy=warn" "^DETSHIM_POLICY=warn$"
+has "--seed-mode=respect" "^DETSHIM_SEED_MODE=respect$"
+has "--seed=0x10" "^DETSHIM_SEED=0x0000000000000010$"
+t "--policy= (empty) refused by the shim's parser" 125 "$D" --policy= -- true && has "empty policy named" "^detrun: --policy: invalid policy ''"
+t "another libdetshim.so in LD_PRELOAD is replaced" 0 env LD_PRELOAD="/nonexistent/libdetshim.so$PRE_TAIL" "$D" -- env
+has "one shim, the one detrun found" "^LD_PRELOAD=$B/libdetshim.so$PRE_TAIL$"
 "$D" --seed 1 -- "$T/detrun_print" >s1a 2>&1
 "$D" --seed 1 -- "$T/detrun_print" >s1b 2>&1
 "$D" --seed 2 -- "$T/detrun_print" >s2 2>&1
@@ -265,10 +284,10 @@ if make -C "$SRC" -s BUILD="$B" DESTDIR="$W/dest" PREFIX=/usr/local install >out
 		done
 		MANWIDTH=200 env -u LD_PRELOAD man --nh --nj -l "$W/dest/usr/local/share/man/man5/detshim.conf.5" >out 2>&1
 		for k in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9_.]*\)".*/\1/p' "$SRC/shim/config.c") \
-			 $(sed -n 's/^[[:space:]]*\[DS_SRC_[A-Z0-9_]*\] = "\([a-z0-9_]*\)",/sources.\1/p' "$SRC/shim/config.c"); do
+			 $(sed -n 's/^[[:space:]]*\[DS_SRC_[A-Z0-9_]*\] = "\([a-z0-9_]*\)",/sources.\1/p' "$SRC/shim/state.c"); do
 			if grep -q -- "$k" out; then :; else bad "detshim.conf(5) lacks key $k"; fi
 		done
-		ok "detshim.conf(5) names every key of shim/config.c"
+		ok "detshim.conf(5) names every key of shim/config.c and source of shim/state.c"
 	else
 		skip "man -l (man is not installed)"
 	fi

@@ -1,5 +1,6 @@
 /*
- * detrun.c - the front door of detshim: command line, run mode, main.
+ * detrun.c - the front door of detshim: the flag table, the command
+ * line, run mode, main.
  *
  *   detrun [OPTIONS] -- COMMAND [ARG...]
  *   detrun --verify N [--compare WHAT]... [OPTIONS] -- COMMAND [ARG...]
@@ -17,79 +18,84 @@
 #include "detshim.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-const char *dr_prog = "detrun";
+/*
+ * The command line, one row per option.  The rows drive parse_args, the
+ * usage text, the environment given to the command and -v
+ * (spawn.c:dr_build_env), so an option that mirrors a shim variable
+ * mirrors it by construction: its variable is named by its field in
+ * struct ds_config, the name comes from the shim's config rows
+ * (ds_config_var) and its value is checked by the shim's own parser.
+ *
+ * To add an option that mirrors a new DETSHIM_* variable:
+ *   1. the field in struct ds_config (shim/detshim.h);
+ *   2. the row in shim/config.c's rows[];
+ *   3. a row here, e.g.
+ *        { "--cudnn-choice", NULL, "C", DR_VAR(cudnn_choice), DR_WORD, 0,
+ *          "first (default) or any" },
+ *   4. the docs: the option in docs/detrun.1, the key in
+ *      docs/detshim.conf.5 and conf/detshim.conf, the variable in
+ *      README.md's table.
+ * Seven places, three of them code; parsing, checking, the usage line,
+ * the child's environment and -v follow from the row.
+ */
+const struct dr_flag dr_flags[] = {
+	{ "--seed", "-s", "N", DR_VAR(seed), DR_SEED, 0,
+	  "seed (decimal or 0x-hex, 64 bits)" },
+	{ "--config", "-c", "FILE", DR_VAR(config_path), DR_FILE, 0,
+	  "configuration file (detshim.conf(5))" },
+	{ "--log", "-l", "PATH", DR_VAR(log_path), DR_LOG, 0,
+	  "log file (%p = pid)\n"
+	  "with --verify: the directory that keeps every run's\n"
+	  "log and output" },
+	{ "--policy", "-p", "P", DR_VAR(policy), DR_WORD, 0,
+	  "enforce (default), warn (log), off" },
+	{ "--seed-mode", NULL, "M", DR_VAR(seed_mode), DR_WORD, 0,
+	  "mix (default), override or respect" },
+	{ "--algo-cache", NULL, "FILE", DR_VAR(algo_cache), DR_PATH, 0,
+	  "GPU algorithm cache" },
+	{ "--no-aslr", NULL, NULL, DR_NO_VAR, DR_SWITCH_OFF, DR_OPT(aslr),
+	  "turn address randomisation off (the default)" },
+	{ "--aslr", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(aslr),
+	  "leave address randomisation on" },
+	{ "--shim", NULL, "PATH", DR_NO_VAR, DR_STRING, DR_OPT(shim),
+	  "use this libdetshim.so (also: DETSHIM_SO)" },
+	{ "--verify", NULL, "N", DR_NO_VAR, DR_RUNS, 0,
+	  "run N times (2.." DR_STR(DR_VERIFY_MAX) ") with the same seed, compare" },
+	{ "--compare", NULL, "WHAT", DR_NO_VAR, DR_LIST, 0,
+	  "with --verify: stdout, stderr, or a file or glob\n"
+	  "the command writes (repeatable; default stdout)" },
+	{ "--keep", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(keep),
+	  "with --verify: keep the run files when identical" },
+	{ "--quiet", "-q", NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(quiet),
+	  "print only errors and verdicts" },
+	{ "--verbose", "-v", NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(verbose),
+	  "print the variables given to the command" },
+	{ "--help", "-h", NULL, DR_NO_VAR, DR_HELP, 0, "this help" },
+	{ "--version", "-V", NULL, DR_NO_VAR, DR_VERSION, 0, "version" },
+};
+const size_t dr_nflags = DS_ARRAY_SIZE(dr_flags);
+_Static_assert(DS_ARRAY_SIZE(dr_flags) <= DR_MAX_FLAGS,
+	       "struct dr_opts holds DR_MAX_FLAGS values");
 
-void dr_err(const char *fmt, ...)
+const char *dr_flag_var(const struct dr_flag *f)
 {
-	va_list ap;
+	const char *v = ds_config_var(f->var);
 
-	fflush(stdout);
-	fprintf(stderr, "%s: ", dr_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void dr_note(const struct dr_opts *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (o && o->quiet)
-		return;
-	fflush(stdout);
-	fprintf(stderr, "%s: ", dr_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void *dr_xmalloc(size_t n)
-{
-	void *p = calloc(1, n ? n : 1);
-
-	if (p == NULL) {
-		dr_err("out of memory");
-		exit(DR_EXIT_USAGE);
+	if (v == NULL) {
+		dr_err("internal error: %s mirrors no shim variable", f->lng);
+		abort();
 	}
-	return p;
-}
-
-char *dr_xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL) {
-		dr_err("out of memory");
-		exit(DR_EXIT_USAGE);
-	}
-	return p;
-}
-
-char *dr_xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *p;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&p, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		dr_err("out of memory");
-		exit(DR_EXIT_USAGE);
-	}
-	return p;
+	return v;
 }
 
 static void usage(FILE *f)
 {
+	size_t i;
+
 	fprintf(f,
 "Usage: detrun [OPTIONS] -- COMMAND [ARG...]\n"
 "       detrun --verify N [--compare WHAT]... [OPTIONS] -- COMMAND [ARG...]\n"
@@ -98,209 +104,179 @@ static void usage(FILE *f)
 "\n"
 "Run COMMAND under detshim, the LD_PRELOAD shim that makes it reproducible.\n"
 "\n"
-"Options:\n"
-"  -s, --seed N           seed (decimal or 0x-hex, 64 bits): DETSHIM_SEED\n"
-"  -c, --config FILE      configuration file (detshim.conf(5)): DETSHIM_CONFIG\n"
-"  -l, --log PATH         log file (%%p = pid): DETSHIM_LOG; with --verify,\n"
-"                         the directory that keeps every run's log and output\n"
-"  -p, --policy P         enforce (default), warn (log only) or off\n"
-"      --seed-mode M      mix (default), override or respect\n"
-"      --algo-cache FILE  GPU algorithm cache: DETSHIM_ALGO_CACHE\n"
-"      --no-aslr          turn address randomisation off (the default)\n"
-"      --aslr             leave address randomisation on\n"
-"      --shim PATH        use this libdetshim.so (also: DETSHIM_SO)\n"
-"      --verify N         run N times (2..%d) with the same seed, compare\n"
-"      --compare WHAT     with --verify: stdout, stderr, or a file or glob\n"
-"                         the command writes (repeatable; default stdout)\n"
-"      --keep             with --verify: keep the run files when identical\n"
-"  -q, --quiet            print only errors and verdicts\n"
-"  -v, --verbose          print the variables given to the command\n"
-"  -h, --help             this help\n"
-"  -V, --version          version\n"
+"Options:\n");
+	for (i = 0; i < dr_nflags; i++) {
+		const struct dr_flag *fl = &dr_flags[i];
+		const char *h = fl->help;
+		size_t n = strcspn(h, "\n");
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s%s%s", fl->lng,
+			 fl->arg ? " " : "", fl->arg ? fl->arg : "");
+		fprintf(f, "  %s%s%-19s%.*s", fl->shrt ? fl->shrt : "",
+			fl->shrt ? ", " : "    ", name, (int)n, h);
+		if (fl->var != DR_NO_VAR)
+			fprintf(f, ": %s", dr_flag_var(fl));
+		for (h += n; *h; h += n) {
+			h++;
+			n = strcspn(h, "\n");
+			fprintf(f, "\n%25s%.*s", "", (int)n, h);
+		}
+		fputc('\n', f);
+	}
+	fprintf(f,
 "\n"
 "Exit status: the command's; --verify: 0 identical, 1 differ, 2 nothing\n"
 "to compare; 124 the shim did not load; 125 bad usage or setup; 126 the\n"
-"command cannot be executed; 127 not found.  See detrun(1).\n",
-		DR_VERIFY_MAX);
+"command cannot be executed; 127 not found.  See detrun(1).\n");
 }
 
-/* Parse "--name VALUE" or "--name=VALUE". Returns the value or NULL. */
-static const char *opt_value(int argc, char **argv, int *i, const char *lng,
-			     const char *shrt, bool *matched)
+/* The row for argument *i, and its value in *v ("" for an option
+ * without one): "--name VALUE", "-n VALUE" or "--name=VALUE".  NULL if
+ * no row matches. */
+static const struct dr_flag *match(int argc, char **argv, int *i,
+				   const char **v)
 {
 	const char *a = argv[*i];
-	size_t n = strlen(lng);
+	size_t k;
 
-	*matched = false;
-	if (strncmp(a, lng, n) == 0 && a[n] == '=') {
-		*matched = true;
-		return a + n + 1;
-	}
-	if (strcmp(a, lng) == 0 || (shrt && strcmp(a, shrt) == 0)) {
-		*matched = true;
-		if (*i + 1 >= argc) {
-			dr_err("option %s needs a value (see detrun --help)", a);
-			exit(DR_EXIT_USAGE);
+	*v = "";
+	for (k = 0; k < dr_nflags; k++) {
+		const struct dr_flag *f = &dr_flags[k];
+		size_t n = strlen(f->lng);
+
+		if (f->arg && strncmp(a, f->lng, n) == 0 && a[n] == '=') {
+			*v = a + n + 1;
+			return f;
 		}
-		(*i)++;
-		return argv[*i];
+		if (strcmp(a, f->lng) != 0 &&
+		    (f->shrt == NULL || strcmp(a, f->shrt) != 0))
+			continue;
+		if (f->arg) {
+			if (*i + 1 >= argc) {
+				dr_err("option %s needs a value (see detrun "
+				       "--help)", a);
+				exit(DR_EXIT_USAGE);
+			}
+			(*i)++;
+			*v = argv[*i];
+		}
+		return f;
 	}
 	return NULL;
 }
 
-static bool one_of(const char *v, const char *const *names)
+/* Check the value of a mirrored option with the shim's own parser, as
+ * the only variable, and report an error under the option's name. */
+static void check_value(const struct dr_flag *f, const char *v)
 {
-	for (; *names; names++)
-		if (strcmp(v, *names) == 0)
-			return true;
-	return false;
+	const char *var = dr_flag_var(f);
+	size_t n = strlen(var);
+	char *kv = dr_xasprintf("%s=%s", var, v);
+	char *envp[] = { kv, NULL };
+	struct ds_config cfg;
+	char err[DS_PATH_MAX + 256];
+
+	if (ds_config_from_env(&cfg, envp, err, sizeof(err)) != 0) {
+		/* "DETSHIM_POLICY: invalid policy ..." */
+		if (strncmp(err, var, n) == 0 && err[n] == ':')
+			dr_err("%s%s", f->lng, err + n);
+		else
+			dr_err("%s: %s", f->lng, err);
+		exit(DR_EXIT_USAGE);
+	}
+	free(kv);
+}
+
+static unsigned parse_runs(const char *v)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno) {
+		dr_err("--verify: '%s' is not a number of runs", v);
+		exit(DR_EXIT_USAGE);
+	}
+	if (n < 2) {
+		dr_err("--verify %ld: at least 2 runs are needed to compare", n);
+		exit(DR_EXIT_USAGE);
+	}
+	if (n > DR_VERIFY_MAX) {
+		dr_err("--verify %ld: too many runs (at most %d)", n,
+		       DR_VERIFY_MAX);
+		exit(DR_EXIT_USAGE);
+	}
+	return (unsigned)n;
 }
 
 static void parse_args(int argc, char **argv, struct dr_opts *o)
 {
-	static const char *const policies[] = { "enforce", "warn", "off",
-						NULL };
-	static const char *const modes[] = { "mix", "override", "respect",
-					     NULL };
 	int i;
 
 	o->compare = dr_xmalloc(sizeof(char *) * (size_t)argc);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v;
-		bool m;
+		const struct dr_flag *f;
 
 		if (strcmp(a, "--") == 0) {
 			o->argv = argv + i + 1;
 			break;
 		}
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+		f = match(argc, argv, &i, &v);
+		if (f == NULL) {
+			if (a[0] == '-' && a[1] != '\0')
+				dr_err("unknown option '%s' (see detrun --help)",
+				       a);
+			else
+				dr_err("missing '--' before the command: write "
+				       "'detrun [OPTIONS] -- %s ...'", a);
+			exit(DR_EXIT_USAGE);
+		}
+		switch (f->kind) {
+		case DR_HELP:
 			usage(stdout);
 			exit(DR_EXIT_OK);
-		}
-		if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+		case DR_VERSION:
 			printf("detrun (detshim) %s\n", DS_VERSION);
 			exit(DR_EXIT_OK);
-		}
-		if (strcmp(a, "--aslr") == 0) {
-			o->aslr = true;
-			continue;
-		}
-		if (strcmp(a, "--no-aslr") == 0) {
-			o->aslr = false;
-			continue;
-		}
-		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-			o->quiet = true;
-			continue;
-		}
-		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-			o->verbose = true;
-			continue;
-		}
-		if (strcmp(a, "--keep") == 0) {
-			o->keep = true;
-			continue;
-		}
-		v = opt_value(argc, argv, &i, "--seed", "-s", &m);
-		if (m) {
-			uint64_t s;
-			int e = ds_parse_seed(v, &s);
-
-			if (e) {
-				dr_err("--seed: %s '%s' (expected a decimal or "
-				       "0x-hex unsigned 64-bit number)",
-				       e == -ERANGE ? "does not fit in 64 bits:"
-						    : "invalid seed", v);
-				exit(DR_EXIT_USAGE);
-			}
-			o->seed = v;
-			continue;
-		}
-		v = opt_value(argc, argv, &i, "--config", "-c", &m);
-		if (m) {
-			o->config = v;
-			continue;
-		}
-		v = opt_value(argc, argv, &i, "--log", "-l", &m);
-		if (m) {
+		case DR_SWITCH_ON:
+		case DR_SWITCH_OFF:
+			*(bool *)((char *)o + f->dest) = f->kind == DR_SWITCH_ON;
+			break;
+		case DR_SEED:
+		case DR_WORD:
+			check_value(f, v);
+			o->value[f - dr_flags] = v;
+			break;
+		case DR_LOG:
 			if (*v == '\0') {
-				dr_err("--log: empty path");
+				dr_err("%s: empty path", f->lng);
 				exit(DR_EXIT_USAGE);
 			}
 			o->log = v;
-			continue;
-		}
-		v = opt_value(argc, argv, &i, "--policy", "-p", &m);
-		if (m) {
-			if (!one_of(v, policies)) {
-				dr_err("--policy: invalid policy '%s' (expected "
-				       "enforce, warn or off)", v);
-				exit(DR_EXIT_USAGE);
-			}
-			o->policy = v;
-			continue;
-		}
-		v = opt_value(argc, argv, &i, "--seed-mode", NULL, &m);
-		if (m) {
-			if (!one_of(v, modes)) {
-				dr_err("--seed-mode: invalid mode '%s' (expected "
-				       "mix, override or respect)", v);
-				exit(DR_EXIT_USAGE);
-			}
-			o->seed_mode = v;
-			continue;
-		}
-		v = opt_value(argc, argv, &i, "--algo-cache", NULL, &m);
-		if (m) {
-			o->algo_cache = v;
-			continue;
-		}
-		v = opt_value(argc, argv, &i, "--shim", NULL, &m);
-		if (m) {
-			o->shim = v;
-			continue;
-		}
-		v = opt_value(argc, argv, &i, "--compare", NULL, &m);
-		if (m) {
+			o->value[f - dr_flags] = v;
+			break;
+		case DR_FILE:
+		case DR_PATH:
+			o->value[f - dr_flags] = v;
+			break;
+		case DR_STRING:
+			*(const char **)((char *)o + f->dest) = v;
+			break;
+		case DR_LIST:
 			if (*v == '\0') {
-				dr_err("--compare: empty name");
+				dr_err("%s: empty name", f->lng);
 				exit(DR_EXIT_USAGE);
 			}
 			o->compare[o->ncompare++] = v;
-			continue;
+			break;
+		case DR_RUNS:
+			o->verify = parse_runs(v);
+			break;
 		}
-		v = opt_value(argc, argv, &i, "--verify", NULL, &m);
-		if (m) {
-			char *end;
-			long n;
-
-			errno = 0;
-			n = strtol(v, &end, 10);
-			if (*v == '\0' || *end != '\0' || errno) {
-				dr_err("--verify: '%s' is not a number of runs", v);
-				exit(DR_EXIT_USAGE);
-			}
-			if (n < 2) {
-				dr_err("--verify %ld: at least 2 runs are needed "
-				       "to compare", n);
-				exit(DR_EXIT_USAGE);
-			}
-			if (n > DR_VERIFY_MAX) {
-				dr_err("--verify %ld: too many runs (at most %d)",
-				       n, DR_VERIFY_MAX);
-				exit(DR_EXIT_USAGE);
-			}
-			o->verify = (unsigned)n;
-			continue;
-		}
-		if (a[0] == '-' && a[1] != '\0') {
-			dr_err("unknown option '%s' (see detrun --help)", a);
-			exit(DR_EXIT_USAGE);
-		}
-		dr_err("missing '--' before the command: write "
-		       "'detrun [OPTIONS] -- %s ...'", a);
-		exit(DR_EXIT_USAGE);
 	}
 	if (o->argv == NULL) {
 		dr_err("missing '--' and the command to run (see detrun --help)");
@@ -399,7 +375,7 @@ static void leave_shim(char **argv)
 	char *keep, *copy, *tok, *save = NULL;
 	bool found = false;
 
-	if (pre == NULL || strstr(pre, "libdetshim") == NULL)
+	if (pre == NULL)
 		return;
 	keep = dr_xstrdup("");
 	copy = dr_xstrdup(pre);
@@ -407,7 +383,7 @@ static void leave_shim(char **argv)
 	     tok = strtok_r(NULL, ": ", &save)) {
 		char *next;
 
-		if (strstr(tok, "libdetshim")) {
+		if (dr_is_shim_entry(tok, NULL)) {
 			found = true;
 			continue;
 		}

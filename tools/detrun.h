@@ -1,12 +1,14 @@
 /*
  * detrun.h - declarations shared by the files of the detrun launcher.
  *
- *   detrun.c   command line, run mode, main
- *   spawn.c    finding the shim, checking the command can load it, the
- *              child's environment, fork/exec with ASLR off and the
+ *   detrun.c   the flag table, command line, run mode, main
+ *   common.c   messages and allocation helpers
+ *   elfcheck.c finding the shim, checking the command can load it
+ *   spawn.c    the child's environment, fork/exec with ASLR off and the
  *              "shim loaded" pipe
  *   verify.c   --verify N: N runs, outputs kept and compared, verdict
- *   logfile.c  reading shim logs: report, first-divergence finder
+ *   logfile.c  reading shim logs, first-divergence finder
+ *   report.c   `detrun report` and `detrun diff`
  *
  * detrun is an ordinary program (it is never preloaded), so it uses stdio
  * and malloc freely; allocation failure ends it with status 125.
@@ -30,16 +32,67 @@
 #define DR_EXIT_NOTFOUND 127 /* command not found */
 
 #define DR_VERIFY_MAX 1000  /* largest N accepted by --verify */
+#define DR_STR_(x) #x
+#define DR_STR(x) DR_STR_(x)
 #define DR_LOADED_VAR DS_LOADED_FD_VAR
+/* File name of the shim: an LD_PRELOAD entry with this base name is a
+ * detshim (dr_is_shim_entry). */
+#define DR_SHIM_NAME "libdetshim.so"
 
-/* Options that reach the child as DETSHIM_* variables. NULL = not given. */
+/* ---- the flag table (detrun.c) ---- */
+
+/* What an option does with its value (or, without a value, its switch). */
+enum dr_kind {
+	DR_SWITCH_ON,   /* no value: sets the bool at dest */
+	DR_SWITCH_OFF,  /* no value: clears the bool at dest */
+	DR_HELP,        /* no value: the usage text, exit 0 */
+	DR_VERSION,     /* no value: the version, exit 0 */
+	/* Options that mirror a shim variable (var is set): */
+	DR_SEED,        /* checked by the shim's parser at once; passed in
+			 * fixed width (0x and 16 hex digits) */
+	DR_WORD,        /* checked by the shim's parser at once; passed as
+			 * given */
+	DR_FILE,        /* must be readable; passed as an absolute path */
+	DR_PATH,        /* passed as an absolute path */
+	DR_LOG,         /* not empty; a plain run passes it as an absolute
+			 * path; --verify makes it the run directory */
+	/* detrun's own options with a value: */
+	DR_STRING,      /* stored at dest */
+	DR_LIST,        /* --compare: appended to compare[] */
+	DR_RUNS         /* --verify N */
+};
+
+#define DR_NO_VAR ((size_t)-1)
+/* The variable an option mirrors, named by its field in struct ds_config:
+ * the name itself comes from the shim's config rows (ds_config_var). */
+#define DR_VAR(field) offsetof(struct ds_config, field)
+#define DR_OPT(field) offsetof(struct dr_opts, field)
+
+struct dr_flag {
+	const char *lng;        /* "--seed" */
+	const char *shrt;       /* "-s", or NULL */
+	const char *arg;        /* the value's name in the usage text, NULL
+				 * for an option without a value */
+	size_t var;             /* DR_VAR(field) mirrored, or DR_NO_VAR */
+	enum dr_kind kind;
+	size_t dest;            /* DR_OPT(field) for DR_SWITCH_* and
+				 * DR_STRING, else 0 */
+	const char *help;       /* usage text; a mirrored option's first
+				 * line ends with ": VARIABLE" */
+};
+
+#define DR_MAX_FLAGS 32
+extern const struct dr_flag dr_flags[];
+extern const size_t dr_nflags;
+/* The variable of a mirrored option (aborts if the shim has none). */
+const char *dr_flag_var(const struct dr_flag *f);
+
 struct dr_opts {
-	const char *seed;       /* --seed, already checked by ds_parse_seed */
-	const char *config;     /* --config */
+	/* Values of the options that mirror a variable, by row of
+	 * dr_flags[]; NULL = not given (an inherited variable then passes
+	 * unchanged). */
+	const char *value[DR_MAX_FLAGS];
 	const char *log;        /* --log: file (run) or directory (verify) */
-	const char *policy;     /* --policy */
-	const char *seed_mode;  /* --seed-mode */
-	const char *algo_cache; /* --algo-cache */
 	const char *shim;       /* --shim */
 	bool aslr;              /* --aslr: leave address randomisation on */
 	bool quiet;             /* -q: no notes, only errors and verdicts */
@@ -51,7 +104,7 @@ struct dr_opts {
 	char **argv;            /* the command after "--" */
 };
 
-/* ---- detrun.c ---- */
+/* ---- common.c ---- */
 extern const char *dr_prog;            /* "detrun" */
 void dr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void dr_note(const struct dr_opts *o, const char *fmt, ...)
@@ -59,8 +112,6 @@ void dr_note(const struct dr_opts *o, const char *fmt, ...)
 void *dr_xmalloc(size_t n);
 char *dr_xstrdup(const char *s);
 char *dr_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* ---- spawn.c ---- */
 
 /* Everything needed to start the command, prepared once. */
 struct dr_launch {
@@ -70,6 +121,8 @@ struct dr_launch {
 				 * loaded-fd variables, which run() adds) */
 	size_t nenv;
 };
+
+/* ---- elfcheck.c ---- */
 
 /* Find the shim (--shim, DETSHIM_SO, next to detrun, ../lib, DS_LIBDIR,
  * DS_BUILD_SO) and check it is a readable ELF shared object.  Returns 0
@@ -82,9 +135,16 @@ int dr_find_shim(const struct dr_opts *o, char *out, size_t cap);
 int dr_check_command(const char *shim, const char *cmd, char *exe,
 		     size_t cap);
 
-/* Build the child environment from environ and the options; check it
- * with the shim's own parser (ds_config_from_env).  Returns 0 or a
- * DR_EXIT_* status. */
+/* True if an LD_PRELOAD entry is a detshim: the path shim (NULL when not
+ * known yet) or any file named DR_SHIM_NAME. */
+bool dr_is_shim_entry(const char *entry, const char *shim);
+
+/* ---- spawn.c ---- */
+
+/* Build the child environment from environ and the options (the mirrored
+ * rows of dr_flags[]); check it with the shim's own parser
+ * (ds_config_from_env).  -v prints LD_PRELOAD and the mirrored variables
+ * it holds.  Returns 0 or a DR_EXIT_* status. */
 int dr_build_env(const struct dr_opts *o, struct dr_launch *l);
 
 /* Set name=value in l->envp (replace or append). */
@@ -118,7 +178,7 @@ int dr_report_noshim(const struct dr_launch *l, const struct dr_result *r,
 /* Exit (or raise) like the child did. Does not return. */
 void dr_exit_like(int status) __attribute__((noreturn));
 
-/* ---- logfile.c ---- */
+/* ---- logfile.c and report.c ---- */
 
 /* One parsed log line. */
 struct dr_rec {

@@ -94,14 +94,28 @@ static void fuzz_log_path(const uint8_t *d, size_t n)
 
 /* Environment rows: the input's lines become the envp; a line without
  * '=' gets a known variable name in front, chosen by its first byte, so
- * the mutator reaches every row quickly. */
-static const char *const env_names[] = {
-	"DETSHIM_SEED", "DETSHIM_POLICY", "DETSHIM_SEED_MODE",
-	"DETSHIM_ENV_PINS", "DETSHIM_LOG", "DETSHIM_LOG_FIRST_N",
-	"DETSHIM_LOG_LEVEL", "DETSHIM_ALGO_CACHE", "DETSHIM_CUDNN_CHOICE",
-	"DETSHIM_STRIP_TF32", "DETSHIM_ALLOC_FILL", "DETSHIM_TORCH",
-	"DETSHIM_LINEAGE", "RANK", "LOCAL_RANK", "SLURM_PROCID",
-};
+ * the mutator reaches every row quickly.  The names: every variable of
+ * the config rows (ds_config_var_at) except DETSHIM_CONFIG, then the
+ * variables read beside the rows. */
+static const char *env_names[64];
+static size_t n_env_names;
+
+static void env_names_init(void)
+{
+	static const char *const beside[] = { DS_LINEAGE_VAR, "RANK",
+					      "LOCAL_RANK", "SLURM_PROCID" };
+	const char *v;
+	size_t i;
+
+	if (n_env_names)
+		return;
+	for (i = 0; (v = ds_config_var_at(i)) != NULL; i++)
+		if (strcmp(v, "DETSHIM_CONFIG") != 0 &&
+		    n_env_names < DS_ARRAY_SIZE(env_names) - DS_ARRAY_SIZE(beside))
+			env_names[n_env_names++] = v;
+	for (i = 0; i < DS_ARRAY_SIZE(beside); i++)
+		env_names[n_env_names++] = beside[i];
+}
 
 static void fuzz_env(const uint8_t *d, size_t n)
 {
@@ -113,6 +127,7 @@ static void fuzz_env(const uint8_t *d, size_t n)
 	size_t ne = 0, no = 0;
 	char *line, *save = NULL;
 
+	env_names_init();
 	for (line = strtok_r(buf, "\n", &save); line && ne < 64;
 	     line = strtok_r(NULL, "\n", &save)) {
 		/* Never let the input name a file to read. */
@@ -120,7 +135,7 @@ static void fuzz_env(const uint8_t *d, size_t n)
 			continue;
 		if (strchr(line, '=') == NULL) {
 			const char *nm = env_names[(unsigned char)line[0] %
-						   DS_ARRAY_SIZE(env_names)];
+						   n_env_names];
 			size_t len = strlen(nm) + strlen(line + 1) + 2;
 			char *o = malloc(len);
 
@@ -140,6 +155,7 @@ static void fuzz_env(const uint8_t *d, size_t n)
 	} else {
 		REQUIRE(cfg.policy <= DS_POLICY_OFF);
 		REQUIRE(cfg.seed_mode <= DS_SEED_RESPECT);
+		REQUIRE(cfg.cudnn_choice <= DS_CUDNN_ANY);
 		REQUIRE(strnlen(cfg.log_path, DS_PATH_MAX) < DS_PATH_MAX);
 		REQUIRE(cfg.log_first_n <= 1000000);
 	}

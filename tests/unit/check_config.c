@@ -206,6 +206,110 @@ START_TEST(test_env_lineage)
 	ck_assert_str_eq(c.lineage, hex);
 	ck_assert_int_eq(from_env(&c, err, sizeof(err),
 				  DS_LINEAGE_VAR "=nothex", NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, DS_LINEAGE_VAR));
+	/* Exactly the form ds_key_to_hex writes: 64 lower-case digits. */
+	hex[0] = 'A';
+	snprintf(var, sizeof(var), "%s=%s", DS_LINEAGE_VAR, hex);
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), var, NULL), -EINVAL);
+	hex[0] = '0';
+	snprintf(var, sizeof(var), "%s=%.63s", DS_LINEAGE_VAR, hex);
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), var, NULL), -EINVAL);
+	snprintf(var, sizeof(var), "%s=%s0", DS_LINEAGE_VAR, hex);
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), var, NULL), -EINVAL);
+}
+END_TEST
+
+/* Every name of each enum table parses to its index, through the
+ * variable; a bad value names the variable, what it is and the names. */
+START_TEST(test_env_enum_names)
+{
+	static const struct {
+		const char *var;
+		const char *const *names;
+		size_t off;
+		const char *bad_msg;
+	} enums[] = {
+		{ "DETSHIM_POLICY", ds_policy_names,
+		  offsetof(struct ds_config, policy),
+		  "DETSHIM_POLICY: invalid policy 'x' (expected enforce, warn or "
+		  "off)" },
+		{ "DETSHIM_SEED_MODE", ds_seed_mode_names,
+		  offsetof(struct ds_config, seed_mode),
+		  "DETSHIM_SEED_MODE: invalid seed mode 'x' (expected mix, "
+		  "override or respect)" },
+		{ "DETSHIM_CUDNN_CHOICE", ds_cudnn_choice_names,
+		  offsetof(struct ds_config, cudnn_choice),
+		  "DETSHIM_CUDNN_CHOICE: invalid cuDNN choice 'x' (expected "
+		  "first or any)" },
+	};
+	struct ds_config c;
+	char err[256], var[64];
+	size_t i;
+	int j;
+
+	for (i = 0; i < sizeof(enums) / sizeof(enums[0]); i++) {
+		ck_assert_str_eq(ds_config_var(enums[i].off), enums[i].var);
+		for (j = 0; enums[i].names[j]; j++) {
+			snprintf(var, sizeof(var), "%s=%s", enums[i].var,
+				 enums[i].names[j]);
+			ck_assert_int_eq(from_env(&c, err, sizeof(err), var,
+						  NULL), 0);
+			ck_assert_int_eq(*(int *)((char *)&c + enums[i].off), j);
+		}
+		ck_assert_int_ge(j, 2);
+		snprintf(var, sizeof(var), "%s=x", enums[i].var);
+		ck_assert_int_eq(from_env(&c, err, sizeof(err), var, NULL),
+				 -EINVAL);
+		ck_assert_str_eq(err, enums[i].bad_msg);
+	}
+}
+END_TEST
+
+/* log.level was parsed and never used: it is gone, and whoever still
+ * sets it is told so, like any bad value. */
+START_TEST(test_env_log_level_removed)
+{
+	struct ds_config c;
+	char err[256];
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err),
+				  "DETSHIM_LOG_LEVEL=info", NULL), -EINVAL);
+	ck_assert_str_eq(err, "DETSHIM_LOG_LEVEL: no longer supported: it "
+			      "never had an effect (remove it)");
+	/* Under policy warn it is a warning, as for every bad value. */
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "DETSHIM_POLICY=warn",
+				  "DETSHIM_LOG_LEVEL=debug", NULL), -EINVAL);
+	ck_assert_int_eq(c.policy, DS_POLICY_WARN);
+	/* Other names detshim does not know are still ignored. */
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "DETSHIM_NO_SUCH=1",
+				  NULL), 0);
+}
+END_TEST
+
+/* The accessor detrun and the fuzz target use instead of their own lists
+ * of variable names. */
+START_TEST(test_config_var_names)
+{
+	size_t i, j;
+
+	ck_assert_str_eq(ds_config_var(offsetof(struct ds_config, seed)),
+			 "DETSHIM_SEED");
+	ck_assert_str_eq(ds_config_var(offsetof(struct ds_config, config_path)),
+			 "DETSHIM_CONFIG");
+	ck_assert_str_eq(ds_config_var(offsetof(struct ds_config, log_path)),
+			 "DETSHIM_LOG");
+	ck_assert_str_eq(ds_config_var(offsetof(struct ds_config, algo_cache)),
+			 "DETSHIM_ALGO_CACHE");
+	ck_assert_ptr_null(ds_config_var(offsetof(struct ds_config,
+						  alloc_fill_byte)));
+	ck_assert_ptr_null(ds_config_var(offsetof(struct ds_config, rank)));
+	ck_assert_str_eq(ds_config_var_at(0), "DETSHIM_SEED");
+	for (i = 0; ds_config_var_at(i); i++) {
+		ck_assert(strncmp(ds_config_var_at(i), "DETSHIM_", 8) == 0);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(ds_config_var_at(i), ds_config_var_at(j));
+	}
+	ck_assert_uint_ge(i, 15);
 }
 END_TEST
 
@@ -254,7 +358,7 @@ START_TEST(test_file_full)
 	char err[512];
 
 	write_cfg("policy = \"warn\";\nseed = 0x10;\nseed_mode = \"respect\";\n"
-		  "log = { path = \"/tmp/a.log\"; first_n = 3; level = \"debug\"; };\n"
+		  "log = { path = \"/tmp/a.log\"; first_n = 3; };\n"
 		  "sources = { urandom = false; getrandom = true; };\n"
 		  "gpu = { algo_cache = \"/tmp/algo\"; cudnn_choice = \"any\";\n"
 		  "        cublas_strip_tf32 = true; alloc_fill = true;\n"
@@ -265,7 +369,6 @@ START_TEST(test_file_full)
 	ck_assert_int_eq(c.seed_mode, DS_SEED_RESPECT);
 	ck_assert_str_eq(c.log_path, "/tmp/a.log");
 	ck_assert_uint_eq(c.log_first_n, 3);
-	ck_assert_int_eq(c.log_level, DS_LOG_DEBUG);
 	ck_assert(!c.source_on[DS_SRC_URANDOM]);
 	ck_assert(c.source_on[DS_SRC_GETRANDOM]);
 	ck_assert_str_eq(c.algo_cache, "/tmp/algo");
@@ -312,6 +415,18 @@ START_TEST(test_file_unknown_key_names_line)
 	ck_assert_int_eq(load_cfg(&c, err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, ":2: sede: unknown setting") != NULL, "got: %s",
 		      err);
+}
+END_TEST
+
+START_TEST(test_file_log_level_removed)
+{
+	struct ds_config c;
+	char err[512];
+
+	write_cfg("log = {\n  path = \"\";\n  level = \"info\";\n};\n");
+	ck_assert_int_eq(load_cfg(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, ":3: log.level: no longer supported: it never "
+			      "had an effect (remove it)") != NULL, "got: %s", err);
 }
 END_TEST
 
@@ -390,12 +505,16 @@ static Suite *make_config_suite(void)
 	tcase_add_test(t, test_env_rank_order);
 	tcase_add_test(t, test_env_lineage);
 	tcase_add_test(t, test_source_names_round_trip);
+	tcase_add_test(t, test_env_enum_names);
+	tcase_add_test(t, test_env_log_level_removed);
+	tcase_add_test(t, test_config_var_names);
 	suite_add_tcase(s, t);
 	t = tcase_create("file");
 	tcase_add_test(t, test_file_full);
 	tcase_add_test(t, test_file_env_wins);
 	tcase_add_test(t, test_file_syntax_error_names_line);
 	tcase_add_test(t, test_file_unknown_key_names_line);
+	tcase_add_test(t, test_file_log_level_removed);
 	tcase_add_test(t, test_file_bad_values);
 	tcase_add_test(t, test_file_missing_and_directory);
 	tcase_add_test(t, test_shipped_config_parses);
