@@ -181,7 +181,7 @@ int dr_find_shim(const struct dr_opts *o, char *out, size_t cap)
 		pick = p;
 	} else {
 		/* Next to detrun (the build tree: build/detrun beside
-		 * build/libdetshim.so), then ../lib of detrun (an install,
+		 * build/libdetshim.so), then ../lib/detshim of detrun (an install,
 		 * also one under DESTDIR), then the configured LIBDIR, then
 		 * the build tree this detrun was compiled in. */
 		self_dir(dir, sizeof(dir));
@@ -189,7 +189,7 @@ int dr_find_shim(const struct dr_opts *o, char *out, size_t cap)
 			snprintf(cand[n++], sizeof(cand[0]), "%s/libdetshim.so",
 				 dir);
 			snprintf(cand[n++], sizeof(cand[0]),
-				 "%s/../lib/libdetshim.so", dir);
+				 "%s/../lib/detshim/libdetshim.so", dir);
 		}
 		snprintf(cand[n++], sizeof(cand[0]), "%s/libdetshim.so",
 			 DS_LIBDIR);
