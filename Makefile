@@ -141,6 +141,7 @@ $(BUILD)/tests/hooks/%: tests/hooks/%.c $(FAKES) $(HDRS)
 	  $(CHECK_LIBS) -ldl -lpthread
 
 demo: all
+	@command -v python3 >/dev/null || { echo "detshim: make demo needs python3 (apt-get install python3)"; exit 1; }
 	@sh tests/demo.sh $(BUILD)
 
 check: all check-exports check-abi check-unit check-hooks check-integration check-docs

@@ -26,6 +26,8 @@
 #
 # --update rewrites, in place, every expected output that no longer
 # matches with what the command printed: review the diff, then commit.
+# Every path into the tree that a doc names (docs/..., tests/..., a
+# Markdown link) must exist.
 # Last line: "docs: N passed, M failed, K skipped (...)".
 set -u
 UPDATE=0
@@ -148,7 +150,15 @@ for doc in sys.argv[1:]:
         print(f"FAIL {doc}: no such file")
         failed += 1
         continue
-    lines = open(path).read().split("\n")
+    text = open(path).read()
+    lines = text.split("\n")
+    # Every file of the tree a doc names must exist (a moved file shows up).
+    base = os.path.dirname(doc)
+    for m in sorted(set(re.findall(r"(?<![\w/.$-])((?:docs|tests|examples|shim|cuda_hooks|tools|conf|bench|debian|completion)/[\w./-]*\w)", text)
+                        + re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text))):
+        if not (os.path.exists(os.path.join(top, m)) or os.path.exists(os.path.join(top, base, m))):
+            failed += 1
+            print(f"FAIL {doc}: names {m}, which does not exist")
     cwd = os.path.join(work, "run-" + re.sub(r"\W", "_", doc))
     os.makedirs(cwd)
     for name in ("build", "examples", "tests", "conf"):
