@@ -57,7 +57,8 @@ if [ -f "$deb" ]; then ok "built $(basename "$deb")"; else bad "no $(basename "$
 [ "$(dpkg-deb -f "$deb" Version)" = "$v" ] && ok "package version is VERSION ($v)" || bad "package version"
 
 echo "== contents"
-dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | grep -v -e '^/usr/share/doc/' -e '^/usr/share/lintian/' | sort >"$W/deb.list"
+dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort >"$W/deb.all"
+grep -v -e '^/usr/share/doc/' -e '^/usr/share/lintian/' "$W/deb.all" >"$W/deb.list"
 multi=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 make -s -C "$TOP" BUILD="$W/mkbuild" PREFIX=/usr LIBDIR="/usr/lib/$multi" DETRUN_FALLBACK_SO= \
 	DESTDIR="$W/mk" install >"$W/mk.log" 2>&1 || bad "make install PREFIX=/usr" "$W/mk.log"
@@ -71,6 +72,10 @@ for f in /usr/bin/detrun "/usr/lib/$multi/detshim/libdetshim.so" /etc/detshim.co
 	 /usr/share/man/man1/detrun.1.gz /usr/share/man/man5/detshim.conf.5.gz \
 	 /usr/share/man/man7/detshim.7.gz /usr/share/bash-completion/completions/detrun; do
 	grep -qx "$f" "$W/deb.list" && ok "has $f" || bad "lacks $f"
+done
+for f in GUIDE.md TROUBLESHOOTING.md CI.md README.md copyright; do
+	grep -qx "/usr/share/doc/detshim/$f" "$W/deb.all" && ok "has /usr/share/doc/detshim/$f" ||
+		bad "lacks /usr/share/doc/detshim/$f (detshim(7) names GUIDE.md)"
 done
 mkdir "$W/ctl" && dpkg-deb -e "$deb" "$W/ctl"
 grep -qx /etc/detshim.conf "$W/ctl/conffiles" 2>/dev/null && ok "/etc/detshim.conf is a conffile" || bad "conffiles"
