@@ -4,7 +4,9 @@
 #   make demo            the README demo: a program run twice without and
 #                        twice with the shim
 #   make check           Check unit tests, hook tests against the fake CUDA
-#                        libraries, integration tests of real target programs
+#                        libraries, integration tests of real target programs,
+#                        the examples of README and docs/ (check-docs)
+#   make check-package   build the Debian package and test it installed
 #   make check-sanitize  the same suites built with ASan+UBSan and TSan,
 #                        then check-fuzz (a 30 s fuzz run, tests/fuzz/)
 #   make install PREFIX=/usr/local DESTDIR=...   /   make uninstall
@@ -25,10 +27,21 @@ BUILD   ?= build
 SAN     ?=
 -include config.mk
 
+# The one version (VERSION); detrun --version, the log's config record and
+# debian/changelog agree with it (tests/check_docs.sh).
+VERSION := $(shell cat VERSION)
+
+# Install layout.  The shim lives in a private directory, off the linker's
+# search path; detrun is built knowing it (DS_LIBDIR).  A package sets
+# LIBDIR=/usr/lib/<triplet> and DETRUN_FALLBACK_SO= (debian/rules).
 BINDIR  = $(PREFIX)/bin
-LIBDIR  = $(PREFIX)/lib
+LIBDIR ?= $(PREFIX)/lib
+PKGLIBDIR = $(LIBDIR)/detshim
 MANDIR  = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+# The shim a build-tree detrun falls back to when none is installed.
+DETRUN_FALLBACK_SO ?= $(abspath $(SO))
 
 # libconfig is optional at build time (the GPU machine has none) and never
 # linked: config.c dlopens it only when a config file is asked for.
@@ -41,7 +54,7 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wundef \
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
 	  -fno-strict-aliasing -D_GNU_SOURCE -Ishim -Icuda_hooks \
-	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) \
+	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -DDS_VERSION='"$(VERSION)"' \
 	  -DDS_SYSCONFDIR='"$(SYSCONFDIR)"' $(SAN) $(EXTRA_CFLAGS)
 SO_LDFLAGS = -shared -Wl,-z,defs -Wl,-z,now -Wl,--version-script=shim/exports.map \
 	  $(SAN) -ldl -lpthread
@@ -73,28 +86,35 @@ HOOKT_SRCS := $(wildcard tests/hooks/*.c)
 HOOKT_BINS := $(HOOKT_SRCS:tests/hooks/%.c=$(BUILD)/tests/hooks/%)
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
+.PHONY: check-docs check-package
 .PHONY: all check check-unit check-hooks check-integration check-sanitize \
 	check-fuzz fuzz-libfuzzer check-toolchains \
 	demo install uninstall bench bench-gpu gpu-check clean lint check-exports check-abi
 
 all: $(SO) $(CORE_LIB) $(if $(wildcard tools/detrun.c),$(DETRUN)) $(FAKES) $(TARGETS)
 
-$(BUILD)/%.o: %.c $(HDRS) Makefile
+$(BUILD)/%.o: %.c $(HDRS) Makefile VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(SO): $(OBJS) shim/exports.map
-	$(CC) -o $@ $(OBJS) $(SO_LDFLAGS)
+	$(CC) -o $@ $(OBJS) $(SO_LDFLAGS) $(LDFLAGS)
 
 $(CORE_LIB): $(CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 TOOL_SRCS  := $(sort $(wildcard tools/*.c))
-$(DETRUN): $(TOOL_SRCS) $(wildcard tools/*.h) $(HDRS) $(CORE_LIB)
+# detrun embeds the paths it looks for the shim in: $(BUILD)/paths holds
+# them and changes (rebuilding detrun) only when they do, so that
+# `make install PREFIX=...` never installs a detrun built for another one.
+DETRUN_PATHS = $(PKGLIBDIR) $(DETRUN_FALLBACK_SO)
+$(shell mkdir -p $(BUILD) && { echo '$(DETRUN_PATHS)' | cmp -s - $(BUILD)/paths || \
+	echo '$(DETRUN_PATHS)' >$(BUILD)/paths; })
+$(DETRUN): $(TOOL_SRCS) $(wildcard tools/*.h) $(HDRS) $(CORE_LIB) $(BUILD)/paths
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fvisibility=default -DDS_BUILD_SO='"$(abspath $(SO))"' \
-	  -DDS_LIBDIR='"$(LIBDIR)"' -Itools -o $@ $(TOOL_SRCS) $(CORE_LIB) -ldl $(SAN)
+	$(CC) $(ALL_CFLAGS) -fvisibility=default -DDS_BUILD_SO='"$(DETRUN_FALLBACK_SO)"' \
+	  -DDS_LIBDIR='"$(PKGLIBDIR)"' -Itools -o $@ $(TOOL_SRCS) $(CORE_LIB) -ldl $(SAN) $(LDFLAGS)
 
 $(BUILD)/fakes/%: tests/fakes/%.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -121,10 +141,22 @@ $(BUILD)/tests/hooks/%: tests/hooks/%.c $(FAKES) $(HDRS)
 	  $(CHECK_LIBS) -ldl -lpthread
 
 demo: all
+	@command -v python3 >/dev/null || { echo "detshim: make demo needs python3 (apt-get install python3)"; exit 1; }
 	@sh tests/demo.sh $(BUILD)
 
-check: all check-exports check-abi check-unit check-hooks check-integration
+check: all check-exports check-abi check-unit check-hooks check-integration check-docs
 	@echo "detshim: all test suites passed"
+
+# The version agrees everywhere; every example of the user docs runs as
+# written (tests/check_docs.sh; GPU examples only where there is a GPU).
+check-docs: all
+	@sh tests/check_version.sh $(BUILD)
+	@sh tests/check_docs.sh $(BUILD)
+
+# The Debian package, built from a copy of the tree and installed into a
+# scratch root (skips without dpkg-buildpackage and debhelper).
+check-package:
+	@sh tests/check_package.sh
 
 check-exports: $(SO)
 	@sh tests/check_exports.sh $(SO)
@@ -200,9 +232,11 @@ fuzz-libfuzzer:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -D__x86_64__ \
-	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -Ishim -Icuda_hooks shim cuda_hooks tools
+	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -DDS_VERSION='"$(VERSION)"' \
+	  -Ishim -Icuda_hooks shim cuda_hooks tools
 	clang-tidy --quiet $(SRCS) $(TOOL_SRCS) -- -std=gnu11 -D_GNU_SOURCE \
 	  -DDS_HAVE_LIBCONFIG=$(HAVE_LIBCONFIG) -DDS_SYSCONFDIR='"/etc"' \
+	  -DDS_VERSION='"$(VERSION)"' \
 	  -DDS_BUILD_SO='""' -DDS_LIBDIR='""' -Ishim -Icuda_hooks -Itools
 
 bench: all
@@ -214,20 +248,29 @@ bench-gpu: $(SO)
 gpu-check: all
 	@sh tests/gpu/run.sh $(BUILD)
 
+# The layout debian/ packages: bin/detrun, lib/detshim/libdetshim.so
+# (private), etc/detshim.conf, the man pages, the bash completion.
+# detrun finds the shim in $(PKGLIBDIR) by itself.  An existing
+# detshim.conf is kept, and removed by uninstall only when unedited.
+MAN_PAGES = $(wildcard docs/*.1 docs/*.5 docs/*.7)
 install: $(SO) $(DETRUN)
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	  $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)
-	install -m 0755 $(SO) $(DESTDIR)$(LIBDIR)/libdetshim.so
+	install -d $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
+	  $(DESTDIR)$(BASHCOMPDIR) $(addprefix $(DESTDIR)$(MANDIR)/man,1 5 7)
+	install -m 0644 $(SO) $(DESTDIR)$(PKGLIBDIR)/libdetshim.so
 	install -m 0755 $(DETRUN) $(DESTDIR)$(BINDIR)/detrun
-	install -m 0644 conf/detshim.conf $(DESTDIR)$(SYSCONFDIR)/detshim.conf
-	for m in $(wildcard docs/*.1); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
-	for m in $(wildcard docs/*.5); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
+	test -e $(DESTDIR)$(SYSCONFDIR)/detshim.conf || \
+	  install -m 0644 conf/detshim.conf $(DESTDIR)$(SYSCONFDIR)/detshim.conf
+	install -m 0644 completion/detrun.bash $(DESTDIR)$(BASHCOMPDIR)/detrun
+	for m in $(MAN_PAGES); do \
+	  install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libdetshim.so $(DESTDIR)$(BINDIR)/detrun \
-	  $(DESTDIR)$(SYSCONFDIR)/detshim.conf \
-	  $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard docs/*.1))) \
-	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard docs/*.5)))
+	! cmp -s conf/detshim.conf $(DESTDIR)$(SYSCONFDIR)/detshim.conf || \
+	  rm -f $(DESTDIR)$(SYSCONFDIR)/detshim.conf
+	rm -f $(DESTDIR)$(PKGLIBDIR)/libdetshim.so $(DESTDIR)$(BINDIR)/detrun \
+	  $(DESTDIR)$(BASHCOMPDIR)/detrun \
+	  $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+	-rmdir $(DESTDIR)$(PKGLIBDIR)
 
 clean:
 	rm -rf build

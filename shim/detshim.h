@@ -20,7 +20,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define DS_VERSION "0.1.0"
+/* The version comes from the file VERSION (the Makefile passes it). */
+#ifndef DS_VERSION
+#error "DS_VERSION is not defined: build with make, which reads VERSION"
+#endif
 
 /* Mark a symbol the shim interposes.  Everything else is hidden
  * (-fvisibility=hidden); tests/check_exports.sh diffs `nm -D` against the

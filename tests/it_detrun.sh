@@ -264,17 +264,19 @@ t "diff usage" 125 "$D" diff run.log
 echo "== install"
 if make -C "$SRC" -s BUILD="$B" DESTDIR="$W/dest" PREFIX=/usr/local install >out 2>&1; then
 	ok "make install DESTDIR"
-	for f in usr/local/bin/detrun usr/local/lib/libdetshim.so \
+	for f in usr/local/bin/detrun usr/local/lib/detshim/libdetshim.so \
 		 usr/local/share/man/man1/detrun.1 \
 		 usr/local/share/man/man5/detshim.conf.5 \
+		 usr/local/share/man/man7/detshim.7 \
+		 usr/local/share/bash-completion/completions/detrun \
 		 usr/local/etc/detshim.conf; do
 		if [ -f "$W/dest/$f" ]; then ok "installed $f"; else bad "installed $f"; fi
 	done
 	t "installed detrun finds the installed shim" 0 "$W/dest/usr/local/bin/detrun" -- env
-	has "installed shim used" "^LD_PRELOAD=$W/dest/usr/local/lib/libdetshim.so$PRE_TAIL$"
+	has "installed shim used" "^LD_PRELOAD=$W/dest/usr/local/lib/detshim/libdetshim.so$PRE_TAIL$"
 	t "installed detrun verifies" 0 "$W/dest/usr/local/bin/detrun" --verify 2 -- "$T/detrun_print"
 	if command -v man >/dev/null 2>&1; then
-		for m in man1/detrun.1 man5/detshim.conf.5; do
+		for m in man1/detrun.1 man5/detshim.conf.5 man7/detshim.7; do
 			MANWIDTH=80 env -u LD_PRELOAD man --warnings -l "$W/dest/usr/local/share/man/$m" >man.out 2>man.err
 			if [ $? = 0 ] && [ ! -s man.err ] && [ -s man.out ]; then
 				ok "man -l $m renders without warnings"

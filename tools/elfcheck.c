@@ -178,7 +178,7 @@ int dr_find_shim(const struct dr_opts *o, char *out, size_t cap)
 		pick = p;
 	} else {
 		/* Next to detrun (the build tree: build/detrun beside
-		 * build/libdetshim.so), then ../lib of detrun (an install,
+		 * build/libdetshim.so), then ../lib/detshim of detrun (an install,
 		 * also one under DESTDIR), then the configured LIBDIR, then
 		 * the build tree this detrun was compiled in. */
 		self_dir(dir, sizeof(dir));
@@ -186,7 +186,7 @@ int dr_find_shim(const struct dr_opts *o, char *out, size_t cap)
 			snprintf(cand[n++], sizeof(cand[0]), "%s/" DR_SHIM_NAME,
 				 dir);
 			snprintf(cand[n++], sizeof(cand[0]),
-				 "%s/../lib/" DR_SHIM_NAME, dir);
+				 "%s/../lib/detshim/" DR_SHIM_NAME, dir);
 		}
 		snprintf(cand[n++], sizeof(cand[0]), "%s/" DR_SHIM_NAME,
 			 DS_LIBDIR);
