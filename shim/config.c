@@ -495,14 +495,99 @@ static int lc_load(struct lc_api *api, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Line `line` (1-based) of the file at path into buf, NUL-terminated and
+ * cut at cap - 1 bytes.  Raw system calls: no hook is reached.  Returns 0
+ * or -errno (-ENOENT: the file has fewer lines).
+ */
+static int read_line(const char *path, unsigned line, char *buf, size_t cap)
+{
+	char chunk[4096];
+	int fd = ds_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+	unsigned at = 1;
+	size_t len = 0;
+	long n, i;
+
+	if (fd < 0)
+		return fd;
+	while (at <= line &&
+	       (n = ds_syscall6(SYS_read, fd, (long)chunk, sizeof(chunk), 0, 0,
+				0)) > 0) {
+		for (i = 0; i < n && at <= line; i++) {
+			if (chunk[i] == '\n')
+				at++;
+			else if (at == line && len + 1 < cap)
+				buf[len++] = chunk[i];
+		}
+	}
+	ds_sys_close(fd);
+	buf[len] = '\0';
+	return at > line ? 0 : (len ? 0 : -ENOENT);
+}
+
+/*
+ * libconfig stores an integer written without the L suffix in 32 bits:
+ * `seed = 4294967296;` reaches the shim as 0, and `0x123456789` as
+ * 0x23456789 (libconfig 1.5, Debian 12).  The literal is read again from
+ * the file and compared with the stored value; a value that did not fit
+ * is refused rather than silently changed.  True if the literal is
+ * unchanged, or if it cannot be found (then libconfig's value stands).
+ */
+static bool int_literal_fits(const char *path, unsigned line,
+			     const char *name, long long v)
+{
+	char text[1024];
+	const char *p;
+	size_t nl = strlen(name);
+
+	if (name[0] == '\0' || read_line(path, line, text, sizeof(text)) != 0)
+		return true;
+	for (p = strstr(text, name); p; p = strstr(p + 1, name)) {
+		const char *q = p + nl;
+		unsigned long long u;
+		char *end;
+		bool neg = false;
+
+		if (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_' ||
+				 p[-1] == '-' || p[-1] == '*'))
+			continue;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q != '=' && *q != ':')
+			continue;
+		q++;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '-' || *q == '+')
+			neg = *q++ == '-';
+		if (!isdigit((unsigned char)*q))
+			return true;
+		errno = 0; /* libconfig reads 0x-hex and decimal, never octal */
+		u = strtoull(q, &end,
+			     q[0] == '0' && (q[1] == 'x' || q[1] == 'X') ? 16
+									  : 10);
+		if (errno == ERANGE)
+			return false;
+		if (neg)
+			return u <= (unsigned long long)LLONG_MAX + 1 &&
+			       (long long)(0 - u) == v;
+		return u <= (unsigned long long)LLONG_MAX && (long long)u == v;
+	}
+	return true;
+}
+
 /* Turn a scalar setting into text so one parser serves both inputs. */
 static int setting_text(const struct lc_api *api, const config_setting_t *s,
-			char *buf, size_t cap)
+			const char *path, char *buf, size_t cap)
 {
 	switch (s->type) {
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64: {
 		long long v = api->get_int64(s);
+
+		if (s->type == CONFIG_TYPE_INT &&
+		    !int_literal_fits(path, s->line, s->name ? s->name : "", v))
+			return -ERANGE;
 
 		if (v < 0)
 			ds_fmt(buf, cap, "-%llu", (unsigned long long)-v);
@@ -577,7 +662,14 @@ static int walk(const struct lc_api *api, struct ds_config *cfg,
 				r = &rows[j];
 		if (r == NULL)
 			return set_err(err, errlen, "%s: unknown setting", where);
-		if (setting_text(api, s, text, sizeof(text)))
+		e = setting_text(api, s, path, text, sizeof(text));
+		if (e == -ERANGE)
+			return set_err(err, errlen,
+				       "%s: the number does not fit in 32 bits "
+				       "as libconfig reads it: write it with "
+				       "the L suffix (4294967296L) or as a "
+				       "string (\"4294967296\")", where);
+		if (e)
 			return set_err(err, errlen,
 				       "%s: expected a number, boolean or string",
 				       where);

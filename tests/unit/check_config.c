@@ -430,6 +430,36 @@ START_TEST(test_file_log_level_removed)
 }
 END_TEST
 
+/* libconfig keeps an integer without the L suffix in 32 bits: a larger
+ * one is refused, never run with its truncated value. */
+START_TEST(test_file_seed_beyond_32_bits)
+{
+	static const char *const refused[] = {
+		"seed = 4294967296;\n", "seed = 0x123456789;\n",
+		"seed = 0x80000000;\n", "seed = 1;\nlog = { first_n = 4294967297; };\n",
+	};
+	struct ds_config c;
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		write_cfg(refused[i]);
+		ck_assert_int_eq(load_cfg(&c, err, sizeof(err)), -EINVAL);
+		ck_assert_msg(strstr(err, "does not fit in 32 bits") != NULL,
+			      "%s: got: %s", refused[i], err);
+	}
+	write_cfg("seed = 4294967296L;\n");
+	ck_assert_int_eq(load_cfg(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.seed, UINT64_C(4294967296));
+	write_cfg("seed = \"0x123456789\";\n");
+	ck_assert_int_eq(load_cfg(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.seed, UINT64_C(0x123456789));
+	write_cfg("seed = 2147483647; # seed = 4294967296\n");
+	ck_assert_int_eq(load_cfg(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.seed, UINT64_C(2147483647));
+}
+END_TEST
+
 START_TEST(test_file_bad_values)
 {
 	static const char *const bad[] = {
@@ -515,6 +545,7 @@ static Suite *make_config_suite(void)
 	tcase_add_test(t, test_file_syntax_error_names_line);
 	tcase_add_test(t, test_file_unknown_key_names_line);
 	tcase_add_test(t, test_file_log_level_removed);
+	tcase_add_test(t, test_file_seed_beyond_32_bits);
 	tcase_add_test(t, test_file_bad_values);
 	tcase_add_test(t, test_file_missing_and_directory);
 	tcase_add_test(t, test_shipped_config_parses);
