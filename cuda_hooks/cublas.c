@@ -76,7 +76,8 @@ DS_EXPORT ds_cublas_status cublasSetAtomicsMode(ds_cublas_handle h, int mode);
 static void pin_atomics(ds_cublas_handle h, const char *why)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetAtomicsMode");
-	__typeof__(&cublasSetAtomicsMode) set = ds_sym_get(&real_cublasSetAtomicsMode);
+	__typeof__(&cublasSetAtomicsMode) set =
+		ds_sym_get(&real_cublasSetAtomicsMode);
 	bool first = ds_once_first(&handles, h, ONCE_ATOMICS);
 
 	if (!ds_enforce(DS_SRC_CUBLAS)) {
@@ -127,7 +128,8 @@ DS_EXPORT ds_cublas_status cublasDestroy_v2(ds_cublas_handle h)
 DS_EXPORT ds_cublas_status cublasSetAtomicsMode(ds_cublas_handle h, int mode)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetAtomicsMode");
-	__typeof__(&cublasSetAtomicsMode) real = ds_sym_get(&real_cublasSetAtomicsMode);
+	__typeof__(&cublasSetAtomicsMode) real =
+		ds_sym_get(&real_cublasSetAtomicsMode);
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
@@ -150,7 +152,8 @@ DS_EXPORT ds_cublas_status cublasSetAtomicsMode(ds_cublas_handle h, int mode)
 DS_EXPORT ds_cublas_status cublasSetMathMode(ds_cublas_handle h, int mode)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetMathMode");
-	__typeof__(&cublasSetMathMode) real = ds_sym_get(&real_cublasSetMathMode);
+	__typeof__(&cublasSetMathMode) real =
+		ds_sym_get(&real_cublasSetMathMode);
 	int want;
 
 	if (real == NULL)
@@ -178,7 +181,8 @@ DS_EXPORT ds_cublas_status cublasSetMathMode(ds_cublas_handle h, int mode)
 DS_EXPORT ds_cublas_status cublasSetWorkspace_v2(ds_cublas_handle h, void *ws, size_t sz)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetWorkspace_v2");
-	__typeof__(&cublasSetWorkspace_v2) real = ds_sym_get(&real_cublasSetWorkspace_v2);
+	__typeof__(&cublasSetWorkspace_v2) real =
+		ds_sym_get(&real_cublasSetWorkspace_v2);
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;

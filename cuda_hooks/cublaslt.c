@@ -133,7 +133,8 @@ static void restrict_pref(ds_cublaslt_pref p)
 }
 
 /* Step 2: mark which results conform.  Returns how many do not. */
-static int check_results(const struct ds_cublaslt_heur_result *res, int n, bool *keep)
+static int check_results(const struct ds_cublaslt_heur_result *res, int n,
+			 bool *keep)
 {
 	__typeof__(&cublasLtMatmulAlgoConfigGetAttribute) get =
 		ds_sym_get(&real_cublasLtMatmulAlgoConfigGetAttribute);
@@ -164,9 +165,11 @@ static int check_results(const struct ds_cublaslt_heur_result *res, int n, bool 
 /* The heuristic with steps 1 and 2; same contract as the real call.
  * Results are gathered in a local array (at most LT_MAX_ASK) and the
  * first req conforming ones copied out. */
-static ds_cublas_status heuristic(__typeof__(&cublasLtMatmulAlgoGetHeuristic) real, ds_cublaslt_handle h,
-		      ds_cublaslt_matmul_desc d, ds_cublaslt_layout A, ds_cublaslt_layout B, ds_cublaslt_layout C, ds_cublaslt_layout D, ds_cublaslt_pref p,
-		      int req, struct ds_cublaslt_heur_result res[], int *ret)
+static ds_cublas_status heuristic(
+	__typeof__(&cublasLtMatmulAlgoGetHeuristic) real, ds_cublaslt_handle h,
+	ds_cublaslt_matmul_desc d, ds_cublaslt_layout A, ds_cublaslt_layout B,
+	ds_cublaslt_layout C, ds_cublaslt_layout D, ds_cublaslt_pref p, int req,
+	struct ds_cublaslt_heur_result res[], int *ret)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmulAlgoGetHeuristic.enforce");
 	struct ds_cublaslt_heur_result local[LT_MAX_ASK];
@@ -208,10 +211,11 @@ static ds_cublas_status heuristic(__typeof__(&cublasLtMatmulAlgoGetHeuristic) re
 	return st;
 }
 
-DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
-					      ds_cublaslt_layout B, ds_cublaslt_layout C, ds_cublaslt_layout D,
-					      ds_cublaslt_pref p, int req, struct ds_cublaslt_heur_result res[],
-					      int *ret)
+DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(
+	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
+	ds_cublaslt_layout B, ds_cublaslt_layout C, ds_cublaslt_layout D,
+	ds_cublaslt_pref p, int req, struct ds_cublaslt_heur_result res[],
+	int *ret)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmulAlgoGetHeuristic");
 	__typeof__(&cublasLtMatmulAlgoGetHeuristic) real =
@@ -239,11 +243,12 @@ DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(ds_cublaslt_handle h, 
 	return st;
 }
 
-DS_EXPORT ds_cublas_status cublasLtMatmul(ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, const void *alpha,
-			      const void *a, ds_cublaslt_layout A, const void *b, ds_cublaslt_layout B,
-			      const void *beta, const void *c, ds_cublaslt_layout C,
-			      void *dd, ds_cublaslt_layout D, const struct ds_cublaslt_algo *algo, void *ws,
-			      size_t wss, void *stream)
+DS_EXPORT ds_cublas_status cublasLtMatmul(
+	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, const void *alpha,
+	const void *a, ds_cublaslt_layout A, const void *b, ds_cublaslt_layout B,
+	const void *beta, const void *c, ds_cublaslt_layout C, void *dd,
+	ds_cublaslt_layout D, const struct ds_cublaslt_algo *algo, void *ws,
+	size_t wss, void *stream)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmul");
 	__typeof__(&cublasLtMatmul) real = ds_sym_get(&real_cublasLtMatmul);

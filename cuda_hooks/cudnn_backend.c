@@ -109,7 +109,8 @@ __attribute__((destructor(102))) /* before init.c summary (101) */ static void c
 DS_EXPORT ds_cudnn_status cudnnBackendCreateDescriptor(int type,
 						       ds_cudnn_desc *d)
 {
-	__typeof__(&cudnnBackendCreateDescriptor) f = ds_sym_get(&real_cudnnBackendCreateDescriptor);
+	__typeof__(&cudnnBackendCreateDescriptor) f =
+		ds_sym_get(&real_cudnnBackendCreateDescriptor);
 	ds_cudnn_status st;
 
 	if (f == NULL)
@@ -131,7 +132,8 @@ DS_EXPORT ds_cudnn_status cudnnBackendCreateDescriptor(int type,
 
 DS_EXPORT ds_cudnn_status cudnnBackendDestroyDescriptor(ds_cudnn_desc d)
 {
-	__typeof__(&cudnnBackendDestroyDescriptor) f = ds_sym_get(&real_cudnnBackendDestroyDescriptor);
+	__typeof__(&cudnnBackendDestroyDescriptor) f =
+		ds_sym_get(&real_cudnnBackendDestroyDescriptor);
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
@@ -167,7 +169,8 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 						   int type, int64_t count,
 						   const void *vals)
 {
-	__typeof__(&cudnnBackendSetAttribute) f = ds_sym_get(&real_cudnnBackendSetAttribute);
+	__typeof__(&cudnnBackendSetAttribute) f =
+		ds_sym_get(&real_cudnnBackendSetAttribute);
 	struct ds_cudnn_desc *e;
 	ds_cudnn_status st;
 	void *ref = NULL;
@@ -221,7 +224,8 @@ DS_EXPORT ds_cudnn_status cudnnBackendGetAttribute(ds_cudnn_desc d, int name,
 						   int type, int64_t req,
 						   int64_t *count, void *vals)
 {
-	__typeof__(&cudnnBackendGetAttribute) f = ds_sym_get(&real_cudnnBackendGetAttribute);
+	__typeof__(&cudnnBackendGetAttribute) f =
+		ds_sym_get(&real_cudnnBackendGetAttribute);
 	const struct ds_cudnn_desc *e;
 	ds_cudnn_status st;
 	int64_t i, n;
@@ -423,7 +427,8 @@ static ds_cudnn_status finalize_plan(__typeof__(&cudnnBackendFinalize) f,
 
 DS_EXPORT ds_cudnn_status cudnnBackendFinalize(ds_cudnn_desc d)
 {
-	__typeof__(&cudnnBackendFinalize) f = ds_sym_get(&real_cudnnBackendFinalize);
+	__typeof__(&cudnnBackendFinalize) f =
+		ds_sym_get(&real_cudnnBackendFinalize);
 	struct ds_cudnn_desc *e;
 
 	if (f == NULL)
@@ -441,7 +446,8 @@ DS_EXPORT ds_cudnn_status cudnnBackendExecute(ds_cudnn_handle h,
 					      ds_cudnn_desc plan,
 					      ds_cudnn_desc vp)
 {
-	__typeof__(&cudnnBackendExecute) f = ds_sym_get(&real_cudnnBackendExecute);
+	__typeof__(&cudnnBackendExecute) f =
+		ds_sym_get(&real_cudnnBackendExecute);
 	const struct ds_cudnn_desc *e;
 	ds_cudnn_status st;
 

@@ -242,65 +242,68 @@ static ds_cudnn_status find_ex(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
 
 /* The family members: thin definitions, one per kind. */
 
-DS_EXPORT ds_cudnn_status cudnnGetConvolutionForwardAlgorithm_v7(ds_cudnn_handle h, void *a, void *b,
-	ds_cudnn_conv c, void *d, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
+DS_EXPORT ds_cudnn_status cudnnGetConvolutionForwardAlgorithm_v7(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
 {
 	return get_v7(DS_CUDNN_CONV_FWD, h, a, b, c, d, req, ret, p);
 }
 
-DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardDataAlgorithm_v7(ds_cudnn_handle h, void *a, void *b,
-	ds_cudnn_conv c, void *d, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
+DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardDataAlgorithm_v7(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
 {
 	return get_v7(DS_CUDNN_CONV_BWD_DATA, h, a, b, c, d, req, ret, p);
 }
 
-DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardFilterAlgorithm_v7(ds_cudnn_handle h, void *a, void *b,
-	ds_cudnn_conv c, void *d, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
+DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
 {
 	return get_v7(DS_CUDNN_CONV_BWD_FILTER, h, a, b, c, d, req, ret, p);
 }
 
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionForwardAlgorithm(ds_cudnn_handle h, void *a, void *b,
-	ds_cudnn_conv c, void *d, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionForwardAlgorithm(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
 {
 	return find(DS_CUDNN_CONV_FWD, h, a, b, c, d, req, ret, p);
 }
 
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardDataAlgorithm(ds_cudnn_handle h, void *a, void *b,
-	ds_cudnn_conv c, void *d, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardDataAlgorithm(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
 {
 	return find(DS_CUDNN_CONV_BWD_DATA, h, a, b, c, d, req, ret, p);
 }
 
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardFilterAlgorithm(ds_cudnn_handle h, void *a, void *b,
-	ds_cudnn_conv c, void *d, int req, int *ret,
-	struct ds_cudnn_algo_perf *p)
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardFilterAlgorithm(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
 {
 	return find(DS_CUDNN_CONV_BWD_FILTER, h, a, b, c, d, req, ret, p);
 }
 
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionForwardAlgorithmEx(ds_cudnn_handle h, void *ad, const void *a,
-	void *bd, const void *b, ds_cudnn_conv c, void *dd, void *d, int req,
-	int *ret, struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionForwardAlgorithmEx(
+	ds_cudnn_handle h, void *ad, const void *a, void *bd, const void *b,
+	ds_cudnn_conv c, void *dd, void *d, int req, int *ret,
+	struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
 {
 	return find_ex(DS_CUDNN_CONV_FWD, h, ad, a, bd, b, c, dd, d, req, ret, p, ws, wss);
 }
 
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardDataAlgorithmEx(ds_cudnn_handle h, void *ad, const void *a,
-	void *bd, const void *b, ds_cudnn_conv c, void *dd, void *d, int req,
-	int *ret, struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardDataAlgorithmEx(
+	ds_cudnn_handle h, void *ad, const void *a, void *bd, const void *b,
+	ds_cudnn_conv c, void *dd, void *d, int req, int *ret,
+	struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
 {
 	return find_ex(DS_CUDNN_CONV_BWD_DATA, h, ad, a, bd, b, c, dd, d, req, ret, p, ws, wss);
 }
 
-DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardFilterAlgorithmEx(ds_cudnn_handle h, void *ad, const void *a,
-	void *bd, const void *b, ds_cudnn_conv c, void *dd, void *d, int req,
-	int *ret, struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardFilterAlgorithmEx(
+	ds_cudnn_handle h, void *ad, const void *a, void *bd, const void *b,
+	ds_cudnn_conv c, void *dd, void *d, int req, int *ret,
+	struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
 {
 	return find_ex(DS_CUDNN_CONV_BWD_FILTER, h, ad, a, bd, b, c, dd, d, req, ret, p, ws, wss);
 }
@@ -443,7 +446,8 @@ DS_EXPORT ds_cudnn_status cudnnSetPooling2dDescriptor(ds_cudnn_pooling d,
 						      int ww, int ph, int pw,
 						      int sh, int sw)
 {
-	__typeof__(&cudnnSetPooling2dDescriptor) f = ds_sym_get(&real_cudnnSetPooling2dDescriptor);
+	__typeof__(&cudnnSetPooling2dDescriptor) f =
+		ds_sym_get(&real_cudnnSetPooling2dDescriptor);
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
@@ -456,7 +460,8 @@ DS_EXPORT ds_cudnn_status cudnnSetPoolingNdDescriptor(ds_cudnn_pooling d,
 						      const int *pad,
 						      const int *stride)
 {
-	__typeof__(&cudnnSetPoolingNdDescriptor) f = ds_sym_get(&real_cudnnSetPoolingNdDescriptor);
+	__typeof__(&cudnnSetPoolingNdDescriptor) f =
+		ds_sym_get(&real_cudnnSetPoolingNdDescriptor);
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
@@ -470,7 +475,8 @@ DS_EXPORT ds_cudnn_status cudnnSpatialTfSamplerBackward(
 	const void *dy, const void *grid, const void *beta_g, void *dgrid)
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnSpatialTfSamplerBackward");
-	__typeof__(&cudnnSpatialTfSamplerBackward) f = ds_sym_get(&real_cudnnSpatialTfSamplerBackward);
+	__typeof__(&cudnnSpatialTfSamplerBackward) f =
+		ds_sym_get(&real_cudnnSpatialTfSamplerBackward);
 	static atomic_int warned;
 
 	if (f == NULL)
@@ -501,7 +507,8 @@ DS_EXPORT ds_cudnn_status cudnnGetCTCLossWorkspaceSize(
 	const int *labels, const int *llen, const int *ilen, int algo,
 	ds_cudnn_ctc ctc, size_t *size)
 {
-	__typeof__(&cudnnGetCTCLossWorkspaceSize) f = ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize);
+	__typeof__(&cudnnGetCTCLossWorkspaceSize) f =
+		ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize);
 	ds_cudnn_status st;
 	size_t s = 0;
 
@@ -521,7 +528,8 @@ DS_EXPORT ds_cudnn_status cudnnGetCTCLossWorkspaceSize_v8(
 	ds_cudnn_handle h, int algo, ds_cudnn_ctc ctc, ds_cudnn_tensor pd,
 	ds_cudnn_tensor gd, size_t *size)
 {
-	__typeof__(&cudnnGetCTCLossWorkspaceSize_v8) f = ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize_v8);
+	__typeof__(&cudnnGetCTCLossWorkspaceSize_v8) f =
+		ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize_v8);
 	ds_cudnn_status st;
 	size_t s = 0;
 
@@ -546,7 +554,8 @@ DS_EXPORT ds_cudnn_status cudnnCTCLoss(ds_cudnn_handle h, ds_cudnn_tensor pd,
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnCTCLoss");
 	__typeof__(&cudnnCTCLoss) f = ds_sym_get(&real_cudnnCTCLoss);
-	__typeof__(&cudnnGetCTCLossWorkspaceSize) q = ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize);
+	__typeof__(&cudnnGetCTCLossWorkspaceSize) q =
+		ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize);
 	size_t need = 0;
 
 	if (f == NULL)
@@ -577,7 +586,8 @@ DS_EXPORT ds_cudnn_status cudnnCTCLoss_v8(ds_cudnn_handle h, int algo,
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnCTCLoss_v8");
 	__typeof__(&cudnnCTCLoss_v8) f = ds_sym_get(&real_cudnnCTCLoss_v8);
-	__typeof__(&cudnnGetCTCLossWorkspaceSize_v8) q = ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize_v8);
+	__typeof__(&cudnnGetCTCLossWorkspaceSize_v8) q =
+		ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize_v8);
 	size_t need = 0;
 
 	if (f == NULL)

@@ -47,8 +47,8 @@ DS_CURAND_HOOKS(DS_CURAND_SLOT)
 DS_EXPORT ds_curand_status curandCreateGenerator(ds_curand_generator *g,
 						 int type);
 
-DS_EXPORT ds_curand_status curandSetPseudoRandomGeneratorSeed(ds_curand_generator g,
-						  unsigned long long seed)
+DS_EXPORT ds_curand_status curandSetPseudoRandomGeneratorSeed(
+	ds_curand_generator g, unsigned long long seed)
 {
 	DS_SITE(site, DS_SRC_CURAND, "curandSetPseudoRandomGeneratorSeed");
 	__typeof__(&curandSetPseudoRandomGeneratorSeed) real =
@@ -76,7 +76,8 @@ DS_EXPORT ds_curand_status curandSetPseudoRandomGeneratorSeed(ds_curand_generato
 	return real(g, s);
 }
 
-DS_EXPORT ds_curand_status curandSetGeneratorOrdering(ds_curand_generator g, int order)
+DS_EXPORT ds_curand_status curandSetGeneratorOrdering(ds_curand_generator g,
+						     int order)
 {
 	DS_SITE(site, DS_SRC_CURAND, "curandSetGeneratorOrdering");
 	__typeof__(&curandSetGeneratorOrdering) real =
@@ -127,8 +128,8 @@ static void seed_new(ds_curand_generator g, int type, struct ds_site *site)
 }
 
 /* curandCreateGenerator and curandCreateGeneratorHost: one signature. */
-static ds_curand_status create(struct ds_sym *sym, struct ds_site *site, ds_curand_generator *g,
-		   int type)
+static ds_curand_status create(struct ds_sym *sym, struct ds_site *site,
+			       ds_curand_generator *g, int type)
 {
 	__typeof__(&curandCreateGenerator) real = ds_sym_get(sym);
 	ds_curand_status st;
@@ -142,14 +143,16 @@ static ds_curand_status create(struct ds_sym *sym, struct ds_site *site, ds_cura
 	return st;
 }
 
-DS_EXPORT ds_curand_status curandCreateGenerator(ds_curand_generator *g, int type)
+DS_EXPORT ds_curand_status curandCreateGenerator(ds_curand_generator *g,
+						 int type)
 {
 	DS_SITE(site, DS_SRC_CURAND, "curandCreateGenerator");
 
 	return create(&real_curandCreateGenerator, &site, g, type);
 }
 
-DS_EXPORT ds_curand_status curandCreateGeneratorHost(ds_curand_generator *g, int type)
+DS_EXPORT ds_curand_status curandCreateGeneratorHost(ds_curand_generator *g,
+						     int type)
 {
 	DS_SITE(site, DS_SRC_CURAND, "curandCreateGeneratorHost");
 
