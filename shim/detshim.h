@@ -275,14 +275,17 @@ struct ds_sym {
 	enum ds_source src;      /* source of the "missing" log line */
 	void *_Atomic ptr;       /* resolved pointer, NULL until found */
 	atomic_bool miss_logged; /* the first miss was logged */
+	atomic_ulong miss_loads; /* objects loaded so far at the last miss */
 };
 
-#define DS_SYM_INIT(libs_, src_, name_) { (libs_), (name_), (src_), NULL, false }
+#define DS_SYM_INIT(libs_, src_, name_) \
+	{ (libs_), (name_), (src_), NULL, false, 0 }
 
 /* Resolve-once accessor: one acquire load on the hot path.  Returns NULL
- * if the symbol is loaded nowhere (asked again on the next call: the
- * library may be loaded later); the first miss is logged under s->src.
- * Never loads a library the program did not load. */
+ * if the symbol is loaded nowhere; the first miss is logged under s->src.
+ * A miss is looked up again once the process has loaded another object
+ * (a libc miss: on every call).  Never loads a library the program did
+ * not load. */
 void *ds_sym_get_slow(struct ds_sym *s);
 static inline void *ds_sym_get(struct ds_sym *s)
 {

@@ -181,17 +181,45 @@ void *ds_resolve_chain(const char *const *libs, const char *name)
 	return p;
 }
 
+static int loads_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	*(unsigned long long *)data = info->dlpi_adds;
+	return 1;
+}
+
+/* Objects loaded into the process so far (dlopen and start-up). */
+static unsigned long objects_loaded(void)
+{
+	unsigned long long adds = 0;
+
+	dl_iterate_phdr(loads_cb, &adds);
+	return (unsigned long)adds;
+}
+
 void *ds_sym_get_slow(struct ds_sym *s)
 {
+	unsigned long loads = 0;
 	void *p;
 
 	ds_inside++;
+	/* A library symbol missing at the last look stays missing until
+	 * another object is loaded: no search of every object per call. */
+	if (s->libs != NULL) {
+		loads = objects_loaded();
+		if (atomic_load(&s->miss_logged) &&
+		    atomic_load(&s->miss_loads) == loads) {
+			ds_inside--;
+			return NULL;
+		}
+	}
 	p = ds_resolve_chain(s->libs, s->name);
 	ds_inside--;
 	if (p) {
 		atomic_store_explicit(&s->ptr, p, memory_order_release);
 		return p;
 	}
+	atomic_store(&s->miss_loads, loads);
 	if (!atomic_exchange(&s->miss_logged, true))
 		ds_log_record(s->src, s->name, "missing",
 			      "real %s not found in %s or any loaded object; "

@@ -118,6 +118,14 @@ static int scenario_cudnn(void)
 static int scenario(const char *name)
 {
 #ifdef SET_LOCAL
+	if (strcmp(name, "late") == 0) {
+		/* before the library is loaded: the library's own status */
+		int (*create)(void **) = hook("cublasCreate_v2");
+		void *h = NULL;
+
+		printf("early=%d\n", create(&h));
+		printf("early_again=%d\n", create(&h));
+	}
 	libs[0] = dlopen("libcublas.so." SET_LOCAL, RTLD_NOW | RTLD_LOCAL);
 	libs[1] = dlopen("libcublasLt.so." SET_LOCAL, RTLD_NOW | RTLD_LOCAL);
 	if (libs[0] == NULL || libs[1] == NULL) {
@@ -125,7 +133,7 @@ static int scenario(const char *name)
 		return 4;
 	}
 #endif
-	if (strcmp(name, "cublas") == 0)
+	if (strcmp(name, "cublas") == 0 || strcmp(name, "late") == 0)
 		return scenario_cublas();
 	if (strcmp(name, "cublaslt") == 0)
 		return scenario_cublaslt();
@@ -185,6 +193,22 @@ START_TEST(cublaslt_works_and_vetoes_split_k)
 END_TEST
 #endif
 
+#ifdef SET_LOCAL
+START_TEST(library_loaded_after_a_miss_is_found)
+{
+	run("late", NULL);
+	ck_assert_int_eq(child_value(out, "early"), 1); /* NOT_INITIALIZED */
+	ck_assert_int_eq(child_value(out, "early_again"), 1);
+	ck_assert_int_eq(child_value(out, "create"), 0);
+	ck_assert_int_eq(child_value(out, "create_atomics"), 0);
+	ck_assert_int_eq(count_lines(log_path, "\"src\":\"cublas\",\"call\":"
+				     "\"cublasCreate_v2\",\"action\":\"missing\""),
+			 1);
+	unlink(log_path);
+}
+END_TEST
+#endif
+
 #ifdef SET_CUDNN
 START_TEST(cudnn_works_and_is_pinned)
 {
@@ -211,6 +235,9 @@ static Suite *sonames_suite(void)
 #if defined(SET_CUBLAS) || defined(SET_LOCAL)
 	tcase_add_test(t, cublas_works_and_is_pinned);
 	tcase_add_test(t, cublaslt_works_and_vetoes_split_k);
+#endif
+#ifdef SET_LOCAL
+	tcase_add_test(t, library_loaded_after_a_miss_is_found);
 #endif
 #ifdef SET_CUDNN
 	tcase_add_test(t, cudnn_works_and_is_pinned);
