@@ -496,8 +496,8 @@ START_TEST(pin_file_bad_is_reported_and_ignored)
 	static const char *const bad[] = {
 		"garbage\n",
 		"detshim-algo-cache 1 cudnn=91900 device=unknown\ng=xyz eng=7\n",
-		"detshim-algo-cache 1 cudnn=91900 device=unknown\n"
-		"g=0123456789abcdef eng=7 knobs=2:\n",
+		("detshim-algo-cache 1 cudnn=91900 device=unknown\n"
+		 "g=0123456789abcdef eng=7 knobs=2:\n"),
 		"detshim-algo-cache 9 cudnn=91900 device=unknown\n",
 	};
 	char cachevar[300], *txt;
