@@ -13,8 +13,9 @@
  *
  * Core (no interposed symbol): the unit tests load and save files with it
  * directly.  The hooks give it the header to expect (the cuDNN version and
- * the device string, cudnn_backend.c); it reads and writes with raw system
- * calls (sys.c) and rename(2), so no hook of the shim is reached.  Only the
+ * the device string, cudnn_backend.c); it opens, reads and writes with raw
+ * system calls (sys.c), so no hook of the shim is reached (fstat, rename
+ * and unlink are not interposed).  Only the
  * process that loaded the file writes it back, at exit.
  */
 #include "cudnn_core.h"
@@ -262,7 +263,7 @@ static int read_file(const char *path, char **out, size_t *len)
 	fd = ds_sys_open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
-	if (ds_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) != 0 ||
+	if (fstat(fd, &st) != 0 || /* not interposed by the shim */
 	    !S_ISREG(st.st_mode) || st.st_size > CACHE_MAX_BYTES) {
 		ds_sys_close(fd);
 		return -EFBIG;
