@@ -82,8 +82,26 @@ TARGETS    := $(TGT_C:tests/targets/%.c=$(BUILD)/targets/%) \
 # programs linked against the fakes and run under LD_PRELOAD.
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BIN   := $(BUILD)/tests/unit
-HOOKT_SRCS := $(wildcard tests/hooks/*.c)
+HOOKT_SRCS := $(filter-out tests/hooks/check_sonames.c,$(wildcard tests/hooks/*.c))
 HOOKT_BINS := $(HOOKT_SRCS:tests/hooks/%.c=$(BUILD)/tests/hooks/%)
+# The same fakes under the sonames of older releases (CUDA 12 and 11,
+# cuDNN 8) and of one no chain lists (14): <soname>:<fake it is built from>.
+FAKE_ALIASES := libcublas.so.12:libcublas.so.13 libcublasLt.so.12:libcublasLt.so.13 \
+	libcublas.so.11:libcublas.so.13 libcublasLt.so.11:libcublasLt.so.13 \
+	libcublas.so.14:libcublas.so.13 libcublasLt.so.14:libcublasLt.so.13 \
+	libcudnn.so.8:libcudnn.so.9
+alias_name = $(word 1,$(subst :, ,$(1)))
+alias_src  = $(word 2,$(subst :, ,$(1)))
+FAKES_OLD  := $(foreach a,$(FAKE_ALIASES),$(BUILD)/fakes/old/$(call alias_name,$(a)))
+# tests/hooks/check_sonames.c once per set: <name>:<flags>:<sonames linked>
+SONAME_SETS := cuda12:-DSET_CUBLAS:libcublas.so.12,libcublasLt.so.12 \
+	cuda11:-DSET_CUBLAS:libcublas.so.11,libcublasLt.so.11 \
+	cuda14:-DSET_CUBLAS:libcublas.so.14,libcublasLt.so.14 \
+	local12:-DSET_LOCAL=\"12\": \
+	local14:-DSET_LOCAL=\"14\": \
+	cudnn8:-DSET_CUDNN:libcudnn.so.8
+set_field  = $(word $(2),$(subst :, ,$(1)) x x)
+SONAME_BINS := $(foreach t,$(SONAME_SETS),$(BUILD)/tests/sonames/check_$(call set_field,$(t),1))
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
 .PHONY: check-docs check-package
@@ -91,7 +109,8 @@ CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 	check-fuzz fuzz-libfuzzer check-toolchains \
 	demo install uninstall bench bench-gpu gpu-check clean lint check-exports check-abi
 
-all: $(SO) $(CORE_LIB) $(if $(wildcard tools/detrun.c),$(DETRUN)) $(FAKES) $(TARGETS)
+all: $(SO) $(CORE_LIB) $(if $(wildcard tools/detrun.c),$(DETRUN)) $(FAKES) \
+	$(FAKES_OLD) $(TARGETS)
 
 $(BUILD)/%.o: %.c $(HDRS) Makefile VERSION
 	@mkdir -p $(dir $@)
@@ -119,6 +138,27 @@ $(DETRUN): $(TOOL_SRCS) $(wildcard tools/*.h) $(HDRS) $(CORE_LIB) $(BUILD)/paths
 $(BUILD)/fakes/%: tests/fakes/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fvisibility=default -shared -Wl,-soname,$* -o $@ $<
+
+define fake_alias_rule
+$(BUILD)/fakes/old/$(call alias_name,$(1)): tests/fakes/$(call alias_src,$(1)).c $(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) -fvisibility=default -shared \
+	  -Wl,-soname,$(call alias_name,$(1)) -o $$@ $$<
+endef
+$(foreach a,$(FAKE_ALIASES),$(eval $(call fake_alias_rule,$(a))))
+
+define soname_test_rule
+$(BUILD)/tests/sonames/check_$(call set_field,$(1),1): tests/hooks/check_sonames.c \
+		tests/hooks/gpulibs_child.h $(FAKES_OLD)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) -fvisibility=default -Itests/hooks \
+	  '-DSET_NAME="$(call set_field,$(1),1)"' $(call set_field,$(1),2) -o $$@ $$< \
+	  -L$(BUILD)/fakes/old -Wl,-rpath,$(abspath $(BUILD)/fakes/old) \
+	  -Wl,--no-as-needed $(foreach l,$(subst $(comma), ,$(call set_field,$(1),3)),$(if $(filter x,$(l)),,-l:$(l))) \
+	  $$(CHECK_LIBS) -ldl -lpthread
+endef
+comma := ,
+$(foreach t,$(SONAME_SETS),$(eval $(call soname_test_rule,$(t))))
 
 $(BUILD)/targets/%: tests/targets/%.c
 	@mkdir -p $(dir $@)
@@ -169,10 +209,14 @@ check-unit: $(UNIT_BIN)
 check-abi:
 	@sh tests/check_abi.sh
 
-check-hooks: $(SO) $(HOOKT_BINS)
+check-hooks: $(SO) $(HOOKT_BINS) $(SONAME_BINS)
 	@set -e; for t in $(HOOKT_BINS); do \
 	  echo "== $$t"; \
 	  LD_LIBRARY_PATH=$(BUILD)/fakes LD_PRELOAD=$(abspath $(SO)) $(TEST_PREFIX) $$t; \
+	done
+	@set -e; for t in $(SONAME_BINS); do \
+	  echo "== $$t"; \
+	  LD_PRELOAD=$(abspath $(SO)) $(TEST_PREFIX) $$t; \
 	done
 
 check-integration: all

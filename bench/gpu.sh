@@ -28,18 +28,11 @@
 # order rotated by r, so drift of the machine hits all alike.  Each run
 # prints its mean step time over STEPS timed steps and a hash of the final
 # weights.
-# Hook cost: the cuDNN backend hooks' own time, from a bench-only build
-# (PROF_BUILD, built here with EXTRA_CFLAGS=-DDS_HOOK_PROF; see
-# cuda_hooks/hook_prof.h) in the pinned configuration, run with
-# PROF_STEPS1 and PROF_STEPS2 timed steps: the difference divided by the
-# difference in steps is the steady-state cost per training step.
-#
 # Output in OUTDIR: table.md (the tables), raw.txt (one line per run),
-# prof.txt (detshim-prof lines per run), env.txt (machine and versions),
+# env.txt (machine and versions),
 # stderr.txt (all runs' stderr), log-*.jsonl (shim log of one run per
 # shim configuration), cache-*.txt (the pinning files).
-# Needs a CUDA GPU, python3 with torch and torchvision, and make + cc for
-# the profiling build (PROF=0 skips the hook measurement).
+# Needs a CUDA GPU and python3 with torch and torchvision.
 set -u
 BUILD=${1:-build}
 OUT=${2:-/tmp/detshim-bench-gpu}
@@ -50,10 +43,6 @@ WORKLOADS=${WORKLOADS:-"resnet gpt"}
 CONFIGS=${CONFIGS:-"bench nobench torchdet detshim pinned"}
 STEPS_RESNET=${STEPS_RESNET:-100}
 STEPS_GPT=${STEPS_GPT:-50}
-PROF=${PROF:-1}
-PROF_BUILD=${PROF_BUILD:-build/prof}
-PROF_STEPS1=${PROF_STEPS1:-20}
-PROF_STEPS2=${PROF_STEPS2:-120}
 TIMEOUT=${TIMEOUT:-240}
 PY=${PYTHON:-python3}
 
@@ -62,7 +51,6 @@ test -f "$SO" || { echo "bench/gpu.sh: $BUILD/libdetshim.so missing (make BUILD=
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 : > "$OUT/raw.txt"
-: > "$OUT/prof.txt"
 : > "$OUT/stderr.txt"
 T0=$(date +%s)
 
@@ -118,8 +106,6 @@ one() {
 	detshim_nows) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_CUBLAS_WORKSPACE=0 ;;
 	pinned_nows) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_ALGO_CACHE="$cache" DETSHIM_CUBLAS_WORKSPACE=0 ;;
 	record) set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_ALGO_CACHE="$cache" DETSHIM_CUDNN_CHOICE=any ;;
-	prof*) so=$PROF_SO; steps=${cfg#prof}
-		set -- LD_PRELOAD="$so" DETSHIM_SEED=1 DETSHIM_ALGO_CACHE="$cache" ;;
 	*) echo "bench/gpu.sh: unknown configuration $cfg"; exit 2 ;;
 	esac
 	case $cfg in
@@ -130,9 +116,6 @@ one() {
 	err=$OUT/.err
 	res=$(env "$@" DETSHIM_LOG="$log" timeout "$TIMEOUT" $(cmd_for "$wl" "$mode" "$steps" "$wrap") 2>"$err" | tail -1)
 	cat "$err" >> "$OUT/stderr.txt"
-	case $cfg in prof*)
-		grep '^detshim-prof:' "$err" | sed "s/^/$wl $cfg /" >> "$OUT/prof.txt" ;;
-	esac
 	rm -f "$err"
 	echo "$wl $cfg $r $res" | tee -a "$OUT/raw.txt"
 }
@@ -161,20 +144,6 @@ while [ $r -le "$RUNS" ]; do
 	done
 	r=$((r + 1))
 done
-
-# 3. hook cost: bench-only build, pinned configuration, two step counts
-if [ "$PROF" = 1 ]; then
-	PROF_SO=$(cd "$ROOT" && pwd)/$PROF_BUILD/libdetshim.so
-	if (cd "$ROOT" && make -s BUILD="$PROF_BUILD" EXTRA_CFLAGS=-DDS_HOOK_PROF \
-		"$PROF_BUILD/libdetshim.so" >> "$OUT/stderr.txt" 2>&1); then
-		for wl in $WORKLOADS; do
-			one "$wl" "prof$PROF_STEPS1" 1
-			one "$wl" "prof$PROF_STEPS2" 1
-		done
-	else
-		echo "bench/gpu.sh: profiling build failed (see stderr.txt)"
-	fi
-fi
 
 T1=$(date +%s)
 echo "wall: $((T1 - T0)) s" >> "$OUT/env.txt"

@@ -18,19 +18,24 @@
  * site.  Under policy warn the decisions are logged as "would-*" and the
  * calls pass unchanged.
  *
- * A hook whose real function is missing returns
- * CUBLAS_STATUS_NOT_INITIALIZED (style.md §5); resolve.c logs the miss.
+ * A hook whose real function is loaded nowhere returns
+ * CUBLAS_STATUS_NOT_INITIALIZED, the library's own answer before
+ * initialisation (docs/GPU_LIBS.md); resolve.c logs the miss once under
+ * the cublas source.  The real functions come from whichever cuBLAS the
+ * program loaded: the chain below, else any loaded object (resolve.c).
  * Thread safety: the real pointers are resolved once (ds_sym); the
  * once-table is lock-free.
  */
 #include "detshim.h"
 
 #include "abi/cublas.h"
-#include "cublas.h"
-#include "gpu_policy.h"
+#include "cublas_rules.h"
+#include "handle_set.h"
 
-typedef ds_cublas_handle hdl;
-typedef ds_cublas_status st_t;
+/* cuBLAS of CUDA 13, 12 and 11 (one ABI for every hooked function). */
+static const char *const cublas_libs[] = {
+	"libcublas.so.13", "libcublas.so.12", "libcublas.so.11", NULL
+};
 
 /* One row per hook: the name.  Expanded into the lazily resolved slots
  * real_<name>; each hook takes its pointer type from its own definition
@@ -49,7 +54,8 @@ typedef ds_cublas_status st_t;
 	X(cublasGemmStridedBatchedEx_64)
 
 #define DS_CUBLAS_SLOT(name)                                                 \
-	static struct ds_sym real_##name = DS_SYM_INIT(DS_CUBLAS_SONAME, #name);
+	static struct ds_sym real_##name =                                   \
+		DS_SYM_INIT(cublas_libs, DS_SRC_CUBLAS, #name);
 DS_CUBLAS_HOOKS(DS_CUBLAS_SLOT)
 #undef DS_CUBLAS_SLOT
 
@@ -64,13 +70,14 @@ enum {
 };
 static struct ds_once_table handles;
 
-DS_EXPORT st_t cublasSetAtomicsMode(hdl h, int mode);
+DS_EXPORT ds_cublas_status cublasSetAtomicsMode(ds_cublas_handle h, int mode);
 
 /* Pin atomics off on h; logs once per handle. */
-static void pin_atomics(hdl h, const char *why)
+static void pin_atomics(ds_cublas_handle h, const char *why)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetAtomicsMode");
-	__typeof__(&cublasSetAtomicsMode) set = ds_sym_get(&real_cublasSetAtomicsMode);
+	__typeof__(&cublasSetAtomicsMode) set =
+		ds_sym_get(&real_cublasSetAtomicsMode);
 	bool first = ds_once_first(&handles, h, ONCE_ATOMICS);
 
 	if (!ds_enforce(DS_SRC_CUBLAS)) {
@@ -90,10 +97,10 @@ static void pin_atomics(hdl h, const char *why)
 			 "results reproducibility)", h, why);
 }
 
-DS_EXPORT st_t cublasCreate_v2(hdl *h)
+DS_EXPORT ds_cublas_status cublasCreate_v2(ds_cublas_handle *h)
 {
 	__typeof__(&cublasCreate_v2) real = ds_sym_get(&real_cublasCreate_v2);
-	st_t st;
+	ds_cublas_status st;
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
@@ -107,7 +114,7 @@ DS_EXPORT st_t cublasCreate_v2(hdl *h)
 	return st;
 }
 
-DS_EXPORT st_t cublasDestroy_v2(hdl h)
+DS_EXPORT ds_cublas_status cublasDestroy_v2(ds_cublas_handle h)
 {
 	__typeof__(&cublasDestroy_v2) real = ds_sym_get(&real_cublasDestroy_v2);
 
@@ -118,10 +125,11 @@ DS_EXPORT st_t cublasDestroy_v2(hdl h)
 	return real(h);
 }
 
-DS_EXPORT st_t cublasSetAtomicsMode(hdl h, int mode)
+DS_EXPORT ds_cublas_status cublasSetAtomicsMode(ds_cublas_handle h, int mode)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetAtomicsMode");
-	__typeof__(&cublasSetAtomicsMode) real = ds_sym_get(&real_cublasSetAtomicsMode);
+	__typeof__(&cublasSetAtomicsMode) real =
+		ds_sym_get(&real_cublasSetAtomicsMode);
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
@@ -141,10 +149,11 @@ DS_EXPORT st_t cublasSetAtomicsMode(hdl h, int mode)
 	return real(h, DS_CUBLAS_ATOMICS_NOT_ALLOWED);
 }
 
-DS_EXPORT st_t cublasSetMathMode(hdl h, int mode)
+DS_EXPORT ds_cublas_status cublasSetMathMode(ds_cublas_handle h, int mode)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetMathMode");
-	__typeof__(&cublasSetMathMode) real = ds_sym_get(&real_cublasSetMathMode);
+	__typeof__(&cublasSetMathMode) real =
+		ds_sym_get(&real_cublasSetMathMode);
 	int want;
 
 	if (real == NULL)
@@ -169,10 +178,11 @@ DS_EXPORT st_t cublasSetMathMode(hdl h, int mode)
 	return real(h, want);
 }
 
-DS_EXPORT st_t cublasSetWorkspace_v2(hdl h, void *ws, size_t sz)
+DS_EXPORT ds_cublas_status cublasSetWorkspace_v2(ds_cublas_handle h, void *ws, size_t sz)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSetWorkspace_v2");
-	__typeof__(&cublasSetWorkspace_v2) real = ds_sym_get(&real_cublasSetWorkspace_v2);
+	__typeof__(&cublasSetWorkspace_v2) real =
+		ds_sym_get(&real_cublasSetWorkspace_v2);
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
@@ -186,13 +196,20 @@ DS_EXPORT st_t cublasSetWorkspace_v2(hdl h, void *ws, size_t sz)
 	return real(h, ws, sz);
 }
 
-/* Rewrite (compute type, algo) of a GemmEx-family call; logs once per
+/* The GemmEx family: one rewrite, different parameter lists.  Rewrite
+ * (compute type, algo) of a GemmEx-family call; logs once per
  * handle.  Returns nothing: *ct and *algo are updated in place. */
-static void gemm_args(hdl h, int *ct, int *algo, struct ds_site *site)
+static void gemm_args(ds_cublas_handle h, int *ct, int *algo,
+		      struct ds_site *site)
 {
-	int a = ds_cublas_gemm_algo(*algo);
-	int c = ds_cublas_compute_type(*ct, ds_cfg.cublas_strip_tf32);
-	bool act = ds_enforce(DS_SRC_CUBLAS);
+	int a, c;
+	bool act;
+
+	if (!ds_active() || !ds_watch(DS_SRC_CUBLAS))
+		return;
+	a = ds_cublas_gemm_algo(*algo);
+	c = ds_cublas_compute_type(*ct, ds_cfg.cublas_strip_tf32);
+	act = ds_enforce(DS_SRC_CUBLAS);
 
 	if (a != *algo) {
 		if (ds_once_first(&handles, h, ONCE_ALGO))
@@ -213,85 +230,112 @@ static void gemm_args(hdl h, int *ct, int *algo, struct ds_site *site)
 	}
 }
 
-/* The GemmEx family: same rewrite, different parameter lists.  The
- * body, given the hook's name and its arguments in order (ct and algo,
- * rewritten by gemm_args, among them). */
-#define GEMM_EX_BODY(name, ...)                                                \
-	DS_SITE(site, DS_SRC_CUBLAS, #name);                                   \
-	__typeof__(&name) real = ds_sym_get(&real_##name);                     \
-                                                                               \
-	if (real == NULL)                                                      \
-		return DS_CUBLAS_STATUS_NOT_INITIALIZED;                       \
-	if (ds_active() && ds_watch(DS_SRC_CUBLAS))                            \
-		gemm_args(h, &ct, &algo, &site);                               \
-	return real(__VA_ARGS__)
 
-DS_EXPORT st_t cublasGemmEx(hdl h, int ta, int tb, int m, int n, int k,
-			       const void *alpha, const void *A, int At, int lda,
-			       const void *B, int Bt, int ldb, const void *beta,
-			       void *C, int Ct, int ldc, int ct, int algo)
+DS_EXPORT ds_cublas_status cublasGemmEx(ds_cublas_handle h, int ta, int tb,
+					int m, int n, int k, const void *alpha,
+					const void *A, int At, int lda,
+					const void *B, int Bt, int ldb,
+					const void *beta, void *C, int Ct,
+					int ldc, int ct, int algo)
 {
-	GEMM_EX_BODY(cublasGemmEx, h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt,
-		     ldb, beta, C, Ct, ldc, ct, algo);
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmEx");
+	__typeof__(&cublasGemmEx) real = ds_sym_get(&real_cublasGemmEx);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, ct, algo);
 }
 
-DS_EXPORT st_t cublasGemmEx_64(hdl h, int ta, int tb, int64_t m, int64_t n,
-				  int64_t k, const void *alpha, const void *A,
-				  int At, int64_t lda, const void *B, int Bt,
-				  int64_t ldb, const void *beta, void *C, int Ct,
-				  int64_t ldc, int ct, int algo)
+DS_EXPORT ds_cublas_status cublasGemmEx_64(ds_cublas_handle h, int ta, int tb,
+					   int64_t m, int64_t n, int64_t k,
+					   const void *alpha, const void *A,
+					   int At, int64_t lda, const void *B,
+					   int Bt, int64_t ldb,
+					   const void *beta, void *C, int Ct,
+					   int64_t ldc, int ct, int algo)
 {
-	GEMM_EX_BODY(cublasGemmEx_64, h, ta, tb, m, n, k, alpha, A, At, lda, B,
-		     Bt, ldb, beta, C, Ct, ldc, ct, algo);
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmEx_64");
+	__typeof__(&cublasGemmEx_64) real = ds_sym_get(&real_cublasGemmEx_64);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, ct, algo);
 }
 
-DS_EXPORT st_t cublasGemmBatchedEx(hdl h, int ta, int tb, int m, int n, int k,
-				      const void *alpha, const void *const A[],
-				      int At, int lda, const void *const B[],
-				      int Bt, int ldb, const void *beta,
-				      void *const C[], int Ct, int ldc,
-				      int batch, int ct, int algo)
+DS_EXPORT ds_cublas_status cublasGemmBatchedEx(ds_cublas_handle h, int ta,
+					       int tb, int m, int n, int k,
+					       const void *alpha,
+					       const void *const A[], int At,
+					       int lda, const void *const B[],
+					       int Bt, int ldb,
+					       const void *beta,
+					       void *const C[], int Ct,
+					       int ldc, int batch, int ct,
+					       int algo)
 {
-	GEMM_EX_BODY(cublasGemmBatchedEx, h, ta, tb, m, n, k, alpha, A, At, lda,
-		     B, Bt, ldb, beta, C, Ct, ldc, batch, ct, algo);
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmBatchedEx");
+	__typeof__(&cublasGemmBatchedEx) real =
+		ds_sym_get(&real_cublasGemmBatchedEx);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, batch, ct, algo);
 }
 
-DS_EXPORT st_t cublasGemmBatchedEx_64(hdl h, int ta, int tb, int64_t m,
-					 int64_t n, int64_t k, const void *alpha,
-					 const void *const A[], int At,
-					 int64_t lda, const void *const B[],
-					 int Bt, int64_t ldb, const void *beta,
-					 void *const C[], int Ct, int64_t ldc,
-					 int64_t batch, int ct, int algo)
+DS_EXPORT ds_cublas_status cublasGemmBatchedEx_64(
+	ds_cublas_handle h, int ta, int tb, int64_t m, int64_t n, int64_t k,
+	const void *alpha, const void *const A[], int At, int64_t lda,
+	const void *const B[], int Bt, int64_t ldb, const void *beta,
+	void *const C[], int Ct, int64_t ldc, int64_t batch, int ct, int algo)
 {
-	GEMM_EX_BODY(cublasGemmBatchedEx_64, h, ta, tb, m, n, k, alpha, A, At,
-		     lda, B, Bt, ldb, beta, C, Ct, ldc, batch, ct, algo);
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmBatchedEx_64");
+	__typeof__(&cublasGemmBatchedEx_64) real =
+		ds_sym_get(&real_cublasGemmBatchedEx_64);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		    Ct, ldc, batch, ct, algo);
 }
 
-DS_EXPORT st_t cublasGemmStridedBatchedEx(hdl h, int ta, int tb, int m, int n,
-					     int k, const void *alpha, const void *A,
-					     int At, int lda, long long sA,
-					     const void *B, int Bt, int ldb,
-					     long long sB, const void *beta, void *C,
-					     int Ct, int ldc, long long sC, int batch,
-					     int ct, int algo)
+DS_EXPORT ds_cublas_status cublasGemmStridedBatchedEx(
+	ds_cublas_handle h, int ta, int tb, int m, int n, int k,
+	const void *alpha, const void *A, int At, int lda, long long sA,
+	const void *B, int Bt, int ldb, long long sB, const void *beta, void *C,
+	int Ct, int ldc, long long sC, int batch, int ct, int algo)
 {
-	GEMM_EX_BODY(cublasGemmStridedBatchedEx, h, ta, tb, m, n, k, alpha, A,
-		     At, lda, sA, B, Bt, ldb, sB, beta, C, Ct, ldc, sC, batch,
-		     ct, algo);
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmStridedBatchedEx");
+	__typeof__(&cublasGemmStridedBatchedEx) real =
+		ds_sym_get(&real_cublasGemmStridedBatchedEx);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
+		    beta, C, Ct, ldc, sC, batch, ct, algo);
 }
 
-DS_EXPORT st_t cublasGemmStridedBatchedEx_64(hdl h, int ta, int tb, int64_t m,
-						int64_t n, int64_t k,
-						const void *alpha, const void *A,
-						int At, int64_t lda, long long sA,
-						const void *B, int Bt, int64_t ldb,
-						long long sB, const void *beta,
-						void *C, int Ct, int64_t ldc,
-						long long sC, int64_t batch, int ct,
-						int algo)
+DS_EXPORT ds_cublas_status cublasGemmStridedBatchedEx_64(
+	ds_cublas_handle h, int ta, int tb, int64_t m, int64_t n, int64_t k,
+	const void *alpha, const void *A, int At, int64_t lda, long long sA,
+	const void *B, int Bt, int64_t ldb, long long sB, const void *beta,
+	void *C, int Ct, int64_t ldc, long long sC, int64_t batch, int ct,
+	int algo)
 {
-	GEMM_EX_BODY(cublasGemmStridedBatchedEx_64, h, ta, tb, m, n, k, alpha,
-		     A, At, lda, sA, B, Bt, ldb, sB, beta, C, Ct, ldc, sC,
-		     batch, ct, algo);
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmStridedBatchedEx_64");
+	__typeof__(&cublasGemmStridedBatchedEx_64) real =
+		ds_sym_get(&real_cublasGemmStridedBatchedEx_64);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	gemm_args(h, &ct, &algo, &site);
+	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
+		    beta, C, Ct, ldc, sC, batch, ct, algo);
 }

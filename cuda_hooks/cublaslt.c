@@ -31,61 +31,72 @@
  * itself through step 1-2 with the caller's workspace as the limit.
  * The preference object is the caller's and keeps the mask afterwards.
  *
- * Missing real functions: CUBLAS_STATUS_NOT_INITIALIZED (style.md §5).
+ * Missing real functions: CUBLAS_STATUS_NOT_INITIALIZED, logged once by
+ * resolve.c under the cublas source.
  */
 #include "detshim.h"
 
 #include <string.h>
 
 #include "abi/cublaslt.h"
-#include "cublaslt.h"
-#include "gpu_policy.h"
+#include "cublas_rules.h"
 
-typedef ds_cublaslt_handle lth;
-typedef ds_cublaslt_matmul_desc ltdesc;
-typedef ds_cublaslt_layout ltlay;
-typedef ds_cublaslt_pref ltpref;
-typedef ds_cublas_status st_t;
-typedef struct ds_cublaslt_heur_result ltres;
-typedef struct ds_cublaslt_algo ltalgo;
+/* cuBLASLt of CUDA 13, 12 and 11 (one ABI for these functions). */
+static const char *const cublaslt_libs[] = {
+	"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11", NULL
+};
 
+/* Functions the hooks only call, declared for their pointer types. */
+ds_cublas_status cublasLtMatmulPreferenceCreate(ds_cublaslt_pref *p);
+ds_cublas_status cublasLtMatmulPreferenceDestroy(ds_cublaslt_pref p);
+ds_cublas_status cublasLtMatmulPreferenceSetAttribute(ds_cublaslt_pref p,
+						      int attr, const void *buf,
+						      size_t n);
+ds_cublas_status cublasLtMatmulPreferenceGetAttribute(ds_cublaslt_pref p,
+						      int attr, void *buf,
+						      size_t n, size_t *written);
+ds_cublas_status cublasLtMatmulAlgoConfigGetAttribute(
+	const struct ds_cublaslt_algo *algo, int attr, void *buf, size_t n,
+	size_t *written);
+
+/* Interposed: the definitions below. */
 #define DS_CUBLASLT_HOOKS(X)                                                 \
-	X(cublasLtMatmulAlgoGetHeuristic,                                    \
-	  (lth h, ltdesc d, ltlay A, ltlay B, ltlay C, ltlay D, ltpref p,    \
-	   int req, ltres res[], int *ret))                                  \
-	X(cublasLtMatmul,                                                    \
-	  (lth h, ltdesc d, const void *alpha, const void *a, ltlay A,       \
-	   const void *b, ltlay B, const void *beta, const void *c, ltlay C, \
-	   void *dd, ltlay D, const ltalgo *algo, void *ws, size_t wss,      \
-	   void *stream))                                                    \
-	X(cublasLtMatmulPreferenceCreate, (ltpref * p))                      \
-	X(cublasLtMatmulPreferenceDestroy, (ltpref p))                       \
-	X(cublasLtMatmulPreferenceSetAttribute,                              \
-	  (ltpref p, int attr, const void *buf, size_t n))                   \
-	X(cublasLtMatmulPreferenceGetAttribute,                              \
-	  (ltpref p, int attr, void *buf, size_t n, size_t *written))        \
-	X(cublasLtMatmulAlgoConfigGetAttribute,                              \
-	  (const ltalgo *algo, int attr, void *buf, size_t n,                \
-	   size_t *written))
+	X(cublasLtMatmulAlgoGetHeuristic)                                    \
+	X(cublasLtMatmul)
+/* Only called. */
+#define DS_CUBLASLT_CALLS(X)                                                 \
+	X(cublasLtMatmulPreferenceCreate)                                    \
+	X(cublasLtMatmulPreferenceDestroy)                                   \
+	X(cublasLtMatmulPreferenceSetAttribute)                              \
+	X(cublasLtMatmulPreferenceGetAttribute)                              \
+	X(cublasLtMatmulAlgoConfigGetAttribute)
 
-#define DS_LT_SLOT(name, params)                                             \
-	typedef st_t(*name##_fn) params;                                     \
+#define DS_LT_SLOT(name)                                                     \
 	static struct ds_sym real_##name =                                   \
-		DS_SYM_INIT(DS_CUBLASLT_SONAME, #name);
+		DS_SYM_INIT(cublaslt_libs, DS_SRC_CUBLAS, #name);
 DS_CUBLASLT_HOOKS(DS_LT_SLOT)
+DS_CUBLASLT_CALLS(DS_LT_SLOT)
 #undef DS_LT_SLOT
+
+/* The heuristic, whose pointer type heuristic() takes before the hook's
+ * definition. */
+DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(
+	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
+	ds_cublaslt_layout B, ds_cublaslt_layout C, ds_cublaslt_layout D,
+	ds_cublaslt_pref p, int req, struct ds_cublaslt_heur_result res[],
+	int *ret);
 
 #define LT_MIN_ASK 8   /* results asked for internally, at least */
 #define LT_MAX_ASK 64  /* larger requests: mask only, no re-check */
 
 /* Step 1: restrict the caller's preference.  Best effort: a failing
  * attribute call leaves step 2 to do the work. */
-static void restrict_pref(ltpref p)
+static void restrict_pref(ds_cublaslt_pref p)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmulPreferenceSetAttribute");
-	cublasLtMatmulPreferenceSetAttribute_fn set =
+	__typeof__(&cublasLtMatmulPreferenceSetAttribute) set =
 		ds_sym_get(&real_cublasLtMatmulPreferenceSetAttribute);
-	cublasLtMatmulPreferenceGetAttribute_fn get =
+	__typeof__(&cublasLtMatmulPreferenceGetAttribute) get =
 		ds_sym_get(&real_cublasLtMatmulPreferenceGetAttribute);
 	uint32_t mask = DS_CUBLASLT_REDUCTION_SCHEME_MASK;
 	size_t w = 0;
@@ -122,9 +133,10 @@ static void restrict_pref(ltpref p)
 }
 
 /* Step 2: mark which results conform.  Returns how many do not. */
-static int check_results(const ltres *res, int n, bool *keep)
+static int check_results(const struct ds_cublaslt_heur_result *res, int n,
+			 bool *keep)
 {
-	cublasLtMatmulAlgoConfigGetAttribute_fn get =
+	__typeof__(&cublasLtMatmulAlgoConfigGetAttribute) get =
 		ds_sym_get(&real_cublasLtMatmulAlgoConfigGetAttribute);
 	int i, bad = 0;
 
@@ -153,16 +165,18 @@ static int check_results(const ltres *res, int n, bool *keep)
 /* The heuristic with steps 1 and 2; same contract as the real call.
  * Results are gathered in a local array (at most LT_MAX_ASK) and the
  * first req conforming ones copied out. */
-static st_t heuristic(cublasLtMatmulAlgoGetHeuristic_fn real, lth h,
-		      ltdesc d, ltlay A, ltlay B, ltlay C, ltlay D, ltpref p,
-		      int req, ltres res[], int *ret)
+static ds_cublas_status heuristic(
+	__typeof__(&cublasLtMatmulAlgoGetHeuristic) real, ds_cublaslt_handle h,
+	ds_cublaslt_matmul_desc d, ds_cublaslt_layout A, ds_cublaslt_layout B,
+	ds_cublaslt_layout C, ds_cublaslt_layout D, ds_cublaslt_pref p, int req,
+	struct ds_cublaslt_heur_result res[], int *ret)
 {
-	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmulAlgoGetHeuristic");
-	ltres local[LT_MAX_ASK];
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmulAlgoGetHeuristic.enforce");
+	struct ds_cublaslt_heur_result local[LT_MAX_ASK];
 	bool keep[LT_MAX_ASK];
 	int ask = req;
 	int n = 0, bad, kept;
-	st_t st;
+	ds_cublas_status st;
 
 	restrict_pref(p);
 	if (req <= 0 || req > LT_MAX_ASK || res == NULL || ret == NULL)
@@ -178,7 +192,7 @@ static st_t heuristic(cublasLtMatmulAlgoGetHeuristic_fn real, lth h,
 			break;
 		ask = LT_MIN_ASK; /* room to drop some and still answer */
 	}
-	kept = ds_compact(local, sizeof(ltres), n, keep);
+	kept = ds_compact(local, sizeof(struct ds_cublaslt_heur_result), n, keep);
 	if (bad)
 		ds_event(&site, "vetoed",
 			 "%d of %d heuristic results use split-K; kept %d", bad,
@@ -192,21 +206,22 @@ static st_t heuristic(cublasLtMatmulAlgoGetHeuristic_fn real, lth h,
 	}
 	if (kept > req)
 		kept = req;
-	memcpy(res, local, (size_t)kept * sizeof(ltres));
+	memcpy(res, local, (size_t)kept * sizeof(struct ds_cublaslt_heur_result));
 	*ret = kept;
 	return st;
 }
 
-DS_EXPORT st_t cublasLtMatmulAlgoGetHeuristic(lth h, ltdesc d, ltlay A,
-					      ltlay B, ltlay C, ltlay D,
-					      ltpref p, int req, ltres res[],
-					      int *ret)
+DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(
+	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
+	ds_cublaslt_layout B, ds_cublaslt_layout C, ds_cublaslt_layout D,
+	ds_cublaslt_pref p, int req, struct ds_cublaslt_heur_result res[],
+	int *ret)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmulAlgoGetHeuristic");
-	cublasLtMatmulAlgoGetHeuristic_fn real =
+	__typeof__(&cublasLtMatmulAlgoGetHeuristic) real =
 		ds_sym_get(&real_cublasLtMatmulAlgoGetHeuristic);
 	bool keep[LT_MAX_ASK];
-	st_t st;
+	ds_cublas_status st;
 	int bad;
 
 	if (real == NULL)
@@ -228,20 +243,21 @@ DS_EXPORT st_t cublasLtMatmulAlgoGetHeuristic(lth h, ltdesc d, ltlay A,
 	return st;
 }
 
-DS_EXPORT st_t cublasLtMatmul(lth h, ltdesc d, const void *alpha,
-			      const void *a, ltlay A, const void *b, ltlay B,
-			      const void *beta, const void *c, ltlay C,
-			      void *dd, ltlay D, const ltalgo *algo, void *ws,
-			      size_t wss, void *stream)
+DS_EXPORT ds_cublas_status cublasLtMatmul(
+	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, const void *alpha,
+	const void *a, ds_cublaslt_layout A, const void *b, ds_cublaslt_layout B,
+	const void *beta, const void *c, ds_cublaslt_layout C, void *dd,
+	ds_cublaslt_layout D, const struct ds_cublaslt_algo *algo, void *ws,
+	size_t wss, void *stream)
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmul");
-	cublasLtMatmul_fn real = ds_sym_get(&real_cublasLtMatmul);
-	cublasLtMatmulAlgoGetHeuristic_fn heur;
-	cublasLtMatmulPreferenceCreate_fn pcreate;
-	cublasLtMatmulPreferenceDestroy_fn pdestroy;
-	cublasLtMatmulPreferenceSetAttribute_fn pset;
-	ltpref p = NULL;
-	ltres r;
+	__typeof__(&cublasLtMatmul) real = ds_sym_get(&real_cublasLtMatmul);
+	__typeof__(&cublasLtMatmulAlgoGetHeuristic) heur;
+	__typeof__(&cublasLtMatmulPreferenceCreate) pcreate;
+	__typeof__(&cublasLtMatmulPreferenceDestroy) pdestroy;
+	__typeof__(&cublasLtMatmulPreferenceSetAttribute) pset;
+	ds_cublaslt_pref p = NULL;
+	struct ds_cublaslt_heur_result r;
 	int n = 0;
 	uint64_t lim = wss;
 

@@ -28,48 +28,39 @@
  * logged ("observed"), nothing vetoed; enforce -> vetoes.
  */
 #include "cudnn_core.h"
-#include "hook_prof.h" /* empty unless -DDS_HOOK_PROF (bench/gpu.sh) */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-/* One row per interposed entry point: name, parameters, arguments.  All
- * return cudnnStatus_t and answer NOT_INITIALIZED when the real one is
- * missing (style.md §3, §5). */
+#include "device.h"
+
+/* cuDNN 9 (libcudnn.so.9 re-exports the graph sub-library) and 8. */
+static const char *const cudnn_graph_libs[] = {
+	"libcudnn.so.9", "libcudnn_graph.so.9", "libcudnn.so.8", NULL
+};
+
+/* Interposed: one row per definition below.  All return cudnnStatus_t
+ * and answer CUDNN_STATUS_NOT_INITIALIZED when the real one is loaded
+ * nowhere (resolve.c logs it once under the cudnn source). */
 #define DS_CUDNN_BACKEND_HOOKS(X)                                            \
-	X(cudnnBackendCreateDescriptor, (int type, ds_cudnn_desc *d), (type, d)) \
-	X(cudnnBackendDestroyDescriptor, (ds_cudnn_desc d), (d))              \
-	X(cudnnBackendSetAttribute,                                           \
-	  (ds_cudnn_desc d, int name, int type, int64_t count,                \
-	   const void *vals),                                                 \
-	  (d, name, type, count, vals))                                       \
-	X(cudnnBackendGetAttribute,                                           \
-	  (ds_cudnn_desc d, int name, int type, int64_t req, int64_t *count,  \
-	   void *vals),                                                       \
-	  (d, name, type, req, count, vals))                                  \
-	X(cudnnBackendFinalize, (ds_cudnn_desc d), (d))                       \
-	X(cudnnBackendExecute,                                                \
-	  (ds_cudnn_handle h, ds_cudnn_desc plan, ds_cudnn_desc vp),          \
-	  (h, plan, vp))
+	X(cudnnBackendCreateDescriptor)                                      \
+	X(cudnnBackendDestroyDescriptor)                                     \
+	X(cudnnBackendSetAttribute)                                          \
+	X(cudnnBackendGetAttribute)                                          \
+	X(cudnnBackendFinalize)                                              \
+	X(cudnnBackendExecute)
+/* Only called. */
+#define DS_CUDNN_BACKEND_CALLS(X) X(cudnnGetVersion)
 
-#define X_DECL(name, params, args)                                            \
-	typedef ds_cudnn_status(*name##_fn) params;                            \
-	static struct ds_cudnn_real real_##name =                              \
-		DS_CUDNN_REAL_INIT(#name, ds_cudnn_libs_graph);
-DS_CUDNN_BACKEND_HOOKS(X_DECL)
-#undef X_DECL
+size_t cudnnGetVersion(void);
 
-#define REAL(name) ((name##_fn)ds_cudnn_real_get(&real_##name))
-
-typedef size_t (*cudnnGetVersion_fn)(void);
-static struct ds_cudnn_real real_cudnnGetVersion =
-	DS_CUDNN_REAL_INIT("cudnnGetVersion", ds_cudnn_libs_graph);
+#define DS_CUDNN_SLOT(name)                                                  \
+	static struct ds_sym real_##name =                                   \
+		DS_SYM_INIT(cudnn_graph_libs, DS_SRC_CUDNN, #name);
+DS_CUDNN_BACKEND_HOOKS(DS_CUDNN_SLOT)
+DS_CUDNN_BACKEND_CALLS(DS_CUDNN_SLOT)
+#undef DS_CUDNN_SLOT
 
 /* Counters for the exit record. */
 static atomic_ulong n_plans;        /* plan Finalize calls seen */
@@ -79,292 +70,21 @@ static atomic_ulong n_nofp;         /* plans without a graph fingerprint */
 static atomic_ulong n_untracked;    /* descriptors the table could not hold */
 
 /* ------------------------------------------------------------------ */
-/* Reading an engine config through the real library. */
-
-struct cfg_info {
-	struct ds_cudnn_cfgkey key; /* engine index + knobs */
-	bool nondet;                /* NUMERICAL_NOTE_NONDETERMINISTIC */
-};
-
-/*
- * Fill info from the engine config descriptor cfg.  The getter rules
- * (research/gpu.md §2.3): descriptor outputs are pre-created by the
- * caller; knob choices are read into CUDNN_KNOB_TYPE_COUNTS descriptors,
- * as cudnn-frontend's buildTag does.  Returns 0 or -EIO.
- */
-static int read_cfg(void *cfg, struct cfg_info *info)
-{
-	cudnnBackendCreateDescriptor_fn create = REAL(cudnnBackendCreateDescriptor);
-	cudnnBackendDestroyDescriptor_fn destroy = REAL(cudnnBackendDestroyDescriptor);
-	cudnnBackendGetAttribute_fn get = REAL(cudnnBackendGetAttribute);
-	void *eng = NULL, *knobs[DS_CUDNN_KNOB_TYPE_COUNTS];
-	int32_t notes[32];
-	int64_t n = 0, idx = -1;
-	int i, nk = 0, e = -EIO;
-
-	memset(info, 0, sizeof(*info));
-	if (!create || !destroy || !get)
-		return -EIO;
-	if (create(DS_CUDNN_BACKEND_ENGINE_DESCRIPTOR, &eng) != 0)
-		return -EIO;
-	if (get(cfg, DS_CUDNN_ATTR_ENGINECFG_ENGINE,
-		DS_CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &eng) != 0 || n != 1)
-		goto out_eng;
-	if (get(eng, DS_CUDNN_ATTR_ENGINE_GLOBAL_INDEX, DS_CUDNN_TYPE_INT64, 1,
-		&n, &idx) != 0 || n != 1)
-		goto out_eng;
-	info->key.engine = idx;
-	n = 0;
-	if (get(eng, DS_CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
-		DS_CUDNN_TYPE_NUMERICAL_NOTE, (int64_t)DS_ARRAY_SIZE(notes), &n,
-		notes) != 0)
-		goto out_eng;
-	for (i = 0; i < n && i < (int)DS_ARRAY_SIZE(notes); i++)
-		if (notes[i] == DS_CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC)
-			info->nondet = true;
-	for (nk = 0; nk < DS_CUDNN_KNOB_TYPE_COUNTS; nk++)
-		if (create(DS_CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR, &knobs[nk]) != 0)
-			goto out_knobs;
-	n = 0;
-	if (get(cfg, DS_CUDNN_ATTR_ENGINECFG_KNOB_CHOICES,
-		DS_CUDNN_TYPE_BACKEND_DESCRIPTOR, DS_CUDNN_KNOB_TYPE_COUNTS, &n,
-		knobs) != 0)
-		goto out_knobs;
-	for (i = 0; i < n && i < DS_CUDNN_KNOB_TYPE_COUNTS &&
-		    info->key.nknobs < DS_CUDNN_MAX_KNOBS; i++) {
-		int32_t t = 0;
-		int64_t v = 0, c = 0;
-
-		if (get(knobs[i], DS_CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE,
-			9 /* CUDNN_TYPE_KNOB_TYPE */, 1, &c, &t) != 0 || c != 1)
-			goto out_knobs;
-		if (get(knobs[i], DS_CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE,
-			DS_CUDNN_TYPE_INT64, 1, &c, &v) != 0 || c != 1)
-			goto out_knobs;
-		info->key.ktype[info->key.nknobs] = t;
-		info->key.kval[info->key.nknobs] = v;
-		info->key.nknobs++;
-	}
-	ds_cudnn_cfgkey_normalize(&info->key);
-	e = 0;
-out_knobs:
-	for (i = 0; i < nk; i++)
-		destroy(knobs[i]);
-out_eng:
-	destroy(eng);
-	return e;
-}
-
-/* ------------------------------------------------------------------ */
-/* The pin file. */
-
-enum pin_state {
-	PIN_NONE = 0,  /* no file configured, or not yet loaded */
-	PIN_RECORD,    /* file absent: record at exit */
-	PIN_LOADED,    /* file used; new graphs appended at exit */
-	PIN_IGNORED    /* stale or malformed: neither used nor rewritten */
-};
+/* The algorithm cache file (cudnn_cache.c), loaded at the first plan
+ * Finalize under enforce, saved at exit. */
 
 static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
-static enum pin_state pin_state;
-static long pin_pid;            /* process that loaded it (fork children
-				 * inherit the table but do not write) */
-static struct ds_cudnn_pin_hdr pin_hdr;
-
-typedef int (*cu_int_fn)(int *);
-typedef int (*cu_attr_fn)(int *, int, int);
-typedef int (*cu_name_fn)(char *, int, int);
-
-/* "sm90 sms=132 NVIDIA H200" for the current context's device, through
- * the driver the program already loaded; "unknown" without one (tests). */
-static void device_string(char *out, size_t cap)
-{
-	cu_int_fn ctx_dev;
-	cu_attr_fn attr;
-	cu_name_fn name;
-	int dev = 0, major = 0, minor = 0, sms = 0;
-	char nm[96] = "";
-
-	ds_fmt(out, cap, "unknown");
-	ds_inside++;
-	*(void **)&ctx_dev = ds_resolve_in("libcuda.so.1", "cuCtxGetDevice");
-	*(void **)&attr = ds_resolve_in("libcuda.so.1", "cuDeviceGetAttribute");
-	*(void **)&name = ds_resolve_in("libcuda.so.1", "cuDeviceGetName");
-	ds_inside--;
-	if (!ctx_dev || !attr || !name || ctx_dev(&dev) != 0)
-		return;
-	/* CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR/MINOR = 75/76,
-	 * MULTIPROCESSOR_COUNT = 16 (research/gpu.md §6.4) */
-	if (attr(&major, 75, dev) != 0 || attr(&minor, 76, dev) != 0 ||
-	    attr(&sms, 16, dev) != 0 || name(nm, (int)sizeof(nm) - 1, dev) != 0)
-		return;
-	nm[sizeof(nm) - 1] = '\0';
-	ds_fmt(out, cap, "sm%d%d sms=%d %s", major, minor, sms, nm);
-}
-
-static void pin_one(uint64_t g, const struct ds_cudnn_cfgkey *k, void *arg)
-{
-	int *conflicts = arg;
-
-	if (ds_cudnn_pin(g, k) == -EEXIST)
-		(*conflicts)++;
-}
-
-static int read_file(const char *path, char **out, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	size_t got = 0;
-	int fd, e = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) != 0 || st.st_size > (4 << 20)) {
-		close(fd);
-		return -EFBIG;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			e = r < 0 ? -errno : 0;
-			break;
-		}
-		got += (size_t)r;
-	}
-	close(fd);
-	if (e) {
-		free(buf);
-		return e;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	return 0;
-}
 
 static void pin_load(void)
 {
-	cudnnGetVersion_fn ver = (cudnnGetVersion_fn)ds_cudnn_real_get(
-		&real_cudnnGetVersion);
-	const char *path = ds_cfg.algo_cache;
-	char err[512] = "";
-	char *text = NULL;
-	size_t len = 0;
-	int e, conflicts = 0;
+	__typeof__(&cudnnGetVersion) ver = ds_sym_get(&real_cudnnGetVersion);
+	struct ds_cudnn_pin_hdr hdr;
 
-	if (path[0] == '\0' || !ds_enforce(DS_SRC_CUDNN))
+	if (ds_cfg.algo_cache[0] == '\0' || !ds_enforce(DS_SRC_CUDNN))
 		return;
-	pin_hdr.cudnn = ver ? (unsigned long)ver() : 0;
-	device_string(pin_hdr.device, sizeof(pin_hdr.device));
-	pin_pid = ds_sys_getpid();
-	ds_inside++;
-	e = read_file(path, &text, &len);
-	ds_inside--;
-	if (e == -ENOENT || (e == 0 && len == 0)) {
-		pin_state = PIN_RECORD;
-		ds_log_record(DS_SRC_CUDNN, "algo_cache", "record",
-			      "%s absent: recording the configs this run "
-			      "settles on (cudnn=%lu device=%s)", path,
-			      pin_hdr.cudnn, pin_hdr.device);
-		free(text);
-		return;
-	}
-	if (e) {
-		pin_state = PIN_IGNORED;
-		ds_warn("algorithm cache %s unreadable (error %d); ignored",
-			path, -e);
-		ds_log_record(DS_SRC_CUDNN, "algo_cache", "error",
-			      "%s unreadable (error %d); ignored", path, -e);
-		return;
-	}
-	e = ds_cudnn_pin_parse(text, len, &pin_hdr, pin_one, &conflicts, err,
-			       sizeof(err));
-	free(text);
-	if (e < 0) {
-		pin_state = PIN_IGNORED;
-		ds_warn("algorithm cache %s %s: %s; ignored (not rewritten: "
-			"delete it to record a new one)", path,
-			e == -ESTALE ? "is stale" : "is malformed", err);
-		ds_log_record(DS_SRC_CUDNN, "algo_cache",
-			      e == -ESTALE ? "stale" : "malformed",
-			      "%s: %s; ignored", path, err);
-		return;
-	}
-	pin_state = PIN_LOADED;
-	ds_log_record(DS_SRC_CUDNN, "algo_cache", "loaded",
-		      "%s: %d pinned graphs (%d conflicting duplicates "
-		      "ignored) cudnn=%lu device=%s", path, e, conflicts,
-		      pin_hdr.cudnn, pin_hdr.device);
-}
-
-struct pin_writer {
-	int fd;        /* temp file */
-	int lines;     /* entries written */
-	int fresh;     /* entries not pinned at load */
-	int err;       /* first write error */
-};
-
-static void write_graph(struct ds_cudnn_graph *gr, void *arg)
-{
-	struct pin_writer *w = arg;
-	struct ds_cudnn_cfgkey k;
-	char line[640];
-	size_t n;
-
-	if (!ds_cudnn_graph_settled(gr, &k))
-		return;
-	n = ds_cudnn_pin_format_line(gr->g, &k, line, sizeof(line));
-	if (ds_sys_write(w->fd, line, n) != (ssize_t)n && !w->err)
-		w->err = EIO;
-	w->lines++;
-	if (!gr->pinned)
-		w->fresh++;
-}
-
-/* Rewrite the file (temp + rename: readers never see half a file). */
-static void pin_save(void)
-{
-	struct pin_writer w = { -1, 0, 0, 0 };
-	char tmp[DS_PATH_MAX + 32], hdr[512];
-	size_t n;
-
-	if (pin_state != PIN_RECORD && pin_state != PIN_LOADED)
-		return;
-	if (ds_sys_getpid() != pin_pid)
-		return;
-	ds_fmt(tmp, sizeof(tmp), "%s.tmp.%ld", ds_cfg.algo_cache,
-	       ds_sys_getpid());
-	w.fd = ds_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w.fd < 0) {
-		ds_warn("cannot write algorithm cache %s (error %d)", tmp, -w.fd);
-		return;
-	}
-	n = ds_cudnn_pin_format_header(&pin_hdr, hdr, sizeof(hdr));
-	if (ds_sys_write(w.fd, hdr, n) != (ssize_t)n)
-		w.err = EIO;
-	ds_cudnn_graphs_foreach(write_graph, &w);
-	ds_sys_close(w.fd);
-	ds_inside++;
-	if (w.err || w.fresh == 0 || rename(tmp, ds_cfg.algo_cache) != 0) {
-		if (w.err)
-			ds_warn("cannot write algorithm cache %s", tmp);
-		unlink(tmp);
-		ds_inside--;
-		return;
-	}
-	ds_inside--;
-	ds_log_record(DS_SRC_CUDNN, "algo_cache", "written",
-		      "%s: %d graphs (%d new)", ds_cfg.algo_cache, w.lines,
-		      w.fresh);
+	hdr.cudnn = ver ? (unsigned long)ver() : 0;
+	ds_cu_current_device_string(hdr.device, sizeof(hdr.device));
+	ds_cudnn_cache_load(ds_cfg.algo_cache, &hdr);
 }
 
 __attribute__((destructor(102))) /* before init.c summary (101) */ static void cudnn_backend_exit(void)
@@ -372,7 +92,7 @@ __attribute__((destructor(102))) /* before init.c summary (101) */ static void c
 	if (atomic_load_explicit(&ds_init_state, memory_order_acquire) != DS_INIT_DONE ||
 	    atomic_load(&n_plans) == 0)
 		return;
-	pin_save();
+	ds_cudnn_cache_save();
 	ds_log_record(DS_SRC_CUDNN, "cudnnBackendFinalize", "summary",
 		      "plans=%lu vetoed_nondeterministic=%lu "
 		      "vetoed_not_chosen=%lu no_fingerprint=%lu graphs=%u "
@@ -389,13 +109,13 @@ __attribute__((destructor(102))) /* before init.c summary (101) */ static void c
 DS_EXPORT ds_cudnn_status cudnnBackendCreateDescriptor(int type,
 						       ds_cudnn_desc *d)
 {
-	cudnnBackendCreateDescriptor_fn f = REAL(cudnnBackendCreateDescriptor);
+	__typeof__(&cudnnBackendCreateDescriptor) f =
+		ds_sym_get(&real_cudnnBackendCreateDescriptor);
 	ds_cudnn_status st;
 
-	DS_PROF_ENTER(DS_PROF_CREATE);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = DS_PROF_REAL(f(type, d));
+	st = f(type, d);
 	if (st != DS_CUDNN_STATUS_SUCCESS || d == NULL || !ds_active() ||
 	    !ds_watch(DS_SRC_CUDNN) || !ds_cudnn_track_wanted(type))
 		return st;
@@ -412,15 +132,15 @@ DS_EXPORT ds_cudnn_status cudnnBackendCreateDescriptor(int type,
 
 DS_EXPORT ds_cudnn_status cudnnBackendDestroyDescriptor(ds_cudnn_desc d)
 {
-	cudnnBackendDestroyDescriptor_fn f = REAL(cudnnBackendDestroyDescriptor);
+	__typeof__(&cudnnBackendDestroyDescriptor) f =
+		ds_sym_get(&real_cudnnBackendDestroyDescriptor);
 
-	DS_PROF_ENTER(DS_PROF_DESTROY);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
 	/* Forget it before the address can be handed out again. */
 	if (ds_active())
 		ds_cudnn_track_remove(d);
-	return DS_PROF_REAL(f(d));
+	return f(d);
 }
 
 /* Fingerprint of the op graph descriptor og, if known. */
@@ -449,16 +169,16 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 						   int type, int64_t count,
 						   const void *vals)
 {
-	cudnnBackendSetAttribute_fn f = REAL(cudnnBackendSetAttribute);
+	__typeof__(&cudnnBackendSetAttribute) f =
+		ds_sym_get(&real_cudnnBackendSetAttribute);
 	struct ds_cudnn_desc *e;
 	ds_cudnn_status st;
 	void *ref = NULL;
 	uint64_t g = 0;
 
-	DS_PROF_ENTER(DS_PROF_SET);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = DS_PROF_REAL(f(d, name, type, count, vals));
+	st = f(d, name, type, count, vals);
 	if (st != DS_CUDNN_STATUS_SUCCESS || !ds_active())
 		return st;
 	e = ds_cudnn_track_find(d);
@@ -504,15 +224,15 @@ DS_EXPORT ds_cudnn_status cudnnBackendGetAttribute(ds_cudnn_desc d, int name,
 						   int type, int64_t req,
 						   int64_t *count, void *vals)
 {
-	cudnnBackendGetAttribute_fn f = REAL(cudnnBackendGetAttribute);
+	__typeof__(&cudnnBackendGetAttribute) f =
+		ds_sym_get(&real_cudnnBackendGetAttribute);
 	const struct ds_cudnn_desc *e;
 	ds_cudnn_status st;
 	int64_t i, n;
 
-	DS_PROF_ENTER(DS_PROF_GET);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = DS_PROF_REAL(f(d, name, type, req, count, vals));
+	st = f(d, name, type, req, count, vals);
 	if (st != DS_CUDNN_STATUS_SUCCESS || vals == NULL || req <= 0 ||
 	    type != DS_CUDNN_TYPE_BACKEND_DESCRIPTOR ||
 	    (name != DS_CUDNN_ATTR_ENGINEHEUR_RESULTS &&
@@ -543,19 +263,102 @@ DS_EXPORT ds_cudnn_status cudnnBackendGetAttribute(ds_cudnn_desc d, int name,
 		char hx[17];
 
 		ds_event(&site, "observed", "g=%s heuristic_results=%lld",
-			 ds_cudnn_hex16(e->og, hx), (long long)n);
+			 ds_hex16(e->og, hx), (long long)n);
 	}
 	return st;
 }
 
-static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
+/* ------------------------------------------------------------------ */
+/* Reading an engine config through the real library. */
+
+struct cfg_info {
+	struct ds_cudnn_cfgkey key; /* engine index + knobs */
+	bool nondet;                /* NUMERICAL_NOTE_NONDETERMINISTIC */
+};
+
+/*
+ * Fill info from the engine config descriptor cfg.  The getter rules
+ * (research/gpu.md §2.3): descriptor outputs are pre-created by the
+ * caller; knob choices are read into CUDNN_KNOB_TYPE_COUNTS descriptors,
+ * as cudnn-frontend's buildTag does.  Returns 0 or -EIO.
+ */
+static int read_cfg(void *cfg, struct cfg_info *info)
+{
+	__typeof__(&cudnnBackendCreateDescriptor) create =
+		ds_sym_get(&real_cudnnBackendCreateDescriptor);
+	__typeof__(&cudnnBackendDestroyDescriptor) destroy =
+		ds_sym_get(&real_cudnnBackendDestroyDescriptor);
+	__typeof__(&cudnnBackendGetAttribute) get =
+		ds_sym_get(&real_cudnnBackendGetAttribute);
+	void *eng = NULL, *knobs[DS_CUDNN_KNOB_TYPE_COUNTS];
+	int32_t notes[32];
+	int64_t n = 0, idx = -1;
+	int i, nk = 0, e = -EIO;
+
+	memset(info, 0, sizeof(*info));
+	if (!create || !destroy || !get)
+		return -EIO;
+	if (create(DS_CUDNN_BACKEND_ENGINE_DESCRIPTOR, &eng) != 0)
+		return -EIO;
+	if (get(cfg, DS_CUDNN_ATTR_ENGINECFG_ENGINE,
+		DS_CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &eng) != 0 || n != 1)
+		goto out_eng;
+	if (get(eng, DS_CUDNN_ATTR_ENGINE_GLOBAL_INDEX, DS_CUDNN_TYPE_INT64, 1,
+		&n, &idx) != 0 || n != 1)
+		goto out_eng;
+	info->key.engine = idx;
+	n = 0;
+	if (get(eng, DS_CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
+		DS_CUDNN_TYPE_NUMERICAL_NOTE, (int64_t)DS_ARRAY_SIZE(notes), &n,
+		notes) != 0)
+		goto out_eng;
+	for (i = 0; i < n && i < (int)DS_ARRAY_SIZE(notes); i++)
+		if (notes[i] == DS_CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC)
+			info->nondet = true;
+	for (nk = 0; nk < DS_CUDNN_KNOB_TYPE_COUNTS; nk++)
+		if (create(DS_CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR, &knobs[nk]) != 0)
+			goto out_knobs;
+	n = 0;
+	if (get(cfg, DS_CUDNN_ATTR_ENGINECFG_KNOB_CHOICES,
+		DS_CUDNN_TYPE_BACKEND_DESCRIPTOR, DS_CUDNN_KNOB_TYPE_COUNTS, &n,
+		knobs) != 0)
+		goto out_knobs;
+	for (i = 0; i < n && i < DS_CUDNN_KNOB_TYPE_COUNTS &&
+		    info->key.nknobs < DS_CUDNN_MAX_KNOBS; i++) {
+		int32_t t = 0;
+		int64_t v = 0, c = 0;
+
+		if (get(knobs[i], DS_CUDNN_ATTR_KNOB_CHOICE_KNOB_TYPE,
+			DS_CUDNN_TYPE_KNOB_TYPE, 1, &c, &t) != 0 || c != 1)
+			goto out_knobs;
+		if (get(knobs[i], DS_CUDNN_ATTR_KNOB_CHOICE_KNOB_VALUE,
+			DS_CUDNN_TYPE_INT64, 1, &c, &v) != 0 || c != 1)
+			goto out_knobs;
+		info->key.ktype[info->key.nknobs] = t;
+		info->key.kval[info->key.nknobs] = v;
+		info->key.nknobs++;
+	}
+	ds_cudnn_cfgkey_normalize(&info->key);
+	e = 0;
+out_knobs:
+	for (i = 0; i < nk; i++)
+		destroy(knobs[i]);
+out_eng:
+	destroy(eng);
+	return e;
+}
+
+/* Its pointer type is finalize_plan's first parameter. */
+DS_EXPORT ds_cudnn_status cudnnBackendFinalize(ds_cudnn_desc d);
+
+static ds_cudnn_status finalize_plan(__typeof__(&cudnnBackendFinalize) f,
 				     ds_cudnn_desc d, struct ds_cudnn_desc *e)
 {
-	DS_SITE(site_nondet, DS_SRC_CUDNN, "cudnnBackendFinalize");
-	DS_SITE(site_choice, DS_SRC_CUDNN, "cudnnBackendFinalize");
-	DS_SITE(site_chosen, DS_SRC_CUDNN, "cudnnBackendFinalize");
-	DS_SITE(site_nofp, DS_SRC_CUDNN, "cudnnBackendFinalize");
-	DS_SITE(site_unpin, DS_SRC_CUDNN, "cudnnBackendFinalize");
+	DS_SITE(site_nondet, DS_SRC_CUDNN, "cudnnBackendFinalize.nondeterministic");
+	DS_SITE(site_choice, DS_SRC_CUDNN, "cudnnBackendFinalize.not_chosen");
+	DS_SITE(site_chosen, DS_SRC_CUDNN, "cudnnBackendFinalize.chosen");
+	DS_SITE(site_nofp, DS_SRC_CUDNN, "cudnnBackendFinalize.no_fingerprint");
+	DS_SITE(site_unpin, DS_SRC_CUDNN, "cudnnBackendFinalize.unpinned");
 	bool enforce = ds_enforce(DS_SRC_CUDNN);
 	const struct ds_cudnn_desc *c;
 	struct ds_cudnn_graph *gr = NULL;
@@ -565,13 +368,12 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 	ds_cudnn_status st;
 	uint64_t kh;
 
-	DS_PROF_SLOT(DS_PROF_FINALIZE_PLAN);
 	atomic_fetch_add(&n_plans, 1);
 	if (read_cfg(e->cfg, &info) != 0) {
 		atomic_fetch_add(&n_nofp, 1);
 		ds_event(&site_nofp, "passed",
 			 "engine config unreadable; plan not inspected");
-		return DS_PROF_REAL(f(d));
+		return f(d);
 	}
 	ds_cudnn_cfgkey_format(&info.key, ktxt, sizeof(ktxt));
 	c = ds_cudnn_track_find(e->cfg);
@@ -579,7 +381,7 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 		atomic_fetch_add(&n_veto_nondet, 1);
 		ds_event(&site_nondet, enforce ? "vetoed" : "observed",
 			 "%s g=%s reason=nondeterministic-note", ktxt,
-			 ds_cudnn_hex16(c && (c->flags & DS_CUDNN_F_OG) ?
+			 ds_hex16(c && (c->flags & DS_CUDNN_F_OG) ?
 						c->og : 0, hx));
 		if (enforce)
 			return DS_CUDNN_STATUS_NOT_SUPPORTED;
@@ -591,27 +393,27 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 		ds_event(&site_nofp, "passed",
 			 "%s no operation-graph fingerprint; only the "
 			 "nondeterminism veto applies", ktxt);
-		return DS_PROF_REAL(f(d));
+		return f(d);
 	}
 	if (!enforce)
-		return DS_PROF_REAL(f(d));
+		return f(d);
 	pthread_once(&pin_once, pin_load);
 	kh = ds_cudnn_cfgkey_hash(&info.key);
 	v = ds_cudnn_choose(c->og, kh, ds_cfg.cudnn_choice, &gr);
 	if (v == DS_CUDNN_VETO_CHOSEN || v == DS_CUDNN_VETO_PINNED) {
 		atomic_fetch_add(&n_veto_choice, 1);
 		ds_event(&site_choice, "vetoed", "%s g=%s reason=%s", ktxt,
-			 ds_cudnn_hex16(c->og, hx),
+			 ds_hex16(c->og, hx),
 			 v == DS_CUDNN_VETO_PINNED ? "not-pinned" : "not-first");
 		return DS_CUDNN_STATUS_NOT_SUPPORTED;
 	}
-	st = DS_PROF_REAL(f(d));
+	st = f(d);
 	if (ds_cudnn_choose_done(gr, kh, v, st == DS_CUDNN_STATUS_SUCCESS)) {
 		ds_warn("pinned cuDNN config %s for graph %s no longer "
 			"builds (status %d); using the default choice", ktxt,
-			ds_cudnn_hex16(c->og, hx), st);
+			ds_hex16(c->og, hx), st);
 		ds_event(&site_unpin, "unpinned", "%s g=%s status=%d", ktxt,
-			 ds_cudnn_hex16(c->og, hx), st);
+			 ds_hex16(c->og, hx), st);
 	}
 	if (st != DS_CUDNN_STATUS_SUCCESS || gr == NULL)
 		return st;
@@ -619,24 +421,24 @@ static ds_cudnn_status finalize_plan(cudnnBackendFinalize_fn f,
 	e->cand = ds_cudnn_graph_cand(gr, &info.key);
 	if (v == DS_CUDNN_ALLOW_FIRST || v == DS_CUDNN_ALLOW_PIN)
 		ds_event(&site_chosen, v == DS_CUDNN_ALLOW_PIN ? "pinned" : "chosen",
-			 "%s g=%s", ktxt, ds_cudnn_hex16(c->og, hx));
+			 "%s g=%s", ktxt, ds_hex16(c->og, hx));
 	return st;
 }
 
 DS_EXPORT ds_cudnn_status cudnnBackendFinalize(ds_cudnn_desc d)
 {
-	cudnnBackendFinalize_fn f = REAL(cudnnBackendFinalize);
+	__typeof__(&cudnnBackendFinalize) f =
+		ds_sym_get(&real_cudnnBackendFinalize);
 	struct ds_cudnn_desc *e;
 
-	DS_PROF_ENTER(DS_PROF_FINALIZE_OTHER);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
 	if (!ds_active() || !ds_watch(DS_SRC_CUDNN))
-		return DS_PROF_REAL(f(d));
+		return f(d);
 	e = ds_cudnn_track_find(d);
 	if (e == NULL || e->type != DS_CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR ||
 	    e->cfg == NULL)
-		return DS_PROF_REAL(f(d));
+		return f(d);
 	return finalize_plan(f, d, e);
 }
 
@@ -644,14 +446,14 @@ DS_EXPORT ds_cudnn_status cudnnBackendExecute(ds_cudnn_handle h,
 					      ds_cudnn_desc plan,
 					      ds_cudnn_desc vp)
 {
-	cudnnBackendExecute_fn f = REAL(cudnnBackendExecute);
+	__typeof__(&cudnnBackendExecute) f =
+		ds_sym_get(&real_cudnnBackendExecute);
 	const struct ds_cudnn_desc *e;
 	ds_cudnn_status st;
 
-	DS_PROF_ENTER(DS_PROF_EXECUTE);
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = DS_PROF_REAL(f(h, plan, vp));
+	st = f(h, plan, vp);
 	if (st != DS_CUDNN_STATUS_SUCCESS || !ds_active())
 		return st;
 	e = ds_cudnn_track_find(plan);

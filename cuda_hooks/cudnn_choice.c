@@ -1,6 +1,6 @@
 /*
- * cudnn_choice.c - which engine config an operation graph may use, and
- * the DETSHIM_ALGO_CACHE file that pins it across runs.
+ * cudnn_choice.c - which engine config an operation graph may use (the
+ * DETSHIM_ALGO_CACHE file that pins it across runs is cudnn_cache.c).
  *
  * Why (design.md, measured 2026-11-22 on an H200): with
  * cudnn.benchmark=True PyTorch times the deterministic candidates and a
@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,91 +100,15 @@ void ds_cudnn_cfgkey_normalize(struct ds_cudnn_cfgkey *k)
 
 uint64_t ds_cudnn_cfgkey_hash(const struct ds_cudnn_cfgkey *k)
 {
-	uint64_t h = ds_cudnn_mix(UINT64_C(0x656e67636667),
+	uint64_t h = ds_mix64(UINT64_C(0x656e67636667),
 				  (uint64_t)k->engine);
 	int i;
 
-	h = ds_cudnn_mix(h, (uint64_t)k->nknobs);
+	h = ds_mix64(h, (uint64_t)k->nknobs);
 	for (i = 0; i < k->nknobs && i < DS_CUDNN_MAX_KNOBS; i++)
-		h = ds_cudnn_mix(ds_cudnn_mix(h, (uint64_t)(int64_t)k->ktype[i]),
+		h = ds_mix64(ds_mix64(h, (uint64_t)(int64_t)k->ktype[i]),
 				 (uint64_t)k->kval[i]);
 	return h;
-}
-
-size_t ds_cudnn_cfgkey_format(const struct ds_cudnn_cfgkey *k, char *buf,
-			      size_t cap)
-{
-	size_t n;
-	int i;
-
-	n = ds_fmt(buf, cap, "eng=%lld knobs=", (long long)k->engine);
-	if (k->nknobs == 0)
-		return n + ds_fmt(buf + n, cap - n, "-");
-	for (i = 0; i < k->nknobs && n < cap; i++)
-		n += ds_fmt(buf + n, cap - n, "%s%d:%lld", i ? "," : "",
-			    (int)k->ktype[i], (long long)k->kval[i]);
-	return n;
-}
-
-/* Strict decimal int64 at *p (optional '-'); advances *p. */
-static bool parse_i64(const char **p, int64_t *out)
-{
-	const char *s = *p;
-	bool neg = false;
-	uint64_t v = 0;
-
-	if (*s == '-') {
-		neg = true;
-		s++;
-	}
-	if (*s < '0' || *s > '9')
-		return false;
-	while (*s >= '0' && *s <= '9') {
-		if (v > (UINT64_C(1) << 62))
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-		s++;
-	}
-	*out = neg ? -(int64_t)v : (int64_t)v;
-	*p = s;
-	return true;
-}
-
-int ds_cudnn_cfgkey_parse(const char *s, struct ds_cudnn_cfgkey *k)
-{
-	int64_t v;
-
-	memset(k, 0, sizeof(*k));
-	if (strncmp(s, "eng=", 4) != 0)
-		return -EINVAL;
-	s += 4;
-	if (!parse_i64(&s, &k->engine))
-		return -EINVAL;
-	if (strncmp(s, " knobs=", 7) != 0)
-		return -EINVAL;
-	s += 7;
-	if (*s == '-') {
-		s++;
-	} else {
-		for (;;) {
-			if (k->nknobs == DS_CUDNN_MAX_KNOBS)
-				return -EINVAL;
-			if (!parse_i64(&s, &v) || v < 0 || v > 1000 || *s != ':')
-				return -EINVAL;
-			s++;
-			k->ktype[k->nknobs] = (int32_t)v;
-			if (!parse_i64(&s, &k->kval[k->nknobs]))
-				return -EINVAL;
-			k->nknobs++;
-			if (*s != ',')
-				break;
-			s++;
-		}
-	}
-	if (*s != '\0')
-		return -EINVAL;
-	ds_cudnn_cfgkey_normalize(k);
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -193,7 +116,7 @@ int ds_cudnn_cfgkey_parse(const char *s, struct ds_cudnn_cfgkey *k)
 
 static unsigned graph_slot(uint64_t g)
 {
-	return (unsigned)(ds_cudnn_mix(g, 0) & (GRAPH_CAP - 1));
+	return (unsigned)(ds_mix64(g, 0) & (GRAPH_CAP - 1));
 }
 
 /* Under graph_lock. */
@@ -401,160 +324,4 @@ void ds_cudnn_graphs_reset(void)
 	}
 	ngraphs = 0;
 	pthread_mutex_unlock(&graph_lock);
-}
-
-/* ------------------------------------------------------------------ */
-/* The cache file. */
-
-size_t ds_cudnn_pin_format_header(const struct ds_cudnn_pin_hdr *h,
-				  char *buf, size_t cap)
-{
-	return ds_fmt(buf, cap,
-		      "# cuDNN engine configs pinned per operation graph; "
-		      "written by detshim\n%s %d cudnn=%lu device=%s\n",
-		      DS_CUDNN_PIN_MAGIC, DS_CUDNN_PIN_VERSION, h->cudnn,
-		      h->device);
-}
-
-size_t ds_cudnn_pin_format_line(uint64_t g, const struct ds_cudnn_cfgkey *k,
-				char *buf, size_t cap)
-{
-	char hx[17];
-	size_t n = ds_fmt(buf, cap, "g=%s ", ds_cudnn_hex16(g, hx));
-
-	n += ds_cudnn_cfgkey_format(k, buf + n, cap - n);
-	return n + ds_fmt(buf + n, cap - n, "\n");
-}
-
-static bool parse_hex64(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (n != 16)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		unsigned d;
-
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else
-			return false;
-		v = v << 4 | d;
-	}
-	*out = v;
-	return true;
-}
-
-/* Parse one entry line (NUL-terminated, no newline). */
-static int parse_entry(const char *s, uint64_t *g, struct ds_cudnn_cfgkey *k)
-{
-	if (strncmp(s, "g=", 2) != 0 || strlen(s) < 19 || s[18] != ' ')
-		return -EINVAL;
-	if (!parse_hex64(s + 2, 16, g))
-		return -EINVAL;
-	return ds_cudnn_cfgkey_parse(s + 19, k);
-}
-
-static int parse_header(const char *s, const struct ds_cudnn_pin_hdr *expect,
-			char *err, size_t errlen)
-{
-	const char *p = s;
-	int64_t ver, cud;
-	size_t ml = strlen(DS_CUDNN_PIN_MAGIC);
-
-	if (strncmp(p, DS_CUDNN_PIN_MAGIC, ml) != 0 || p[ml] != ' ') {
-		ds_fmt(err, errlen, "line 1: not a detshim algorithm cache");
-		return -EINVAL;
-	}
-	p += ml + 1;
-	if (!parse_i64(&p, &ver) || ver != DS_CUDNN_PIN_VERSION ||
-	    strncmp(p, " cudnn=", 7) != 0) {
-		ds_fmt(err, errlen, "line 1: unsupported format version");
-		return -EINVAL;
-	}
-	p += 7;
-	if (!parse_i64(&p, &cud) || cud < 0 || strncmp(p, " device=", 8) != 0) {
-		ds_fmt(err, errlen, "line 1: malformed header");
-		return -EINVAL;
-	}
-	p += 8;
-	if ((unsigned long)cud != expect->cudnn) {
-		ds_fmt(err, errlen, "recorded with cuDNN %lld, running %lu",
-		       (long long)cud, expect->cudnn);
-		return -ESTALE;
-	}
-	if (strcmp(p, expect->device) != 0) {
-		ds_fmt(err, errlen, "recorded on device '%s', running on '%s'",
-		       p, expect->device);
-		return -ESTALE;
-	}
-	return 0;
-}
-
-int ds_cudnn_pin_parse(const char *text, size_t len,
-		       const struct ds_cudnn_pin_hdr *expect,
-		       void (*fn)(uint64_t g, const struct ds_cudnn_cfgkey *k,
-				  void *arg),
-		       void *arg, char *err, size_t errlen)
-{
-	char line[1024];
-	size_t pos;
-	int pass, lineno, n = 0, e;
-
-	/* Two passes: validate everything first, so a malformed file pins
-	 * nothing at all; then deliver the entries. */
-	for (pass = 0; pass < 2; pass++) {
-		bool seen_header = false;
-
-		pos = 0;
-		lineno = 0;
-		n = 0;
-		while (pos < len) {
-			size_t end = pos, l;
-			uint64_t g;
-			struct ds_cudnn_cfgkey k;
-
-			while (end < len && text[end] != '\n')
-				end++;
-			l = end - pos;
-			lineno++;
-			if (l >= sizeof(line)) {
-				ds_fmt(err, errlen, "line %d: too long", lineno);
-				return -EINVAL;
-			}
-			memcpy(line, text + pos, l);
-			line[l] = '\0';
-			pos = end + 1;
-			if (memchr(line, '\0', l) != NULL) {
-				ds_fmt(err, errlen, "line %d: NUL byte", lineno);
-				return -EINVAL;
-			}
-			if (l == 0 || line[0] == '#')
-				continue;
-			if (!seen_header) {
-				e = parse_header(line, expect, err, errlen);
-				if (e)
-					return e;
-				seen_header = true;
-				continue;
-			}
-			if (parse_entry(line, &g, &k) != 0) {
-				ds_fmt(err, errlen, "line %d: malformed entry",
-				       lineno);
-				return -EINVAL;
-			}
-			if (pass == 1)
-				fn(g, &k, arg);
-			n++;
-		}
-		if (!seen_header) {
-			ds_fmt(err, errlen, "no header line");
-			return -EINVAL;
-		}
-	}
-	return n;
 }

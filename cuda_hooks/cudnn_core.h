@@ -3,8 +3,10 @@
  *
  *  - cudnn_track.c: the backend-descriptor table (type, attributes set by
  *    the program, op-graph fingerprint), bounded and lock-light;
- *  - cudnn_choice.c: engine-config keys, the per-op-graph choice table
- *    (first / any / pinned), and the DETSHIM_ALGO_CACHE file format;
+ *  - cudnn_choice.c: engine-config keys and the per-op-graph choice table
+ *    (first / any / pinned);
+ *  - cudnn_cache.c: the DETSHIM_ALGO_CACHE file (format, parse, load,
+ *    save);
  *  - cudnn_perf.c: legacy-API helpers (filtering and reproducible order
  *    of cudnnFind / cudnnGet_v7 results, deterministic substitutes).
  * These files are core: the unit tests link them without LD_PRELOAD
@@ -19,12 +21,10 @@
 
 #include "abi/cudnn.h"
 #include "detshim.h"
+#include "hash.h"
 
 /* ------------------------------------------------------------------ */
-/* Hashing (64-bit, stable across runs, no pointers). */
-
-uint64_t ds_cudnn_mix(uint64_t h, uint64_t v);
-uint64_t ds_cudnn_hash_bytes(uint64_t h, const void *p, size_t n);
+/* Attribute types (cudnn_track.c). */
 
 /*
  * Bytes per element of a backend attribute type; 0 for types whose values
@@ -33,9 +33,6 @@ uint64_t ds_cudnn_hash_bytes(uint64_t h, const void *p, size_t n);
  * hash); -1 for a type this build does not know.
  */
 int ds_cudnn_attr_elem_size(int type);
-
-/* 16 lowercase hex digits + NUL (ds_fmt has no field widths). Pure. */
-const char *ds_cudnn_hex16(uint64_t v, char out[17]);
 
 /* ------------------------------------------------------------------ */
 /* Descriptor table (cudnn_track.c). */
@@ -110,11 +107,6 @@ struct ds_cudnn_cfgkey {
 void ds_cudnn_cfgkey_normalize(struct ds_cudnn_cfgkey *k);
 /* Hash of a normalized key. Pure. */
 uint64_t ds_cudnn_cfgkey_hash(const struct ds_cudnn_cfgkey *k);
-/* "eng=38 knobs=2:1,13:0" ("knobs=-" when none). Returns length. */
-size_t ds_cudnn_cfgkey_format(const struct ds_cudnn_cfgkey *k, char *buf,
-			      size_t cap);
-/* Parse the format above (normalizes). 0 or -EINVAL. */
-int ds_cudnn_cfgkey_parse(const char *s, struct ds_cudnn_cfgkey *k);
 
 /* One candidate config seen for an op graph. */
 struct ds_cudnn_cand {
@@ -179,7 +171,7 @@ unsigned ds_cudnn_graph_count(void);
 void ds_cudnn_graphs_reset(void);
 
 /* ------------------------------------------------------------------ */
-/* The algorithm cache file (DETSHIM_ALGO_CACHE). */
+/* The algorithm cache file, DETSHIM_ALGO_CACHE (cudnn_cache.c). */
 
 #define DS_CUDNN_PIN_MAGIC "detshim-algo-cache"
 #define DS_CUDNN_PIN_VERSION 1
@@ -190,6 +182,11 @@ struct ds_cudnn_pin_hdr {
 	char device[128];            /* "sm90 sms=132 NVIDIA H200" or "unknown" */
 };
 
+/* "eng=38 knobs=2:1,13:0" ("knobs=-" when none). Returns length. */
+size_t ds_cudnn_cfgkey_format(const struct ds_cudnn_cfgkey *k, char *buf,
+			      size_t cap);
+/* Parse the format above (normalizes). 0 or -EINVAL. */
+int ds_cudnn_cfgkey_parse(const char *s, struct ds_cudnn_cfgkey *k);
 /* "detshim-algo-cache 1 cudnn=91900 device=<rest of line>\n" */
 size_t ds_cudnn_pin_format_header(const struct ds_cudnn_pin_hdr *h,
 				  char *buf, size_t cap);
@@ -208,6 +205,27 @@ int ds_cudnn_pin_parse(const char *text, size_t len,
 		       void (*fn)(uint64_t g, const struct ds_cudnn_cfgkey *k,
 				  void *arg),
 		       void *arg, char *err, size_t errlen);
+
+enum ds_cudnn_cache_state {
+	DS_CUDNN_CACHE_NONE = 0, /* no file configured, or not yet loaded */
+	DS_CUDNN_CACHE_RECORD,   /* file absent or empty: record at exit */
+	DS_CUDNN_CACHE_LOADED,   /* file used; new graphs appended at exit */
+	DS_CUDNN_CACHE_IGNORED   /* unreadable, stale or malformed: neither
+				  * used nor rewritten (warned, logged) */
+};
+
+/* Read path and pin each entry for the choice table (ds_cudnn_pin) if the
+ * file matches hdr.  Remembers path, hdr and this process for the save.
+ * Returns the state it leaves. */
+enum ds_cudnn_cache_state ds_cudnn_cache_load(const char *path,
+					      const struct ds_cudnn_pin_hdr *hdr);
+/* At exit: rewrite the loaded path with every graph's settled config, if
+ * the state is RECORD or LOADED, this is the process that loaded it and a
+ * graph is new.  Returns the entries written, 0 if nothing was written, or
+ * -errno. */
+int ds_cudnn_cache_save(void);
+/* Forget the loaded file (unit tests only). */
+void ds_cudnn_cache_reset(void);
 
 /* ------------------------------------------------------------------ */
 /* Legacy API helpers (cudnn_perf.c). */
@@ -237,38 +255,5 @@ int ds_cudnn_perf_filter(enum ds_cudnn_conv_kind kind,
 			 bool reorder, bool retime);
 /* Deterministic substitutes for kind, in the order tried; count in *n. */
 const int *ds_cudnn_substitutes(enum ds_cudnn_conv_kind kind, int *n);
-
-/* ------------------------------------------------------------------ */
-/* Real cuDNN symbols (cudnn_real.c), through resolve.c's loaded-library
- * lookup.  cuDNN 9 splits into sub-libraries and libcudnn.so.9 re-exports
- * their entry points (research/gpu.md §2), so each symbol has a chain of
- * sonames: the one programs link first, then the sub-library that
- * defines it, then cuDNN 8 names (a program built for cuDNN 8 also binds
- * our definitions and must keep working).  Found once, published with a
- * release store, read with one acquire load (style.md §4). */
-
-struct ds_cudnn_real {
-	const char *name;             /* symbol */
-	const char *const *libs;      /* NULL-terminated soname chain */
-	void *_Atomic ptr;            /* resolved pointer, NULL until found */
-	atomic_int missing_logged;    /* first miss logged */
-};
-
-extern const char *const ds_cudnn_libs_graph[];
-extern const char *const ds_cudnn_libs_cnn[];
-extern const char *const ds_cudnn_libs_ops[];
-extern const char *const ds_cudnn_libs_adv[];
-
-#define DS_CUDNN_REAL_INIT(name_, libs_) { (name_), (libs_), NULL, 0 }
-
-void *ds_cudnn_real_slow(struct ds_cudnn_real *r);
-static inline void *ds_cudnn_real_get(struct ds_cudnn_real *r)
-{
-	void *p = atomic_load_explicit(&r->ptr, memory_order_acquire);
-
-	if (DS_LIKELY(p != NULL))
-		return p;
-	return ds_cudnn_real_slow(r);
-}
 
 #endif /* DS_CUDNN_CORE_H */

@@ -25,8 +25,10 @@
 /*
  * The convolution hooks come in families of one function per kind (fwd,
  * bwd_data, bwd_filter).  cuDNN's descriptors are all opaque pointers, so
- * the three members of a family have one C signature: one table of real
- * pointers per family, indexed by kind, and one body per family.  The
+ * the three members of a family have one C signature (the typedefs
+ * below): one table indexed by kind (families[]) holds every family's
+ * real function, one body per family does the work, and each exported
+ * member is a one-line definition naming its kind.  The
  * descriptors keep cuDNN's order, named here by position: (a, b, conv, d)
  * is (x, w, conv, y) forward, (w, dy, conv, dx) for backward data and
  * (x, dy, conv, dw) for backward filter.
@@ -47,98 +49,80 @@ typedef ds_cudnn_status (*exec_fn)(ds_cudnn_handle, const void *, void *,
 				   ds_cudnn_conv, int, void *, size_t,
 				   const void *, void *, void *);
 
-static struct ds_cudnn_real real_get_v7[3] = {
-	DS_CUDNN_REAL_INIT("cudnnGetConvolutionForwardAlgorithm_v7",
-			   ds_cudnn_libs_cnn),
-	DS_CUDNN_REAL_INIT("cudnnGetConvolutionBackwardDataAlgorithm_v7",
-			   ds_cudnn_libs_cnn),
-	DS_CUDNN_REAL_INIT("cudnnGetConvolutionBackwardFilterAlgorithm_v7",
-			   ds_cudnn_libs_cnn),
+/* cuDNN 9's sub-libraries (libcudnn.so.9 re-exports them), then cuDNN 8's. */
+static const char *const cudnn_cnn_libs[] = {
+	"libcudnn.so.9", "libcudnn_cnn.so.9", "libcudnn.so.8",
+	"libcudnn_cnn_train.so.8", "libcudnn_cnn_infer.so.8", NULL
 };
-static struct ds_cudnn_real real_find[3] = {
-	DS_CUDNN_REAL_INIT("cudnnFindConvolutionForwardAlgorithm",
-			   ds_cudnn_libs_cnn),
-	DS_CUDNN_REAL_INIT("cudnnFindConvolutionBackwardDataAlgorithm",
-			   ds_cudnn_libs_cnn),
-	DS_CUDNN_REAL_INIT("cudnnFindConvolutionBackwardFilterAlgorithm",
-			   ds_cudnn_libs_cnn),
+static const char *const cudnn_ops_libs[] = {
+	"libcudnn.so.9", "libcudnn_ops.so.9", "libcudnn.so.8",
+	"libcudnn_ops_train.so.8", "libcudnn_ops_infer.so.8", NULL
 };
-static struct ds_cudnn_real real_find_ex[3] = {
-	DS_CUDNN_REAL_INIT("cudnnFindConvolutionForwardAlgorithmEx",
-			   ds_cudnn_libs_cnn),
-	DS_CUDNN_REAL_INIT("cudnnFindConvolutionBackwardDataAlgorithmEx",
-			   ds_cudnn_libs_cnn),
-	DS_CUDNN_REAL_INIT("cudnnFindConvolutionBackwardFilterAlgorithmEx",
-			   ds_cudnn_libs_cnn),
-};
-/* Forward algorithms are all deterministic: no forward entries. */
-static struct ds_cudnn_real real_ws_size[3] = {
-	DS_CUDNN_REAL_INIT(NULL, NULL),
-	DS_CUDNN_REAL_INIT("cudnnGetConvolutionBackwardDataWorkspaceSize",
-			   ds_cudnn_libs_cnn),
-	DS_CUDNN_REAL_INIT("cudnnGetConvolutionBackwardFilterWorkspaceSize",
-			   ds_cudnn_libs_cnn),
-};
-static struct ds_cudnn_real real_exec[3] = {
-	DS_CUDNN_REAL_INIT(NULL, NULL),
-	DS_CUDNN_REAL_INIT("cudnnConvolutionBackwardData", ds_cudnn_libs_cnn),
-	DS_CUDNN_REAL_INIT("cudnnConvolutionBackwardFilter", ds_cudnn_libs_cnn),
+static const char *const cudnn_adv_libs[] = {
+	"libcudnn.so.9", "libcudnn_adv.so.9", "libcudnn.so.8",
+	"libcudnn_adv_train.so.8", "libcudnn_adv_infer.so.8", NULL
 };
 
-/* name, parameters, arguments, soname chain.  All return cudnnStatus_t
- * and answer NOT_INITIALIZED when the real one is missing. */
-#define DS_CUDNN_LEGACY_HOOKS(X)                                              \
-	X(cudnnSetPooling2dDescriptor,                                         \
-	  (ds_cudnn_pooling d, int mode, int nan, int wh, int ww, int ph,      \
-	   int pw, int sh, int sw),                                            \
-	  (d, mode, nan, wh, ww, ph, pw, sh, sw), ds_cudnn_libs_ops)           \
-	X(cudnnSetPoolingNdDescriptor,                                         \
-	  (ds_cudnn_pooling d, int mode, int nan, int nb, const int *win,      \
-	   const int *pad, const int *stride),                                 \
-	  (d, mode, nan, nb, win, pad, stride), ds_cudnn_libs_ops)             \
-	X(cudnnSpatialTfSamplerBackward,                                       \
-	  (ds_cudnn_handle h, ds_cudnn_st st, const void *alpha,               \
-	   ds_cudnn_tensor xd, const void *x, const void *beta,                \
-	   ds_cudnn_tensor dxd, void *dx, const void *alpha_g,                 \
-	   ds_cudnn_tensor dyd, const void *dy, const void *grid,              \
-	   const void *beta_g, void *dgrid),                                   \
-	  (h, st, alpha, xd, x, beta, dxd, dx, alpha_g, dyd, dy, grid, beta_g, \
-	   dgrid), ds_cudnn_libs_ops)                                          \
-	X(cudnnGetCTCLossWorkspaceSize,                                        \
-	  (ds_cudnn_handle h, ds_cudnn_tensor pd, ds_cudnn_tensor gd,          \
-	   const int *labels, const int *llen, const int *ilen, int algo,      \
-	   ds_cudnn_ctc ctc, size_t *size),                                    \
-	  (h, pd, gd, labels, llen, ilen, algo, ctc, size), ds_cudnn_libs_adv) \
-	X(cudnnGetCTCLossWorkspaceSize_v8,                                     \
-	  (ds_cudnn_handle h, int algo, ds_cudnn_ctc ctc, ds_cudnn_tensor pd,  \
-	   ds_cudnn_tensor gd, size_t *size),                                  \
-	  (h, algo, ctc, pd, gd, size), ds_cudnn_libs_adv)                     \
-	X(cudnnCTCLoss,                                                        \
-	  (ds_cudnn_handle h, ds_cudnn_tensor pd, const void *probs,           \
-	   const int *labels, const int *llen, const int *ilen, void *costs,   \
-	   ds_cudnn_tensor gd, void *grads, int algo, ds_cudnn_ctc ctc,        \
-	   void *ws, size_t wss),                                              \
-	  (h, pd, probs, labels, llen, ilen, costs, gd, grads, algo, ctc, ws,  \
-	   wss), ds_cudnn_libs_adv)                                            \
-	X(cudnnCTCLoss_v8,                                                     \
-	  (ds_cudnn_handle h, int algo, ds_cudnn_ctc ctc, ds_cudnn_tensor pd,  \
-	   const void *probs, const int *labels, const int *llen,              \
-	   const int *ilen, void *costs, ds_cudnn_tensor gd, void *grads,      \
-	   size_t wss, void *ws),                                              \
-	  (h, algo, ctc, pd, probs, labels, llen, ilen, costs, gd, grads, wss, \
-	   ws), ds_cudnn_libs_adv)
+#define CNN_SYM(name) DS_SYM_INIT(cudnn_cnn_libs, DS_SRC_CUDNN, name)
 
-#define X_DECL(name, params, args, libs)                                      \
-	typedef ds_cudnn_status(*name##_fn) params;                            \
-	static struct ds_cudnn_real real_##name =                              \
-		DS_CUDNN_REAL_INIT(#name, libs);
-DS_CUDNN_LEGACY_HOOKS(X_DECL)
-#undef X_DECL
+/* The convolution families, one row per kind: its name in the log and the
+ * real function of each family.  Forward algorithms are all deterministic:
+ * forward has no workspace or execution hook (NULL names, never called). */
+static struct conv_family {
+	const char *kind;
+	struct ds_sym get_v7, find, find_ex, ws_size, exec;
+} families[] = {
+	[DS_CUDNN_CONV_FWD] = {
+		"fwd",
+		CNN_SYM("cudnnGetConvolutionForwardAlgorithm_v7"),
+		CNN_SYM("cudnnFindConvolutionForwardAlgorithm"),
+		CNN_SYM("cudnnFindConvolutionForwardAlgorithmEx"),
+		CNN_SYM(NULL),
+		CNN_SYM(NULL),
+	},
+	[DS_CUDNN_CONV_BWD_DATA] = {
+		"bwd_data",
+		CNN_SYM("cudnnGetConvolutionBackwardDataAlgorithm_v7"),
+		CNN_SYM("cudnnFindConvolutionBackwardDataAlgorithm"),
+		CNN_SYM("cudnnFindConvolutionBackwardDataAlgorithmEx"),
+		CNN_SYM("cudnnGetConvolutionBackwardDataWorkspaceSize"),
+		CNN_SYM("cudnnConvolutionBackwardData"),
+	},
+	[DS_CUDNN_CONV_BWD_FILTER] = {
+		"bwd_filter",
+		CNN_SYM("cudnnGetConvolutionBackwardFilterAlgorithm_v7"),
+		CNN_SYM("cudnnFindConvolutionBackwardFilterAlgorithm"),
+		CNN_SYM("cudnnFindConvolutionBackwardFilterAlgorithmEx"),
+		CNN_SYM("cudnnGetConvolutionBackwardFilterWorkspaceSize"),
+		CNN_SYM("cudnnConvolutionBackwardFilter"),
+	},
+};
 
-#define REAL(name) ((name##_fn)ds_cudnn_real_get(&real_##name))
+/* The other hooks, one row per definition below, by the sub-library that
+ * defines them.  All return cudnnStatus_t and answer
+ * CUDNN_STATUS_NOT_INITIALIZED when the real one is loaded nowhere. */
+#define DS_CUDNN_OPS_HOOKS(X)                                                 \
+	X(cudnnSetPooling2dDescriptor)                                         \
+	X(cudnnSetPoolingNdDescriptor)                                         \
+	X(cudnnSpatialTfSamplerBackward)
+#define DS_CUDNN_ADV_HOOKS(X)                                                 \
+	X(cudnnGetCTCLossWorkspaceSize)                                        \
+	X(cudnnGetCTCLossWorkspaceSize_v8)                                     \
+	X(cudnnCTCLoss)                                                        \
+	X(cudnnCTCLoss_v8)
+
+#define DS_OPS_SLOT(name)                                                     \
+	static struct ds_sym real_##name =                                     \
+		DS_SYM_INIT(cudnn_ops_libs, DS_SRC_CUDNN, #name);
+#define DS_ADV_SLOT(name)                                                     \
+	static struct ds_sym real_##name =                                     \
+		DS_SYM_INIT(cudnn_adv_libs, DS_SRC_CUDNN, #name);
+DS_CUDNN_OPS_HOOKS(DS_OPS_SLOT)
+DS_CUDNN_ADV_HOOKS(DS_ADV_SLOT)
+#undef DS_OPS_SLOT
+#undef DS_ADV_SLOT
+
 #define REF_MAX 32 /* heuristic entries fetched to order Find results */
-
-static const char *const kind_name[] = { "fwd", "bwd_data", "bwd_filter" };
 
 static bool legacy_on(void)
 {
@@ -161,13 +145,13 @@ static void filter_get(enum ds_cudnn_conv_kind kind, int *ret,
 		return;
 	if (!ds_enforce(DS_SRC_CUDNN)) {
 		ds_event(&site, "observed", "%s: %d of %d results nondeterministic",
-			 kind_name[kind], nd, before);
+			 families[kind].kind, nd, before);
 		return;
 	}
 	after = ds_cudnn_perf_filter(kind, p, before, NULL, 0, false, false);
 	*ret = after;
 	ds_event(&site, "filtered", "%s: dropped %d nondeterministic of %d",
-		 kind_name[kind], before - after, before);
+		 families[kind].kind, before - after, before);
 }
 
 /* The heuristic list for the same descriptors, through the real Get_v7
@@ -176,7 +160,7 @@ static int heuristic(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h, void *a,
 		     void *b, ds_cudnn_conv c, void *d,
 		     struct ds_cudnn_algo_perf *ref)
 {
-	get_v7_fn g = (get_v7_fn)ds_cudnn_real_get(&real_get_v7[kind]);
+	get_v7_fn g = ds_sym_get(&families[kind].get_v7);
 	int n = 0;
 
 	if (g == NULL || g(h, a, b, c, d, REF_MAX, &n, ref) != 0)
@@ -199,21 +183,21 @@ static void order_find(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
 	first = p[0].algo;
 	if (!ds_enforce(DS_SRC_CUDNN)) {
 		ds_event(&site, "observed", "%s: %d results in timing order",
-			 kind_name[kind], before);
+			 families[kind].kind, before);
 		return;
 	}
 	nref = heuristic(kind, h, a, b, c, d, ref);
 	*ret = ds_cudnn_perf_filter(kind, p, before, ref, nref, true, true);
 	ds_event(&site, "reordered",
 		 "%s: %d results (%d kept) in heuristic order; first %d -> %d",
-		 kind_name[kind], before, *ret, first, *ret ? p[0].algo : -1);
+		 families[kind].kind, before, *ret, first, *ret ? p[0].algo : -1);
 }
 
 static ds_cudnn_status get_v7(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
 			      void *a, void *b, ds_cudnn_conv c, void *d,
 			      int req, int *ret, struct ds_cudnn_algo_perf *p)
 {
-	get_v7_fn f = (get_v7_fn)ds_cudnn_real_get(&real_get_v7[kind]);
+	get_v7_fn f = ds_sym_get(&families[kind].get_v7);
 	ds_cudnn_status st;
 
 	if (f == NULL)
@@ -228,7 +212,7 @@ static ds_cudnn_status find(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
 			    void *a, void *b, ds_cudnn_conv c, void *d, int req,
 			    int *ret, struct ds_cudnn_algo_perf *p)
 {
-	find_fn f = (find_fn)ds_cudnn_real_get(&real_find[kind]);
+	find_fn f = ds_sym_get(&families[kind].find);
 	ds_cudnn_status st;
 
 	if (f == NULL)
@@ -245,7 +229,7 @@ static ds_cudnn_status find_ex(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
 			       int *ret, struct ds_cudnn_algo_perf *p, void *ws,
 			       size_t wss)
 {
-	find_ex_fn f = (find_ex_fn)ds_cudnn_real_get(&real_find_ex[kind]);
+	find_ex_fn f = ds_sym_get(&families[kind].find_ex);
 	ds_cudnn_status st;
 
 	if (f == NULL)
@@ -256,44 +240,73 @@ static ds_cudnn_status find_ex(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
 	return st;
 }
 
-#define EXPORT_GET_V7(name, kind)                                              \
-	DS_EXPORT ds_cudnn_status name(ds_cudnn_handle h, void *a, void *b,    \
-				       ds_cudnn_conv c, void *d, int req,      \
-				       int *ret, struct ds_cudnn_algo_perf *p) \
-	{                                                                      \
-		return get_v7(kind, h, a, b, c, d, req, ret, p);               \
-	}
-#define EXPORT_FIND(name, kind)                                                \
-	DS_EXPORT ds_cudnn_status name(ds_cudnn_handle h, void *a, void *b,    \
-				       ds_cudnn_conv c, void *d, int req,      \
-				       int *ret, struct ds_cudnn_algo_perf *p) \
-	{                                                                      \
-		return find(kind, h, a, b, c, d, req, ret, p);                 \
-	}
-#define EXPORT_FIND_EX(name, kind)                                             \
-	DS_EXPORT ds_cudnn_status name(                                        \
-		ds_cudnn_handle h, void *ad, const void *a, void *bd,          \
-		const void *b, ds_cudnn_conv c, void *dd, void *d, int req,    \
-		int *ret, struct ds_cudnn_algo_perf *p, void *ws, size_t wss)  \
-	{                                                                      \
-		return find_ex(kind, h, ad, a, bd, b, c, dd, d, req, ret, p,   \
-			       ws, wss);                                       \
-	}
+/* The family members: thin definitions, one per kind. */
 
-EXPORT_GET_V7(cudnnGetConvolutionForwardAlgorithm_v7, DS_CUDNN_CONV_FWD)
-EXPORT_GET_V7(cudnnGetConvolutionBackwardDataAlgorithm_v7,
-	      DS_CUDNN_CONV_BWD_DATA)
-EXPORT_GET_V7(cudnnGetConvolutionBackwardFilterAlgorithm_v7,
-	      DS_CUDNN_CONV_BWD_FILTER)
-EXPORT_FIND(cudnnFindConvolutionForwardAlgorithm, DS_CUDNN_CONV_FWD)
-EXPORT_FIND(cudnnFindConvolutionBackwardDataAlgorithm, DS_CUDNN_CONV_BWD_DATA)
-EXPORT_FIND(cudnnFindConvolutionBackwardFilterAlgorithm,
-	    DS_CUDNN_CONV_BWD_FILTER)
-EXPORT_FIND_EX(cudnnFindConvolutionForwardAlgorithmEx, DS_CUDNN_CONV_FWD)
-EXPORT_FIND_EX(cudnnFindConvolutionBackwardDataAlgorithmEx,
-	       DS_CUDNN_CONV_BWD_DATA)
-EXPORT_FIND_EX(cudnnFindConvolutionBackwardFilterAlgorithmEx,
-	       DS_CUDNN_CONV_BWD_FILTER)
+DS_EXPORT ds_cudnn_status cudnnGetConvolutionForwardAlgorithm_v7(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
+{
+	return get_v7(DS_CUDNN_CONV_FWD, h, a, b, c, d, req, ret, p);
+}
+
+DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardDataAlgorithm_v7(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
+{
+	return get_v7(DS_CUDNN_CONV_BWD_DATA, h, a, b, c, d, req, ret, p);
+}
+
+DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
+{
+	return get_v7(DS_CUDNN_CONV_BWD_FILTER, h, a, b, c, d, req, ret, p);
+}
+
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionForwardAlgorithm(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
+{
+	return find(DS_CUDNN_CONV_FWD, h, a, b, c, d, req, ret, p);
+}
+
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardDataAlgorithm(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
+{
+	return find(DS_CUDNN_CONV_BWD_DATA, h, a, b, c, d, req, ret, p);
+}
+
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardFilterAlgorithm(
+	ds_cudnn_handle h, void *a, void *b, ds_cudnn_conv c, void *d, int req,
+	int *ret, struct ds_cudnn_algo_perf *p)
+{
+	return find(DS_CUDNN_CONV_BWD_FILTER, h, a, b, c, d, req, ret, p);
+}
+
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionForwardAlgorithmEx(
+	ds_cudnn_handle h, void *ad, const void *a, void *bd, const void *b,
+	ds_cudnn_conv c, void *dd, void *d, int req, int *ret,
+	struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
+{
+	return find_ex(DS_CUDNN_CONV_FWD, h, ad, a, bd, b, c, dd, d, req, ret, p, ws, wss);
+}
+
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardDataAlgorithmEx(
+	ds_cudnn_handle h, void *ad, const void *a, void *bd, const void *b,
+	ds_cudnn_conv c, void *dd, void *d, int req, int *ret,
+	struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
+{
+	return find_ex(DS_CUDNN_CONV_BWD_DATA, h, ad, a, bd, b, c, dd, d, req, ret, p, ws, wss);
+}
+
+DS_EXPORT ds_cudnn_status cudnnFindConvolutionBackwardFilterAlgorithmEx(
+	ds_cudnn_handle h, void *ad, const void *a, void *bd, const void *b,
+	ds_cudnn_conv c, void *dd, void *d, int req, int *ret,
+	struct ds_cudnn_algo_perf *p, void *ws, size_t wss)
+{
+	return find_ex(DS_CUDNN_CONV_BWD_FILTER, h, ad, a, bd, b, c, dd, d, req, ret, p, ws, wss);
+}
 
 /* ------------------------------------------------------------------ */
 /* Workspace queries and execution of backward convolutions. */
@@ -302,7 +315,7 @@ static ds_cudnn_status ws_size(enum ds_cudnn_conv_kind kind, ds_cudnn_handle h,
 			       void *a, void *b, ds_cudnn_conv c, void *d,
 			       int algo, size_t *size)
 {
-	ws_size_fn f = (ws_size_fn)ds_cudnn_real_get(&real_ws_size[kind]);
+	ws_size_fn f = ds_sym_get(&families[kind].ws_size);
 	ds_cudnn_status st;
 	const int *sub;
 	int i, n;
@@ -333,8 +346,8 @@ static ds_cudnn_status exec(enum ds_cudnn_conv_kind kind, struct ds_site *site,
 			    ds_cudnn_conv c, int algo, void *ws, size_t wss,
 			    const void *beta, void *dd, void *d)
 {
-	exec_fn f = (exec_fn)ds_cudnn_real_get(&real_exec[kind]);
-	ws_size_fn q = (ws_size_fn)ds_cudnn_real_get(&real_ws_size[kind]);
+	exec_fn f = ds_sym_get(&families[kind].exec);
+	ws_size_fn q = ds_sym_get(&families[kind].ws_size);
 	ds_cudnn_status st;
 	const int *sub;
 	int i, n;
@@ -364,7 +377,7 @@ static ds_cudnn_status exec(enum ds_cudnn_conv_kind kind, struct ds_site *site,
 		 "algo %d nondeterministic and no deterministic algorithm fits "
 		 "workspace %zu", algo, wss);
 	ds_warn("%s: nondeterministic algorithm %d and no deterministic one "
-		"fits the %zu-byte workspace; refused", real_exec[kind].name,
+		"fits the %zu-byte workspace; refused", families[kind].exec.name,
 		algo, wss);
 	return DS_CUDNN_STATUS_NOT_SUPPORTED;
 }
@@ -433,7 +446,8 @@ DS_EXPORT ds_cudnn_status cudnnSetPooling2dDescriptor(ds_cudnn_pooling d,
 						      int ww, int ph, int pw,
 						      int sh, int sw)
 {
-	cudnnSetPooling2dDescriptor_fn f = REAL(cudnnSetPooling2dDescriptor);
+	__typeof__(&cudnnSetPooling2dDescriptor) f =
+		ds_sym_get(&real_cudnnSetPooling2dDescriptor);
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
@@ -446,7 +460,8 @@ DS_EXPORT ds_cudnn_status cudnnSetPoolingNdDescriptor(ds_cudnn_pooling d,
 						      const int *pad,
 						      const int *stride)
 {
-	cudnnSetPoolingNdDescriptor_fn f = REAL(cudnnSetPoolingNdDescriptor);
+	__typeof__(&cudnnSetPoolingNdDescriptor) f =
+		ds_sym_get(&real_cudnnSetPoolingNdDescriptor);
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
@@ -460,7 +475,8 @@ DS_EXPORT ds_cudnn_status cudnnSpatialTfSamplerBackward(
 	const void *dy, const void *grid, const void *beta_g, void *dgrid)
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnSpatialTfSamplerBackward");
-	cudnnSpatialTfSamplerBackward_fn f = REAL(cudnnSpatialTfSamplerBackward);
+	__typeof__(&cudnnSpatialTfSamplerBackward) f =
+		ds_sym_get(&real_cudnnSpatialTfSamplerBackward);
 	static atomic_int warned;
 
 	if (f == NULL)
@@ -491,7 +507,8 @@ DS_EXPORT ds_cudnn_status cudnnGetCTCLossWorkspaceSize(
 	const int *labels, const int *llen, const int *ilen, int algo,
 	ds_cudnn_ctc ctc, size_t *size)
 {
-	cudnnGetCTCLossWorkspaceSize_fn f = REAL(cudnnGetCTCLossWorkspaceSize);
+	__typeof__(&cudnnGetCTCLossWorkspaceSize) f =
+		ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize);
 	ds_cudnn_status st;
 	size_t s = 0;
 
@@ -511,8 +528,8 @@ DS_EXPORT ds_cudnn_status cudnnGetCTCLossWorkspaceSize_v8(
 	ds_cudnn_handle h, int algo, ds_cudnn_ctc ctc, ds_cudnn_tensor pd,
 	ds_cudnn_tensor gd, size_t *size)
 {
-	cudnnGetCTCLossWorkspaceSize_v8_fn f =
-		REAL(cudnnGetCTCLossWorkspaceSize_v8);
+	__typeof__(&cudnnGetCTCLossWorkspaceSize_v8) f =
+		ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize_v8);
 	ds_cudnn_status st;
 	size_t s = 0;
 
@@ -536,8 +553,9 @@ DS_EXPORT ds_cudnn_status cudnnCTCLoss(ds_cudnn_handle h, ds_cudnn_tensor pd,
 				       void *ws, size_t wss)
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnCTCLoss");
-	cudnnCTCLoss_fn f = REAL(cudnnCTCLoss);
-	cudnnGetCTCLossWorkspaceSize_fn q = REAL(cudnnGetCTCLossWorkspaceSize);
+	__typeof__(&cudnnCTCLoss) f = ds_sym_get(&real_cudnnCTCLoss);
+	__typeof__(&cudnnGetCTCLossWorkspaceSize) q =
+		ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize);
 	size_t need = 0;
 
 	if (f == NULL)
@@ -567,9 +585,9 @@ DS_EXPORT ds_cudnn_status cudnnCTCLoss_v8(ds_cudnn_handle h, int algo,
 					  void *grads, size_t wss, void *ws)
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnCTCLoss_v8");
-	cudnnCTCLoss_v8_fn f = REAL(cudnnCTCLoss_v8);
-	cudnnGetCTCLossWorkspaceSize_v8_fn q =
-		REAL(cudnnGetCTCLossWorkspaceSize_v8);
+	__typeof__(&cudnnCTCLoss_v8) f = ds_sym_get(&real_cudnnCTCLoss_v8);
+	__typeof__(&cudnnGetCTCLossWorkspaceSize_v8) q =
+		ds_sym_get(&real_cudnnGetCTCLossWorkspaceSize_v8);
 	size_t need = 0;
 
 	if (f == NULL)

@@ -37,51 +37,6 @@
 static struct ds_cudnn_desc *_Atomic table;
 static atomic_uint live;
 
-uint64_t ds_cudnn_mix(uint64_t h, uint64_t v)
-{
-	/* splitmix64 finalizer over a boost-style combine */
-	h ^= v + UINT64_C(0x9e3779b97f4a7c15) + (h << 6) + (h >> 2);
-	h ^= h >> 30;
-	h *= UINT64_C(0xbf58476d1ce4e5b9);
-	h ^= h >> 27;
-	h *= UINT64_C(0x94d049bb133111eb);
-	h ^= h >> 31;
-	return h;
-}
-
-uint64_t ds_cudnn_hash_bytes(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint64_t w;
-
-	h = ds_cudnn_mix(h, n);
-	while (n >= 8) {
-		memcpy(&w, b, 8);
-		h = ds_cudnn_mix(h, w);
-		b += 8;
-		n -= 8;
-	}
-	if (n) {
-		w = 0;
-		memcpy(&w, b, n);
-		h = ds_cudnn_mix(h, w);
-	}
-	return h;
-}
-
-const char *ds_cudnn_hex16(uint64_t v, char out[17])
-{
-	static const char digits[] = "0123456789abcdef";
-	int i;
-
-	for (i = 15; i >= 0; i--) {
-		out[i] = digits[v & 15];
-		v >>= 4;
-	}
-	out[16] = '\0';
-	return out;
-}
-
 int ds_cudnn_attr_elem_size(int type)
 {
 	switch (type) {
@@ -108,12 +63,12 @@ int ds_cudnn_attr_elem_size(int type)
 bool ds_cudnn_track_wanted(int type)
 {
 	switch (type) {
-	case 6:  /* INTERMEDIATE_INFO */
+	case DS_CUDNN_BACKEND_INTERMEDIATE_INFO_DESCRIPTOR:
 	case DS_CUDNN_BACKEND_KNOB_CHOICE_DESCRIPTOR:
-	case 8:  /* KNOB_INFO */
-	case 9:  /* LAYOUT_INFO */
+	case DS_CUDNN_BACKEND_KNOB_INFO_DESCRIPTOR:
+	case DS_CUDNN_BACKEND_LAYOUT_INFO_DESCRIPTOR:
 	case DS_CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR:
-	case 34: /* KERNEL_CACHE */
+	case DS_CUDNN_BACKEND_KERNEL_CACHE_DESCRIPTOR:
 		return false;
 	default:
 		return type >= 0;
@@ -238,7 +193,7 @@ void ds_cudnn_track_set_attr(struct ds_cudnn_desc *d, uint32_t name,
 		d->flags |= DS_CUDNN_F_INCOMPLETE;
 		return;
 	}
-	h = ds_cudnn_mix(ds_cudnn_mix(name, (uint64_t)type), (uint64_t)count);
+	h = ds_mix64(ds_mix64(name, (uint64_t)type), (uint64_t)count);
 	if (type == DS_CUDNN_TYPE_BACKEND_DESCRIPTOR) {
 		void *const *refs = vals;
 		int64_t j;
@@ -249,15 +204,15 @@ void ds_cudnn_track_set_attr(struct ds_cudnn_desc *d, uint32_t name,
 
 			if (r == NULL) {
 				d->flags |= DS_CUDNN_F_INCOMPLETE;
-				h = ds_cudnn_mix(h, 0);
+				h = ds_mix64(h, 0);
 				continue;
 			}
-			h = ds_cudnn_mix(h, ds_cudnn_track_content(r, &complete));
+			h = ds_mix64(h, ds_cudnn_track_content(r, &complete));
 			if (!complete)
 				d->flags |= DS_CUDNN_F_INCOMPLETE;
 		}
 	} else if (count > 0) {
-		h = ds_cudnn_hash_bytes(h, vals, (size_t)count * (size_t)esz);
+		h = ds_hash_bytes(h, vals, (size_t)count * (size_t)esz);
 	}
 	for (i = 0; i < d->nattr; i++)
 		if (d->names[i] == name) {
@@ -290,9 +245,9 @@ uint64_t ds_cudnn_track_content(const struct ds_cudnn_desc *d, bool *complete)
 			idx[j] = idx[j - 1];
 		idx[j] = v;
 	}
-	h = ds_cudnn_mix(UINT64_C(0x6364736e6e666770), (uint64_t)d->type);
+	h = ds_mix64(UINT64_C(0x6364736e6e666770), (uint64_t)d->type);
 	for (i = 0; i < n; i++)
-		h = ds_cudnn_mix(ds_cudnn_mix(h, d->names[idx[i]]),
+		h = ds_mix64(ds_mix64(h, d->names[idx[i]]),
 				 d->vals[idx[i]]);
 	*complete = !(d->flags & DS_CUDNN_F_INCOMPLETE);
 	return h;

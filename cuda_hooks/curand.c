@@ -18,93 +18,40 @@
  * Quasi generators (Sobol) have no seed and are left alone.  The device
  * API (curand_init in kernels) is header code the shim cannot see.
  *
- * Missing real functions: CURAND_STATUS_NOT_INITIALIZED (style.md §5).
+ * Missing real functions: CURAND_STATUS_NOT_INITIALIZED, logged once by
+ * resolve.c under the curand source.
  */
 #include "detshim.h"
 
 #include <time.h>
 
 #include "abi/curand.h"
-#include "curand.h"
-#include "gpu_policy.h"
+#include "curand_rules.h"
 
-typedef ds_curand_generator gen_t;
-typedef ds_curand_status st_t;
+/* cuRAND 10: the soname of CUDA 10 to 13. */
+static const char *const curand_libs[] = { "libcurand.so.10", NULL };
 
 #define DS_CURAND_HOOKS(X)                                                   \
-	X(curandCreateGenerator, (gen_t * g, int type))                      \
-	X(curandCreateGeneratorHost, (gen_t * g, int type))                  \
-	X(curandSetPseudoRandomGeneratorSeed,                                \
-	  (gen_t g, unsigned long long seed))                                \
-	X(curandSetGeneratorOrdering, (gen_t g, int order))
+	X(curandCreateGenerator)                                             \
+	X(curandCreateGeneratorHost)                                         \
+	X(curandSetPseudoRandomGeneratorSeed)                                \
+	X(curandSetGeneratorOrdering)
 
-#define DS_CURAND_SLOT(name, params)                                         \
-	typedef st_t(*name##_fn) params;                                     \
+#define DS_CURAND_SLOT(name)                                                 \
 	static struct ds_sym real_##name =                                   \
-		DS_SYM_INIT(DS_CURAND_SONAME, #name);
+		DS_SYM_INIT(curand_libs, DS_SRC_CURAND, #name);
 DS_CURAND_HOOKS(DS_CURAND_SLOT)
 #undef DS_CURAND_SLOT
 
-/* After a successful create: give a pseudo generator its derived seed. */
-static void seed_new(gen_t g, int type, struct ds_site *site)
-{
-	curandSetPseudoRandomGeneratorSeed_fn set =
-		ds_sym_get(&real_curandSetPseudoRandomGeneratorSeed);
-	uint64_t seed;
-	st_t st;
+/* The type create() calls both creators through. */
+DS_EXPORT ds_curand_status curandCreateGenerator(ds_curand_generator *g,
+						 int type);
 
-	if (!ds_curand_is_pseudo(type))
-		return;
-	seed = ds_stream_u64(DS_SRC_CURAND, (uint64_t)type);
-	if (!ds_enforce(DS_SRC_CURAND)) {
-		ds_event(site, "would-replace",
-			 "generator=%p type=%d seed 0 (default) -> derived", g,
-			 type);
-		return;
-	}
-	if (set == NULL)
-		return;
-	st = set(g, seed);
-	ds_event(site, st == DS_CURAND_STATUS_SUCCESS ? "replaced" : "error",
-		 "generator=%p type=%d seed 0 (default) -> %llu (status %d)",
-		 g, type, (unsigned long long)seed, st);
-}
-
-/* curandCreateGenerator and curandCreateGeneratorHost: one signature. */
-static st_t create(struct ds_sym *sym, struct ds_site *site, gen_t *g,
-		   int type)
-{
-	curandCreateGenerator_fn real = ds_sym_get(sym);
-	st_t st;
-
-	if (real == NULL)
-		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	st = real(g, type);
-	if (st == DS_CURAND_STATUS_SUCCESS && g && ds_active() &&
-	    ds_watch(DS_SRC_CURAND))
-		seed_new(*g, type, site);
-	return st;
-}
-
-DS_EXPORT st_t curandCreateGenerator(gen_t *g, int type)
-{
-	DS_SITE(site, DS_SRC_CURAND, "curandCreateGenerator");
-
-	return create(&real_curandCreateGenerator, &site, g, type);
-}
-
-DS_EXPORT st_t curandCreateGeneratorHost(gen_t *g, int type)
-{
-	DS_SITE(site, DS_SRC_CURAND, "curandCreateGeneratorHost");
-
-	return create(&real_curandCreateGeneratorHost, &site, g, type);
-}
-
-DS_EXPORT st_t curandSetPseudoRandomGeneratorSeed(gen_t g,
-						  unsigned long long seed)
+DS_EXPORT ds_curand_status curandSetPseudoRandomGeneratorSeed(
+	ds_curand_generator g, unsigned long long seed)
 {
 	DS_SITE(site, DS_SRC_CURAND, "curandSetPseudoRandomGeneratorSeed");
-	curandSetPseudoRandomGeneratorSeed_fn real =
+	__typeof__(&curandSetPseudoRandomGeneratorSeed) real =
 		ds_sym_get(&real_curandSetPseudoRandomGeneratorSeed);
 	struct timespec ts = { 0, 0 };
 	const char *how = "kept";
@@ -129,10 +76,11 @@ DS_EXPORT st_t curandSetPseudoRandomGeneratorSeed(gen_t g,
 	return real(g, s);
 }
 
-DS_EXPORT st_t curandSetGeneratorOrdering(gen_t g, int order)
+DS_EXPORT ds_curand_status curandSetGeneratorOrdering(ds_curand_generator g,
+						     int order)
 {
 	DS_SITE(site, DS_SRC_CURAND, "curandSetGeneratorOrdering");
-	curandSetGeneratorOrdering_fn real =
+	__typeof__(&curandSetGeneratorOrdering) real =
 		ds_sym_get(&real_curandSetGeneratorOrdering);
 	int want;
 
@@ -152,4 +100,61 @@ DS_EXPORT st_t curandSetGeneratorOrdering(gen_t g, int order)
 		 "generator=%p ordering=%d (PSEUDO_DYNAMIC: device-specific) -> "
 		 "%d (PSEUDO_DEFAULT)", g, order, want);
 	return real(g, want);
+}
+
+/* After a successful create: give a pseudo generator its derived seed. */
+static void seed_new(ds_curand_generator g, int type, struct ds_site *site)
+{
+	__typeof__(&curandSetPseudoRandomGeneratorSeed) set =
+		ds_sym_get(&real_curandSetPseudoRandomGeneratorSeed);
+	uint64_t seed;
+	ds_curand_status st;
+
+	if (!ds_curand_is_pseudo(type))
+		return;
+	seed = ds_stream_u64(DS_SRC_CURAND, (uint64_t)type);
+	if (!ds_enforce(DS_SRC_CURAND)) {
+		ds_event(site, "would-replace",
+			 "generator=%p type=%d seed 0 (default) -> derived", g,
+			 type);
+		return;
+	}
+	if (set == NULL)
+		return;
+	st = set(g, seed);
+	ds_event(site, st == DS_CURAND_STATUS_SUCCESS ? "replaced" : "error",
+		 "generator=%p type=%d seed 0 (default) -> %llu (status %d)",
+		 g, type, (unsigned long long)seed, st);
+}
+
+/* curandCreateGenerator and curandCreateGeneratorHost: one signature. */
+static ds_curand_status create(struct ds_sym *sym, struct ds_site *site,
+			       ds_curand_generator *g, int type)
+{
+	__typeof__(&curandCreateGenerator) real = ds_sym_get(sym);
+	ds_curand_status st;
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	st = real(g, type);
+	if (st == DS_CURAND_STATUS_SUCCESS && g && ds_active() &&
+	    ds_watch(DS_SRC_CURAND))
+		seed_new(*g, type, site);
+	return st;
+}
+
+DS_EXPORT ds_curand_status curandCreateGenerator(ds_curand_generator *g,
+						 int type)
+{
+	DS_SITE(site, DS_SRC_CURAND, "curandCreateGenerator");
+
+	return create(&real_curandCreateGenerator, &site, g, type);
+}
+
+DS_EXPORT ds_curand_status curandCreateGeneratorHost(ds_curand_generator *g,
+						     int type)
+{
+	DS_SITE(site, DS_SRC_CURAND, "curandCreateGeneratorHost");
+
+	return create(&real_curandCreateGeneratorHost, &site, g, type);
 }

@@ -8,8 +8,7 @@
  * fetch every driver entry point through that pointer (gpu.md §0 item 5,
  * §6.2; NVlabs/NVBit#134).  A dlsym on a handle searches that object, not
  * the preload, so exporting cuMemAlloc_v2 would catch nothing.  The shim
- * therefore exports dlsym and special-cases a few names (gpu_policy.c
- * drv_exports): cuGetProcAddress{,_v2,_v2_ptsz}, cuInit, and - only with
+ * therefore exports dlsym and special-cases the names of driver_slots.h: cuGetProcAddress{,_v2,_v2_ptsz}, cuInit, and - only with
  * gpu.alloc_fill - the cuMemAlloc* family.  Every other call is forwarded
  * untouched.
  *
@@ -51,21 +50,11 @@
 #include <string.h>
 
 #include "abi/cuda.h"
-#include "driver.h"
-#include "gpu_policy.h"
+#include "device.h"
+#include "driver_rules.h"
 
-typedef ds_cu_result cr;
-typedef ds_cu_deviceptr dptr;
-typedef cr (*getproc_v1_fn)(const char *, void **, int, uint64_t);
-typedef cr (*getproc_v2_fn)(const char *, void **, int, uint64_t, int *);
-typedef cr (*init_fn)(unsigned);
-typedef cr (*alloc_fn)(dptr *, size_t);
-typedef cr (*pitch_fn)(dptr *, size_t *, size_t, size_t, unsigned);
-typedef cr (*managed_fn)(dptr *, size_t, unsigned);
-typedef cr (*async_fn)(dptr *, size_t, ds_cu_stream);
-typedef cr (*pool_fn)(dptr *, size_t, ds_cu_mempool, ds_cu_stream);
-typedef cr (*memset_fn)(dptr, unsigned char, size_t);
-typedef cr (*memset_async_fn)(dptr, unsigned char, size_t, ds_cu_stream);
+/* The driver every CUDA library dlopens itself. */
+static const char *const cuda_libs[] = { "libcuda.so.1", NULL };
 
 /* Real pointer behind each wrapper slot (first one seen). */
 static void *_Atomic real_slot[DS_DRV_COUNT];
@@ -76,103 +65,161 @@ static void *slot_real(int slot)
 }
 
 /* ------------------------------------------------------------------ */
-/* Real driver functions the shim itself calls (fingerprint, memset). */
+/* Real driver functions the shim itself calls (DS_DRV_CALLS). */
 
-/* A driver function by base name through the real cuGetProcAddress the
- * program already fetched, else by exported name from libcuda.so.1. */
-static void *drv_get(const char *base, int version, uint64_t flags,
-		     const char *export_name)
+enum drv_call {
+#define DS_DRV_CALL_ENUM(call, ...) CALL_##call,
+	DS_DRV_CALLS(DS_DRV_CALL_ENUM)
+#undef DS_DRV_CALL_ENUM
+	CALL_COUNT
+};
+
+static const struct {
+	const char *base;
+	int version;
+	uint64_t flags;
+	const char *export_name;
+} calls[CALL_COUNT] = {
+#define DS_DRV_CALL_ROW(call, base_, version_, flags_, export_) \
+	[CALL_##call] = { base_, version_, flags_, export_ },
+	DS_DRV_CALLS(DS_DRV_CALL_ROW)
+#undef DS_DRV_CALL_ROW
+};
+
+static void *_Atomic call_cache[CALL_COUNT];
+
+static ds_cu_result w_getproc_v1(const char *sym, void **pfn, int ver,
+				 uint64_t flags);
+static ds_cu_result w_getproc_v2(const char *sym, void **pfn, int ver,
+				 uint64_t flags, int *status);
+
+/* A driver function the shim calls, resolved once: through the real
+ * cuGetProcAddress the program already fetched, else by exported name from
+ * the loaded driver.  NULL without a driver. */
+static void *drv_call(enum drv_call c)
 {
-	void *gp, *fn = NULL;
+	void *fn = atomic_load_explicit(&call_cache[c], memory_order_acquire);
+	__typeof__(&w_getproc_v2) gp2 = slot_real(DS_DRV_GETPROC_V2);
+	__typeof__(&w_getproc_v1) gp1 = slot_real(DS_DRV_GETPROC_V1);
 	int status = 0;
 
-	if ((gp = slot_real(DS_DRV_GETPROC_V2)) != NULL) {
-		if (((getproc_v2_fn)gp)(base, &fn, version, flags, &status) ==
-		    DS_CUDA_SUCCESS && fn)
-			return fn;
-	} else if ((gp = slot_real(DS_DRV_GETPROC_V1)) != NULL) {
-		if (((getproc_v1_fn)gp)(base, &fn, version, flags) ==
-		    DS_CUDA_SUCCESS && fn)
-			return fn;
+	if (fn != NULL)
+		return fn;
+	if (gp2 != NULL) {
+		if (gp2(calls[c].base, &fn, calls[c].version, calls[c].flags,
+			&status) != DS_CUDA_SUCCESS)
+			fn = NULL;
+	} else if (gp1 != NULL) {
+		if (gp1(calls[c].base, &fn, calls[c].version, calls[c].flags) !=
+		    DS_CUDA_SUCCESS)
+			fn = NULL;
 	}
-	return ds_resolve_in(DS_CUDA_DRIVER_SONAME, export_name);
-}
-
-/* Resolve-once cache of a drv_get result. */
-static void *drv_cached(void *_Atomic *cache, const char *base, int version,
-			uint64_t flags, const char *export_name)
-{
-	void *p = atomic_load_explicit(cache, memory_order_acquire);
-
-	if (p == NULL) {
-		p = drv_get(base, version, flags, export_name);
-		if (p)
-			atomic_store_explicit(cache, p, memory_order_release);
-	}
-	return p;
+	if (fn == NULL)
+		fn = ds_resolve_chain(cuda_libs, calls[c].export_name);
+	if (fn != NULL)
+		atomic_store_explicit(&call_cache[c], fn, memory_order_release);
+	return fn;
 }
 
 /* ------------------------------------------------------------------ */
-/* Fingerprint: "results are comparable only on this GPU type". */
+/* Device description (device.h): the fingerprint and the algorithm cache's
+ * device string. */
 
+/* Name, compute capability, SM count and UUID of device d; fields the
+ * driver does not answer stay "?" / -1. */
+static void describe(ds_cu_device d, struct ds_cu_device_info *out)
+{
+	ds_cu_result (*name)(char *, int, ds_cu_device);
+	ds_cu_result (*attr)(int *, int, ds_cu_device);
+	ds_cu_result (*uuid)(unsigned char *, ds_cu_device);
+	unsigned char u[16];
+
+	ds_inside++;
+	name = drv_call(CALL_DEVICE_GET_NAME);
+	attr = drv_call(CALL_DEVICE_GET_ATTRIBUTE);
+	uuid = drv_call(CALL_DEVICE_GET_UUID);
+	strcpy(out->name, "?");
+	strcpy(out->uuid, "?");
+	out->cc_major = out->cc_minor = out->sms = -1;
+	if (name == NULL ||
+	    name(out->name, (int)sizeof(out->name), d) != DS_CUDA_SUCCESS)
+		strcpy(out->name, "?");
+	out->name[sizeof(out->name) - 1] = '\0';
+	if (attr &&
+	    (attr(&out->cc_major,
+		  DS_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d) != 0 ||
+	     attr(&out->cc_minor,
+		  DS_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d) != 0 ||
+	     attr(&out->sms, DS_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+		  d) != 0))
+		out->sms = -1;
+	if (uuid && uuid(u, d) == DS_CUDA_SUCCESS)
+		ds_uuid_format(u, out->uuid);
+	ds_inside--;
+}
+
+bool ds_cu_device_describe(int ordinal, struct ds_cu_device_info *out)
+{
+	ds_cu_result (*get)(ds_cu_device *, int);
+	ds_cu_device d = 0;
+
+	ds_inside++;
+	get = drv_call(CALL_DEVICE_GET);
+	ds_inside--;
+	if (get == NULL || get(&d, ordinal) != DS_CUDA_SUCCESS)
+		return false;
+	describe(d, out);
+	return true;
+}
+
+void ds_cu_current_device_string(char *out, size_t cap)
+{
+	ds_cu_result (*ctx_dev)(ds_cu_device *);
+	struct ds_cu_device_info info;
+	ds_cu_device dev = 0;
+
+	ds_fmt(out, cap, "unknown");
+	ds_inside++;
+	ctx_dev = drv_call(CALL_CTX_GET_DEVICE);
+	ds_inside--;
+	if (ctx_dev == NULL || ctx_dev(&dev) != DS_CUDA_SUCCESS)
+		return;
+	describe(dev, &info);
+	if (info.sms < 0 || strcmp(info.name, "?") == 0)
+		return;
+	ds_fmt(out, cap, "sm%d%d sms=%d %s", info.cc_major, info.cc_minor,
+	       info.sms, info.name);
+}
+
+/* Fingerprint: "results are comparable only on this GPU type". */
 static void fingerprint(void)
 {
 	static atomic_int done;
-	typedef cr (*ver_fn)(int *);
-	typedef cr (*count_fn)(int *);
-	typedef cr (*get_fn)(ds_cu_device *, int);
-	typedef cr (*name_fn)(char *, int, ds_cu_device);
-	typedef cr (*attr_fn)(int *, int, ds_cu_device);
-	typedef cr (*uuid_fn)(unsigned char *, ds_cu_device);
-	ver_fn ver;
-	count_fn count;
-	get_fn get;
-	name_fn name;
-	attr_fn attr;
-	uuid_fn uuid;
+	ds_cu_result (*ver)(int *);
+	ds_cu_result (*count)(int *);
 	int drv = 0, n = 0, i;
 
 	if (atomic_load_explicit(&done, memory_order_acquire) ||
 	    atomic_exchange(&done, 1))
 		return;
 	ds_inside++;
-	ver = (ver_fn)drv_get("cuDriverGetVersion", 2020, 0,
-			      "cuDriverGetVersion");
-	count = (count_fn)drv_get("cuDeviceGetCount", 2000, 0,
-				  "cuDeviceGetCount");
-	get = (get_fn)drv_get("cuDeviceGet", 2000, 0, "cuDeviceGet");
-	name = (name_fn)drv_get("cuDeviceGetName", 2000, 0, "cuDeviceGetName");
-	attr = (attr_fn)drv_get("cuDeviceGetAttribute", 2000, 0,
-				"cuDeviceGetAttribute");
-	uuid = (uuid_fn)drv_get("cuDeviceGetUuid", 11040, 0,
-				"cuDeviceGetUuid_v2");
+	ver = drv_call(CALL_DRIVER_GET_VERSION);
+	count = drv_call(CALL_DEVICE_GET_COUNT);
 	if (ver)
 		ver(&drv);
 	if (count == NULL || count(&n) != DS_CUDA_SUCCESS)
 		n = 0;
 	for (i = 0; i < n && i < 16; i++) {
-		ds_cu_device d = 0;
-		char nm[128] = "?", id[41] = "?";
-		unsigned char u[16];
-		int ccmaj = -1, ccmin = -1, sms = -1;
+		struct ds_cu_device_info info;
 
-		if (get == NULL || get(&d, i) != DS_CUDA_SUCCESS)
+		if (!ds_cu_device_describe(i, &info))
 			continue;
-		if (name == NULL || name(nm, (int)sizeof(nm), d) != DS_CUDA_SUCCESS)
-			strcpy(nm, "?");
-		nm[sizeof(nm) - 1] = '\0';
-		if (attr) {
-			attr(&ccmaj, DS_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d);
-			attr(&ccmin, DS_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d);
-			attr(&sms, DS_CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, d);
-		}
-		if (uuid && uuid(u, d) == DS_CUDA_SUCCESS)
-			ds_uuid_format(u, id);
 		ds_log_record(DS_SRC_DRIVER, "cuInit", "fingerprint",
 			      "driver=%d device=%d name=%s cc=%d.%d sms=%d "
 			      "uuid=%s (bit-equality holds only on the same GPU "
-			      "type and SM count: gpu.md 9)",
-			      drv, i, nm, ccmaj, ccmin, sms, id);
+			      "type and SM count: docs/REPRODUCIBILITY.md)",
+			      drv, i, info.name, info.cc_major, info.cc_minor,
+			      info.sms, info.uuid);
 	}
 	if (n == 0)
 		ds_log_record(DS_SRC_DRIVER, "cuInit", "fingerprint",
@@ -183,13 +230,14 @@ static void fingerprint(void)
 /* ------------------------------------------------------------------ */
 /* Allocation fill. */
 
-static void fill(struct ds_site *site, dptr p, size_t n, bool async,
-		 ds_cu_stream s, bool ptsz)
+static void fill(struct ds_site *site, ds_cu_deviceptr p, size_t n,
+		 bool async, ds_cu_stream s, bool ptsz)
 {
-	static void *_Atomic ms, *_Atomic msa, *_Atomic msa_ptsz;
+	ds_cu_result (*ms)(ds_cu_deviceptr, unsigned char, size_t);
+	ds_cu_result (*msa)(ds_cu_deviceptr, unsigned char, size_t,
+			    ds_cu_stream);
 	unsigned char b = (unsigned char)ds_cfg.alloc_fill_byte;
-	cr r = DS_CUDA_ERROR_NOT_INITIALIZED;
-	void *fn;
+	ds_cu_result r = DS_CUDA_ERROR_NOT_INITIALIZED;
 
 	fingerprint();
 	if (n == 0)
@@ -200,20 +248,14 @@ static void fill(struct ds_site *site, dptr p, size_t n, bool async,
 	}
 	ds_inside++;
 	if (!async) {
-		fn = drv_cached(&ms, "cuMemsetD8", 3020, 0, "cuMemsetD8_v2");
-		if (fn)
-			r = ((memset_fn)fn)(p, b, n);
-	} else if (ptsz) {
-		fn = drv_cached(&msa_ptsz, "cuMemsetD8Async", 7000,
-				DS_CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
-				"cuMemsetD8Async_ptsz");
-		if (fn)
-			r = ((memset_async_fn)fn)(p, b, n, s);
+		ms = drv_call(CALL_MEMSET_D8);
+		if (ms)
+			r = ms(p, b, n);
 	} else {
-		fn = drv_cached(&msa, "cuMemsetD8Async", 3020, 0,
-				"cuMemsetD8Async");
-		if (fn)
-			r = ((memset_async_fn)fn)(p, b, n, s);
+		msa = drv_call(ptsz ? CALL_MEMSET_D8_ASYNC_PTSZ :
+				      CALL_MEMSET_D8_ASYNC);
+		if (msa)
+			r = msa(p, b, n, s);
 	}
 	ds_inside--;
 	ds_event(site, r == DS_CUDA_SUCCESS ? "filled" : "error",
@@ -221,98 +263,127 @@ static void fill(struct ds_site *site, dptr p, size_t n, bool async,
 		 async ? " async" : "", r);
 }
 
-static bool fill_on(void)
+/* After a real allocation returned r: fill the new range if asked to. */
+static void after_alloc(struct ds_site *site, ds_cu_result r,
+			const ds_cu_deviceptr *p, size_t n, bool async,
+			ds_cu_stream s, bool ptsz)
 {
-	return ds_active() && ds_watch(DS_SRC_DRIVER) && ds_cfg.alloc_fill;
+	if (r == DS_CUDA_SUCCESS && p && ds_active() &&
+	    ds_watch(DS_SRC_DRIVER) && ds_cfg.alloc_fill)
+		fill(site, *p, n, async, s, ptsz);
 }
 
-static cr w_memalloc(dptr *p, size_t n)
+/* The wrappers, one per DS_DRV_SLOTS row.  Each has the ABI of its slot's
+ * real function, so its own type is the real pointer's type. */
+
+static ds_cu_result w_memalloc(ds_cu_deviceptr *p, size_t n)
 {
 	DS_SITE(site, DS_SRC_DRIVER, "cuMemAlloc_v2");
-	alloc_fn real = (alloc_fn)slot_real(DS_DRV_MEMALLOC);
-	cr r;
+	__typeof__(&w_memalloc) real = slot_real(DS_DRV_MEMALLOC);
+	ds_cu_result r;
 
 	if (real == NULL)
 		return DS_CUDA_ERROR_NOT_INITIALIZED;
 	r = real(p, n);
-	if (r == DS_CUDA_SUCCESS && p && fill_on())
-		fill(&site, *p, n, false, NULL, false);
+	after_alloc(&site, r, p, n, false, NULL, false);
 	return r;
 }
 
-static cr w_memalloc_pitch(dptr *p, size_t *pitch, size_t w, size_t h,
-			   unsigned elem)
+static ds_cu_result w_memalloc_pitch(ds_cu_deviceptr *p, size_t *pitch,
+				     size_t w, size_t h, unsigned elem)
 {
 	DS_SITE(site, DS_SRC_DRIVER, "cuMemAllocPitch_v2");
-	pitch_fn real = (pitch_fn)slot_real(DS_DRV_MEMALLOC_PITCH);
-	cr r;
+	__typeof__(&w_memalloc_pitch) real = slot_real(DS_DRV_MEMALLOC_PITCH);
+	ds_cu_result r;
 
 	if (real == NULL)
 		return DS_CUDA_ERROR_NOT_INITIALIZED;
 	r = real(p, pitch, w, h, elem);
-	if (r == DS_CUDA_SUCCESS && p && pitch && fill_on())
-		fill(&site, *p, *pitch * h, false, NULL, false);
+	if (pitch)
+		after_alloc(&site, r, p, *pitch * h, false, NULL, false);
 	return r;
 }
 
-static cr w_memalloc_managed(dptr *p, size_t n, unsigned flags)
+static ds_cu_result w_memalloc_managed(ds_cu_deviceptr *p, size_t n,
+				       unsigned flags)
 {
 	DS_SITE(site, DS_SRC_DRIVER, "cuMemAllocManaged");
-	managed_fn real = (managed_fn)slot_real(DS_DRV_MEMALLOC_MANAGED);
-	cr r;
+	__typeof__(&w_memalloc_managed) real =
+		slot_real(DS_DRV_MEMALLOC_MANAGED);
+	ds_cu_result r;
 
 	if (real == NULL)
 		return DS_CUDA_ERROR_NOT_INITIALIZED;
 	r = real(p, n, flags);
-	if (r == DS_CUDA_SUCCESS && p && fill_on())
-		fill(&site, *p, n, false, NULL, false);
+	after_alloc(&site, r, p, n, false, NULL, false);
 	return r;
 }
 
-#define DS_ASYNC_WRAPPER(fname, slot, ptsz, sitename)                        \
-	static cr fname(dptr *p, size_t n, ds_cu_stream s)                   \
-	{                                                                    \
-		DS_SITE(site, DS_SRC_DRIVER, sitename);                      \
-		async_fn real = (async_fn)slot_real(slot);                   \
-		cr r;                                                        \
-		if (real == NULL)                                            \
-			return DS_CUDA_ERROR_NOT_INITIALIZED;                \
-		r = real(p, n, s);                                           \
-		if (r == DS_CUDA_SUCCESS && p && fill_on())                  \
-			fill(&site, *p, n, true, s, ptsz);                   \
-		return r;                                                    \
-	}
-DS_ASYNC_WRAPPER(w_memalloc_async, DS_DRV_MEMALLOC_ASYNC, false,
-		 "cuMemAllocAsync")
-DS_ASYNC_WRAPPER(w_memalloc_async_ptsz, DS_DRV_MEMALLOC_ASYNC_PTSZ, true,
-		 "cuMemAllocAsync_ptsz")
+static ds_cu_result w_memalloc_async(ds_cu_deviceptr *p, size_t n,
+				     ds_cu_stream s)
+{
+	DS_SITE(site, DS_SRC_DRIVER, "cuMemAllocAsync");
+	__typeof__(&w_memalloc_async) real = slot_real(DS_DRV_MEMALLOC_ASYNC);
+	ds_cu_result r;
 
-#define DS_POOL_WRAPPER(fname, slot, ptsz, sitename)                         \
-	static cr fname(dptr *p, size_t n, ds_cu_mempool pool,               \
-			ds_cu_stream s)                                      \
-	{                                                                    \
-		DS_SITE(site, DS_SRC_DRIVER, sitename);                      \
-		pool_fn real = (pool_fn)slot_real(slot);                     \
-		cr r;                                                        \
-		if (real == NULL)                                            \
-			return DS_CUDA_ERROR_NOT_INITIALIZED;                \
-		r = real(p, n, pool, s);                                     \
-		if (r == DS_CUDA_SUCCESS && p && fill_on())                  \
-			fill(&site, *p, n, true, s, ptsz);                   \
-		return r;                                                    \
-	}
-DS_POOL_WRAPPER(w_memalloc_pool, DS_DRV_MEMALLOC_POOL, false,
-		"cuMemAllocFromPoolAsync")
-DS_POOL_WRAPPER(w_memalloc_pool_ptsz, DS_DRV_MEMALLOC_POOL_PTSZ, true,
-		"cuMemAllocFromPoolAsync_ptsz")
+	if (real == NULL)
+		return DS_CUDA_ERROR_NOT_INITIALIZED;
+	r = real(p, n, s);
+	after_alloc(&site, r, p, n, true, s, false);
+	return r;
+}
+
+static ds_cu_result w_memalloc_async_ptsz(ds_cu_deviceptr *p, size_t n,
+					  ds_cu_stream s)
+{
+	DS_SITE(site, DS_SRC_DRIVER, "cuMemAllocAsync_ptsz");
+	__typeof__(&w_memalloc_async_ptsz) real =
+		slot_real(DS_DRV_MEMALLOC_ASYNC_PTSZ);
+	ds_cu_result r;
+
+	if (real == NULL)
+		return DS_CUDA_ERROR_NOT_INITIALIZED;
+	r = real(p, n, s);
+	after_alloc(&site, r, p, n, true, s, true);
+	return r;
+}
+
+static ds_cu_result w_memalloc_pool(ds_cu_deviceptr *p, size_t n,
+				    ds_cu_mempool pool, ds_cu_stream s)
+{
+	DS_SITE(site, DS_SRC_DRIVER, "cuMemAllocFromPoolAsync");
+	__typeof__(&w_memalloc_pool) real = slot_real(DS_DRV_MEMALLOC_POOL);
+	ds_cu_result r;
+
+	if (real == NULL)
+		return DS_CUDA_ERROR_NOT_INITIALIZED;
+	r = real(p, n, pool, s);
+	after_alloc(&site, r, p, n, true, s, false);
+	return r;
+}
+
+static ds_cu_result w_memalloc_pool_ptsz(ds_cu_deviceptr *p, size_t n,
+					 ds_cu_mempool pool, ds_cu_stream s)
+{
+	DS_SITE(site, DS_SRC_DRIVER, "cuMemAllocFromPoolAsync_ptsz");
+	__typeof__(&w_memalloc_pool_ptsz) real =
+		slot_real(DS_DRV_MEMALLOC_POOL_PTSZ);
+	ds_cu_result r;
+
+	if (real == NULL)
+		return DS_CUDA_ERROR_NOT_INITIALIZED;
+	r = real(p, n, pool, s);
+	after_alloc(&site, r, p, n, true, s, true);
+	return r;
+}
 
 /* ------------------------------------------------------------------ */
 /* cuInit and cuGetProcAddress. */
 
-static cr w_init(unsigned flags)
+static ds_cu_result w_init(unsigned flags)
 {
-	init_fn real = (init_fn)slot_real(DS_DRV_INIT);
-	cr r;
+	__typeof__(&w_init) real = slot_real(DS_DRV_INIT);
+	ds_cu_result r;
 
 	if (real == NULL)
 		return DS_CUDA_ERROR_NOT_INITIALIZED;
@@ -324,63 +395,60 @@ static cr w_init(unsigned flags)
 
 static void *wrap(int slot, void *real, const char *how);
 
-/* After a successful lookup: replace *pfn by our wrapper if wrapped. */
-static void after_lookup(const char *sym, void **pfn, int ver, uint64_t flags)
+/* After a lookup returned r: replace *pfn by our wrapper if wrapped. */
+static void after_lookup(ds_cu_result r, const char *sym, void **pfn, int ver,
+			 uint64_t flags)
 {
-	if (pfn == NULL || *pfn == NULL || sym == NULL || !ds_active() ||
-	    !ds_watch(DS_SRC_DRIVER))
+	if (r != DS_CUDA_SUCCESS || pfn == NULL || *pfn == NULL ||
+	    sym == NULL || !ds_active() || !ds_watch(DS_SRC_DRIVER))
 		return;
 	*pfn = wrap(ds_drv_by_proc(sym, ver, flags), *pfn, "cuGetProcAddress");
 }
 
-static cr w_getproc_v1(const char *sym, void **pfn, int ver, uint64_t flags)
+static ds_cu_result w_getproc_v1(const char *sym, void **pfn, int ver,
+				 uint64_t flags)
 {
-	getproc_v1_fn real = (getproc_v1_fn)slot_real(DS_DRV_GETPROC_V1);
-	cr r;
+	__typeof__(&w_getproc_v1) real = slot_real(DS_DRV_GETPROC_V1);
+	ds_cu_result r;
 
 	if (real == NULL)
 		return DS_CUDA_ERROR_NOT_INITIALIZED;
 	r = real(sym, pfn, ver, flags);
-	if (r == DS_CUDA_SUCCESS)
-		after_lookup(sym, pfn, ver, flags);
+	after_lookup(r, sym, pfn, ver, flags);
 	return r;
 }
 
-#define DS_GETPROC_V2_WRAPPER(fname, slot)                                   \
-	static cr fname(const char *sym, void **pfn, int ver,                \
-			uint64_t flags, int *status)                         \
-	{                                                                    \
-		getproc_v2_fn real = (getproc_v2_fn)slot_real(slot);         \
-		cr r;                                                        \
-		if (real == NULL)                                            \
-			return DS_CUDA_ERROR_NOT_INITIALIZED;                \
-		r = real(sym, pfn, ver, flags, status);                      \
-		if (r == DS_CUDA_SUCCESS)                                    \
-			after_lookup(sym, pfn, ver, flags);                  \
-		return r;                                                    \
-	}
-DS_GETPROC_V2_WRAPPER(w_getproc_v2, DS_DRV_GETPROC_V2)
-DS_GETPROC_V2_WRAPPER(w_getproc_v2_ptsz, DS_DRV_GETPROC_V2_PTSZ)
+static ds_cu_result w_getproc_v2(const char *sym, void **pfn, int ver,
+				 uint64_t flags, int *status)
+{
+	__typeof__(&w_getproc_v2) real = slot_real(DS_DRV_GETPROC_V2);
+	ds_cu_result r;
+
+	if (real == NULL)
+		return DS_CUDA_ERROR_NOT_INITIALIZED;
+	r = real(sym, pfn, ver, flags, status);
+	after_lookup(r, sym, pfn, ver, flags);
+	return r;
+}
+
+static ds_cu_result w_getproc_v2_ptsz(const char *sym, void **pfn, int ver,
+				      uint64_t flags, int *status)
+{
+	__typeof__(&w_getproc_v2_ptsz) real = slot_real(DS_DRV_GETPROC_V2_PTSZ);
+	ds_cu_result r;
+
+	if (real == NULL)
+		return DS_CUDA_ERROR_NOT_INITIALIZED;
+	r = real(sym, pfn, ver, flags, status);
+	after_lookup(r, sym, pfn, ver, flags);
+	return r;
+}
 
 static void *const wrappers[DS_DRV_COUNT] = {
-	[DS_DRV_GETPROC_V1] = (void *)w_getproc_v1,
-	[DS_DRV_GETPROC_V2] = (void *)w_getproc_v2,
-	[DS_DRV_GETPROC_V2_PTSZ] = (void *)w_getproc_v2_ptsz,
-	[DS_DRV_INIT] = (void *)w_init,
-	[DS_DRV_MEMALLOC] = (void *)w_memalloc,
-	[DS_DRV_MEMALLOC_PITCH] = (void *)w_memalloc_pitch,
-	[DS_DRV_MEMALLOC_MANAGED] = (void *)w_memalloc_managed,
-	[DS_DRV_MEMALLOC_ASYNC] = (void *)w_memalloc_async,
-	[DS_DRV_MEMALLOC_ASYNC_PTSZ] = (void *)w_memalloc_async_ptsz,
-	[DS_DRV_MEMALLOC_POOL] = (void *)w_memalloc_pool,
-	[DS_DRV_MEMALLOC_POOL_PTSZ] = (void *)w_memalloc_pool_ptsz,
-};
-
-static const char *const slot_names[DS_DRV_COUNT] = {
-	"cuGetProcAddress", "cuGetProcAddress_v2", "cuGetProcAddress_v2_ptsz",
-	"cuInit", "cuMemAlloc_v2", "cuMemAllocPitch_v2", "cuMemAllocManaged",
-	"cuMemAllocAsync", "cuMemAllocAsync_ptsz", "cuMemAllocFromPoolAsync",
-	"cuMemAllocFromPoolAsync_ptsz",
+#define DS_DRV_WRAPPER(slot, export_, base, from, below, ptsz, alloc, wrapper_) \
+	[DS_DRV_##slot] = (void *)wrapper_,
+	DS_DRV_SLOTS(DS_DRV_WRAPPER)
+#undef DS_DRV_WRAPPER
 };
 
 /* Our wrapper for slot in place of real, or real itself when the slot is
@@ -399,13 +467,13 @@ static void *wrap(int slot, void *real, const char *how)
 		DS_SITE(site, DS_SRC_DRIVER, "wrap");
 		ds_event(&site, "passed",
 			 "%s: second real pointer %p (first %p); not wrapped",
-			 slot_names[slot], real, expect);
+			 ds_drv_name(slot), real, expect);
 		return real;
 	}
 	if ((atomic_fetch_or(&logged, 1u << slot) & (1u << slot)) == 0)
-		ds_log_record(DS_SRC_DRIVER, slot_names[slot], "wrapped",
-			      "%s via %s (real %p in %s)", slot_names[slot], how,
-			      real, ds_object_of(real));
+		ds_log_record(DS_SRC_DRIVER, ds_drv_name(slot), "wrapped",
+			      "%s via %s (real %p in %s)", ds_drv_name(slot),
+			      how, real, ds_object_of(real));
 	return wrappers[slot];
 }
 

@@ -14,8 +14,9 @@
  */
 #include "detshim.h"
 
-static struct ds_sym real_getval =
-	DS_SYM_INIT("libstdc++.so.6", "_ZNSt13random_device9_M_getvalEv");
+static const char *const libstdcxx_libs[] = { "libstdc++.so.6", NULL };
+static struct ds_sym real_getval = DS_SYM_INIT(
+	libstdcxx_libs, DS_SRC_RANDOM_DEVICE, "_ZNSt13random_device9_M_getvalEv");
 
 DS_SITE(site_getval, DS_SRC_RANDOM_DEVICE, "std::random_device::operator()");
 

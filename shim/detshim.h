@@ -277,19 +277,34 @@ bool ds_seed_looks_volatile(uint64_t seed, uint64_t now_ns, uint64_t pid);
 /* ------------------------------------------------------------------ */
 /* Real symbols (resolve.c): the only file that calls dlsym/dlopen. */
 
-/* A lazily resolved symbol. lib == NULL means libc via RTLD_NEXT. */
+/*
+ * A lazily resolved real symbol.  libs == NULL: libc, through RTLD_NEXT.
+ * Otherwise libs is the NULL-terminated soname chain of the library that
+ * defines it, newest first (e.g. libcublas.so.13, .12, .11); each hook
+ * file opens with its chain.  The lookup (resolve.c, ds_resolve_chain)
+ * finds the definition the program's own call would have reached: the
+ * chain's sonames among the loaded objects, then the global scope after
+ * the shim, then every loaded object in load order, so a version no chain
+ * lists also works.  A definition inside the shim itself is never taken
+ * (calling it would recurse).  src is the source a miss is logged under.
+ */
 struct ds_sym {
-	const char *lib;       /* soname, e.g. "libcudnn.so.9", or NULL */
-	const char *name;      /* symbol name */
-	void *_Atomic ptr;     /* resolved pointer, NULL until found */
-	atomic_int state;      /* 0 unresolved, 1 found, 2 missing (logged) */
+	const char *const *libs; /* soname chain, or NULL for libc */
+	const char *name;        /* symbol name */
+	enum ds_source src;      /* source of the "missing" log line */
+	void *_Atomic ptr;       /* resolved pointer, NULL until found */
+	atomic_bool miss_logged; /* the first miss was logged */
+	atomic_ulong miss_loads; /* objects loaded so far at the last miss */
 };
 
-#define DS_SYM_INIT(lib_, name_) { (lib_), (name_), NULL, 0 }
+#define DS_SYM_INIT(libs_, src_, name_) \
+	{ (libs_), (name_), (src_), NULL, false, 0 }
 
 /* Resolve-once accessor: one acquire load on the hot path.  Returns NULL
- * if the symbol cannot be found; the first miss is logged with the soname
- * and the symbol.  Never loads a library the program did not load. */
+ * if the symbol is loaded nowhere; the first miss is logged under s->src.
+ * A miss is looked up again once the process has loaded another object
+ * (a libc miss: on every call).  Never loads a library the program did
+ * not load. */
 void *ds_sym_get_slow(struct ds_sym *s);
 static inline void *ds_sym_get(struct ds_sym *s)
 {
@@ -299,15 +314,12 @@ static inline void *ds_sym_get(struct ds_sym *s)
 	return ds_sym_get_slow(s);
 }
 
-/* Look up name in the already loaded object with this soname: dlopen
- * RTLD_NOLOAD, then a dl_iterate_phdr walk.  NULL if not loaded/found. */
-void *ds_resolve_in(const char *soname, const char *name);
-/* Real libc symbol (RTLD_NEXT), or NULL. */
-void *ds_resolve_next(const char *name);
+/* The lookup behind ds_sym for a name known only at run time (the CUDA
+ * driver's exported names): the same order and self-guard, no log, no
+ * cache.  NULL if no loaded object outside the shim defines name. */
+void *ds_resolve_chain(const char *const *libs, const char *name);
 /* The real dlsym, never an interposed one (driver.c may export dlsym). */
 void *ds_real_dlsym(void *handle, const char *name);
-/* True if an object with this soname is loaded in the process. */
-bool ds_lib_loaded(const char *soname);
 /* The one library detshim itself loads: libconfig, when a config file is
  * asked for.  Returns a handle or NULL (dlerror text in err). */
 void *ds_load_helper_library(const char *soname, char *err, size_t errlen);
@@ -399,9 +411,10 @@ void ds_libc_random_init(void);
  * hook has to call dlsym later (e.g. from a signal handler). */
 void ds_resolve_libc_all(void);
 
+/* A libc symbol (RTLD_NEXT), resolved by ds_resolve_libc_all at init. */
 #define DS_LIBC_SYM(var, name_) \
 	static struct ds_sym var __attribute__((section("ds_libc_syms"), \
 						used, aligned(8))) = \
-		DS_SYM_INIT(NULL, name_)
+		DS_SYM_INIT(NULL, DS_SRC_PROCESS, name_)
 
 #endif /* DETSHIM_H */

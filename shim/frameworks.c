@@ -43,31 +43,26 @@
  */
 #include "detshim.h"
 
-#define DS_TORCH_SONAME "libtorch_cpu.so"
+static const char *const torch_libs[] = { "libtorch_cpu.so", NULL };
 
-/* at::Context accessors: mangled name, short name for the log. */
+/* One row per hooked at::Context accessor: its mangled name.  Each hook
+ * is `bool f(const Context *this)`, the type of every real slot. */
 #define DS_TORCH_HOOKS(X)                                                    \
-	X(_ZNK2at7Context23deterministicAlgorithmsEv,                        \
-	  "at::Context::deterministicAlgorithms")                            \
-	X(_ZNK2at7Context31deterministicAlgorithmsWarnOnlyEv,                \
-	  "at::Context::deterministicAlgorithmsWarnOnly")                    \
-	X(_ZNK2at7Context18deterministicCuDNNEv,                             \
-	  "at::Context::deterministicCuDNN")                                 \
-	X(_ZNK2at7Context36deterministicFillUninitializedMemoryEv,           \
-	  "at::Context::deterministicFillUninitializedMemory")
+	X(_ZNK2at7Context23deterministicAlgorithmsEv)                        \
+	X(_ZNK2at7Context31deterministicAlgorithmsWarnOnlyEv)                \
+	X(_ZNK2at7Context18deterministicCuDNNEv)                             \
+	X(_ZNK2at7Context36deterministicFillUninitializedMemoryEv)
 
-typedef bool (*ctx_bool_fn)(const void *self);
-
-#define DS_TORCH_SLOT(mangled, pretty)                                       \
-	static struct ds_sym real_##mangled =                                \
-		DS_SYM_INIT(DS_TORCH_SONAME, #mangled);
+#define DS_TORCH_SLOT(name)                                                  \
+	static struct ds_sym real_##name =                                   \
+		DS_SYM_INIT(torch_libs, DS_SRC_FRAMEWORK, #name);
 DS_TORCH_HOOKS(DS_TORCH_SLOT)
 #undef DS_TORCH_SLOT
 
 /* The program's own answer (PyTorch's default false if unknown). */
 static bool real_answer(struct ds_sym *s, const void *self)
 {
-	ctx_bool_fn f = (ctx_bool_fn)ds_sym_get(s);
+	bool (*f)(const void *) = ds_sym_get(s);
 
 	return f ? f(self) : false;
 }
@@ -79,13 +74,13 @@ static bool answering(void)
 	       ds_watch(DS_SRC_FRAMEWORK);
 }
 
-/* Log the first answer of each accessor. */
-static void note(struct ds_site *site, const char *pretty, bool answer,
-		 bool program)
+/* Log the first answer of each accessor; the site's call name is the
+ * accessor's readable name. */
+static void note(struct ds_site *site, bool answer, bool program)
 {
 	if (atomic_load_explicit(&site->count, memory_order_relaxed) == 0)
 		ds_event(site, answer == program ? "kept" : "replaced",
-			 "%s() -> %s (program: %s)", pretty,
+			 "%s() -> %s (program: %s)", site->call,
 			 answer ? "true" : "false", program ? "true" : "false");
 }
 
@@ -98,7 +93,7 @@ DS_EXPORT bool _ZNK2at7Context23deterministicAlgorithmsEv(const void *self)
 	if (!answering())
 		return real_answer(s, self);
 	program = real_answer(s, self);
-	note(&site, "at::Context::deterministicAlgorithms", true, program);
+	note(&site, true, program);
 	return true;
 }
 
@@ -113,8 +108,7 @@ DS_EXPORT bool _ZNK2at7Context31deterministicAlgorithmsWarnOnlyEv(const void *se
 		return real_answer(s, self);
 	program = real_answer(s, self);
 	answer = program || ds_cfg.policy == DS_POLICY_WARN;
-	note(&site, "at::Context::deterministicAlgorithmsWarnOnly", answer,
-	     program);
+	note(&site, answer, program);
 	return answer;
 }
 
@@ -127,7 +121,7 @@ DS_EXPORT bool _ZNK2at7Context18deterministicCuDNNEv(const void *self)
 	if (!answering())
 		return real_answer(s, self);
 	program = real_answer(s, self);
-	note(&site, "at::Context::deterministicCuDNN", true, program);
+	note(&site, true, program);
 	return true;
 }
 
@@ -149,7 +143,6 @@ DS_EXPORT bool _ZNK2at7Context36deterministicFillUninitializedMemoryEv(
 		answer = program;
 	else
 		answer = false;
-	note(&site, "at::Context::deterministicFillUninitializedMemory",
-	     answer, program);
+	note(&site, answer, program);
 	return answer;
 }

@@ -369,8 +369,8 @@ void ds_log_record(enum ds_source src, const char *call, const char *action,
 }
 
 /* Sites live in the "ds_sites" section; the linker provides its bounds. */
-extern struct ds_site __start_ds_sites[] __attribute__((weak));
-extern struct ds_site __stop_ds_sites[] __attribute__((weak));
+extern struct ds_site __start_ds_sites[] __attribute__((weak, visibility("hidden")));
+extern struct ds_site __stop_ds_sites[] __attribute__((weak, visibility("hidden")));
 
 void ds_log_summary(void)
 {

@@ -1,15 +1,10 @@
 """Tables for bench/gpu.sh: python3 summarize.py OUTDIR  (markdown on stdout).
 
 raw.txt lines:  <wl> <config> <round> <wl> <mode> step_ms=<ms> weights=<hash>
-prof.txt lines: <wl> prof<steps> detshim-prof: hook=<name> calls=<n> own_ns=<ns> real_ns=<ns> pid=<p>
-                <wl> prof<steps> detshim-prof: floor own_ps_per_call=<ps> ...
 Step time of a run: its mean over the timed steps.  Per configuration: the
 median over the runs, min-max, spread = (max - min) / median, ratio =
 median / median of "bench", paired = median over rounds of the run's time
-divided by the "bench" run of the same round, distinct final-weight hashes.
-Hook cost per step: (totals of the longer profiled run - totals of the
-shorter) / (difference in steps), minus the cost of the timing itself
-("floor", measured per process)."""
+divided by the "bench" run of the same round, distinct final-weight hashes."""
 import collections, json, os, re, statistics, sys
 
 out = sys.argv[1]
@@ -40,7 +35,7 @@ def fmt(x, nd=2):
 
 runs = collections.defaultdict(dict)   # (wl, cfg) -> {round: (ms, hash)}
 fails = collections.Counter()
-extra = []                              # record / prof runs
+extra = []                              # recording runs
 for line in open(os.path.join(out, "raw.txt")):
     f = line.split()
     if len(f) < 3:
@@ -48,7 +43,7 @@ for line in open(os.path.join(out, "raw.txt")):
     wl, cfg, rnd = f[0], f[1], f[2]
     t = re.search(r"step_ms=([\d.]+)", line)
     h = re.search(r"weights=(\w+)", line)
-    if cfg == "record" or cfg.startswith("prof"):
+    if cfg == "record":
         extra.append((wl, cfg, float(t.group(1)) if t else None, h.group(1) if h else "FAILED"))
         continue
     if t and h:
@@ -101,68 +96,12 @@ for wl in dict.fromkeys(k[0] for k in list(runs) + list(fails)):
 
 if extra:
     print()
-    print("Other runs (not in the tables above): recording runs and the profiling build's runs.")
+    print("Other runs (not in the tables above): the recording runs.")
     print()
     print("| workload | run | step ms | weights |")
     print("|---|---|---:|---|")
     for wl, cfg, t, h in extra:
         print("| %s | %s | %s | %s |" % (wl, cfg, fmt(t), h))
-
-# hook cost
-prof = collections.defaultdict(lambda: collections.defaultdict(lambda: [0, 0, 0]))
-floor = collections.defaultdict(list)
-pp = os.path.join(out, "prof.txt")
-for line in open(pp) if os.path.exists(pp) else []:
-    f = line.split()
-    wl, cfg = f[0], f[1]
-    kv = dict(x.split("=", 1) for x in f[3:] if "=" in x)
-    if f[3] == "floor":
-        floor[(wl, cfg)].append(int(kv["own_ps_per_call"]))
-    else:
-        a = prof[(wl, cfg)][kv["hook"]]
-        a[0] += int(kv["calls"]); a[1] += int(kv["own_ns"]); a[2] += int(kv["real_ns"])
-for wl in dict.fromkeys(k[0] for k in prof):
-    keys = sorted((int(c[4:]), c) for (w, c) in prof if w == wl)
-    if len(keys) < 2:
-        continue
-    (s1, c1), (s2, c2) = keys[0], keys[-1]
-    ds = s2 - s1
-    fl = statistics.median(floor[(wl, c1)] + floor[(wl, c2)]) / 1000.0 if floor[(wl, c1)] + floor[(wl, c2)] else 0.0
-    print()
-    print("### cuDNN backend hooks, %s: own time per training step" % NAMES.get(wl, wl))
-    print()
-    print("Profiling build (-DDS_HOOK_PROF), pinned configuration, runs of %d and %d timed steps "
-          "(5 warm-up steps each); per step = difference / %d.  Timing floor (cost of the "
-          "measurement itself, subtracted): %.1f ns per call." % (s1, s2, ds, fl))
-    print()
-    print("| hook | calls/step | own ns/call | µs/step | whole %d-step run: calls | own ms |" % s2)
-    print("|---|---:|---:|---:|---:|---:|")
-    tot_us = 0.0
-    tot_calls = 0.0
-    for hook in prof[(wl, c2)]:
-        a1, a2 = prof[(wl, c1)][hook], prof[(wl, c2)][hook]
-        dc = (a2[0] - a1[0]) / ds
-        # no calls in the extra steps: the difference in time is noise
-        do = max((a2[1] - a1[1]) / ds - fl * dc, 0.0) if dc > 0 else 0.0
-        tot_us += do / 1000
-        tot_calls += dc
-        print("| %s | %.1f | %s | %.2f | %d | %.2f |" % (
-            hook, dc, fmt(do / dc, 1) if dc > 0 else "-", do / 1000, a2[0],
-            max(a2[1] - fl * a2[0], 0) / 1e6))
-    print("| **all** | %.1f | | **%.2f** | | |" % (tot_calls, tot_us))
-    print()
-    line = "Hooks cost %.2f µs per step" % tot_us
-    for c in ("pinned", "bench"):
-        med = medians.get((wl, c))
-        if med:
-            line += "; %.3f%% of the %s median step (%.2f ms)" % (tot_us / (med * 1000) * 100, c, med)
-    print(line + ".")
-
-for wl in dict.fromkeys(w for (w, c, t, h) in extra if c.startswith("prof")):
-    if not any(k[0] == wl for k in prof):
-        print()
-        print("### cuDNN backend hooks, %s: no call in the profiled runs (no detshim-prof lines)"
-              % NAMES.get(wl, wl))
 
 # shim summaries from the logs
 logs = sorted(x for x in os.listdir(out) if x.startswith("log-") and x.endswith(".jsonl"))

@@ -32,4 +32,13 @@ typedef int ds_cu_device;             /* CUdevice */
 #define DS_CU_MEMALLOC_V2_FROM 3020       /* PFN_cuMemAlloc_v3020 */
 #define DS_CU_GETPROC_V2_FROM 12000       /* PFN_cuGetProcAddress_v12000 */
 
+/* CUDA versions (1000 * major + 10 * minor) the shim passes to
+ * cuGetProcAddress for the entry points it calls itself: the version of
+ * each one's PFN_<name>_v<version> typedef in cudaTypedefs.h. */
+#define DS_CU_VERSION_2_0 2000   /* cuDeviceGet*, cuCtxGetDevice */
+#define DS_CU_VERSION_2_2 2020   /* cuDriverGetVersion */
+#define DS_CU_VERSION_3_2 3020   /* cuMemsetD8_v2, cuMemsetD8Async */
+#define DS_CU_VERSION_7_0 7000   /* cuMemsetD8Async_ptsz */
+#define DS_CU_VERSION_11_4 11040 /* cuDeviceGetUuid_v2 */
+
 #endif /* DS_ABI_CUDA_H */

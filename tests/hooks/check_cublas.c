@@ -22,9 +22,26 @@ int fake_cublas_math(hdl h);
 int fake_cublas_algo(hdl h);
 int fake_cublas_compute(hdl h);
 
+typedef int (*strided64_fn)(hdl, int, int, int64_t, int64_t, int64_t,
+			    const void *, const void *, int, int64_t, long long,
+			    const void *, int, int64_t, long long, const void *,
+			    void *, int, int64_t, long long, int64_t, int, int);
+
 static int scenario(const char *name)
 {
 	hdl h = NULL;
+
+	if (strcmp(name, "missing") == 0) {
+		strided64_fn f = (strided64_fn)dlsym(RTLD_DEFAULT,
+						     "cublasGemmStridedBatchedEx_64");
+		int i;
+
+		for (i = 0; i < 3; i++)
+			printf("status=%d\n", f(NULL, 0, 0, 1, 1, 1, NULL, NULL,
+						0, 1, 0, NULL, 0, 1, 0, NULL,
+						NULL, 0, 1, 0, 1, 68, 999));
+		return 0;
+	}
 
 	if (cublasCreate_v2(&h) != 0)
 		return 2;
@@ -132,6 +149,30 @@ START_TEST(missing_real_symbol_returns_not_initialized)
 }
 END_TEST
 
+START_TEST(missing_real_symbol_logged_once_under_cublas)
+{
+	char log[256], env_log[300];
+	const char *on[] = { env_log, NULL };
+	const char *off[] = { env_log, "DETSHIM_POLICY=off", NULL };
+
+	snprintf(log, sizeof(log), "/tmp/check_cublas_miss_%d.jsonl", (int)getpid());
+	snprintf(env_log, sizeof(env_log), "DETSHIM_LOG=%s", log);
+	unlink(log);
+	ck_assert_int_eq(run_child("missing", on, out, sizeof(out)), 0);
+	ck_assert_int_eq(child_value(out, "status"), 1);
+	ck_assert_int_eq(count_lines(log, "\"src\":\"cublas\",\"call\":"
+				     "\"cublasGemmStridedBatchedEx_64\","
+				     "\"action\":\"missing\""), 1);
+	ck_assert_int_eq(count_lines(log, "\"src\":\"process\",\"call\":"
+				     "\"cublasGemmStridedBatchedEx_64\""), 0);
+	unlink(log);
+	/* policy off: still the library's status, never a call through NULL */
+	ck_assert_int_eq(run_child("missing", off, out, sizeof(out)), 0);
+	ck_assert_int_eq(child_value(out, "status"), 1);
+	unlink(log);
+}
+END_TEST
+
 static Suite *cublas_suite(void)
 {
 	Suite *s = suite_create("cublas hooks");
@@ -143,6 +184,7 @@ static Suite *cublas_suite(void)
 	tcase_add_test(t, strip_tf32_opt_in);
 	tcase_add_test(t, logged_once_per_handle);
 	tcase_add_test(t, missing_real_symbol_returns_not_initialized);
+	tcase_add_test(t, missing_real_symbol_logged_once_under_cublas);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -1,10 +1,15 @@
 /*
  * check_cudnn.c - pure logic of the cuDNN hooks: descriptor table and
  * op-graph fingerprints, engine-config keys, the choice rule, the
- * algorithm cache file format, legacy result ordering.
+ * algorithm cache file (format, load, save), legacy result ordering,
+ * and the hash/hex helpers they share (shim/hash.c).
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check_detshim.h"
 #include "cudnn_core.h"
@@ -13,6 +18,7 @@ static void reset(void)
 {
 	ds_cudnn_track_reset();
 	ds_cudnn_graphs_reset();
+	ds_cudnn_cache_reset();
 }
 
 /* Fake handles: any distinct non-NULL addresses. */
@@ -250,6 +256,166 @@ START_TEST(cache_file_round_trip_and_errors)
 }
 END_TEST
 
+/* A graph g whose config k finalized first and ran execs times. */
+static void settle(uint64_t g, const struct ds_cudnn_cfgkey *k, int execs)
+{
+	struct ds_cudnn_graph *gr = NULL;
+	uint64_t kh = ds_cudnn_cfgkey_hash(k);
+	enum ds_cudnn_verdict v = ds_cudnn_choose(g, kh, DS_CUDNN_FIRST, &gr);
+	int idx;
+
+	ck_assert_ptr_nonnull(gr);
+	ds_cudnn_choose_done(gr, kh, v, true);
+	idx = ds_cudnn_graph_cand(gr, k);
+	ck_assert_int_ge(idx, 0);
+	atomic_fetch_add(&gr->cand[idx].execs, (unsigned long)execs);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static size_t read_text(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return n;
+}
+
+START_TEST(cache_load_save_round_trip)
+{
+	struct ds_cudnn_pin_hdr hd = { 91900, "sm90 sms=132 NVIDIA H200" };
+	struct ds_cudnn_cfgkey k = { 38, 2, { 2, 13 }, { 1, 0 } };
+	struct ds_cudnn_cfgkey k2 = { 7, 0, { 0 }, { 0 } };
+	struct ds_cudnn_graph *gr = NULL;
+	char path[256], text[4096], again[4096];
+
+	reset();
+	snprintf(path, sizeof(path), "/tmp/check_cudnn_cache_%d", (int)getpid());
+	unlink(path);
+	/* absent: record what the run settles on */
+	ck_assert_int_eq(ds_cudnn_cache_load(path, &hd), DS_CUDNN_CACHE_RECORD);
+	settle(UINT64_C(0x1111), &k, 3);
+	settle(UINT64_C(0x2222), &k2, 1);
+	ck_assert_int_eq(ds_cudnn_cache_save(), 2);
+	read_text(path, text, sizeof(text));
+	ck_assert_ptr_nonnull(strstr(text, "detshim-algo-cache 1 cudnn=91900 "
+					   "device=sm90 sms=132 NVIDIA H200\n"));
+	ck_assert_ptr_nonnull(strstr(text, "g=0000000000001111 eng=38 knobs=2:1,13:0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "g=0000000000002222 eng=7 knobs=-\n"));
+	/* a new process: the file pins both graphs */
+	reset();
+	ck_assert_int_eq(ds_cudnn_cache_load(path, &hd), DS_CUDNN_CACHE_LOADED);
+	ck_assert_int_eq(ds_cudnn_graph_count(), 2);
+	ck_assert_int_eq(ds_cudnn_choose(0x1111, ds_cudnn_cfgkey_hash(&k2),
+					 DS_CUDNN_FIRST, &gr),
+			 DS_CUDNN_VETO_PINNED);
+	ck_assert_int_eq(ds_cudnn_choose(0x1111, ds_cudnn_cfgkey_hash(&k),
+					 DS_CUDNN_FIRST, &gr),
+			 DS_CUDNN_ALLOW_PIN);
+	/* nothing new: the file is not rewritten */
+	ck_assert_int_eq(ds_cudnn_cache_save(), 0);
+	read_text(path, again, sizeof(again));
+	ck_assert_str_eq(again, text);
+	/* a new graph is appended, the pinned ones kept */
+	settle(UINT64_C(0x3333), &k2, 2);
+	ck_assert_int_eq(ds_cudnn_cache_save(), 3);
+	read_text(path, again, sizeof(again));
+	ck_assert_ptr_nonnull(strstr(again, "g=0000000000001111 eng=38"));
+	ck_assert_ptr_nonnull(strstr(again, "g=0000000000003333 eng=7"));
+	unlink(path);
+	reset();
+}
+END_TEST
+
+START_TEST(cache_bad_files_are_ignored)
+{
+	struct ds_cudnn_pin_hdr hd = { 91900, "sm90 sms=132 NVIDIA H200" };
+	struct ds_cudnn_cfgkey k = { 38, 0, { 0 }, { 0 } };
+	static const char *const bad[] = {
+		"not a cache\n",
+		"detshim-algo-cache 2 cudnn=91900 device=sm90 sms=132 NVIDIA H200\n",
+		"detshim-algo-cache 1 cudnn=91900 device=sm90 sms=132 NVIDIA H200\n"
+		"g=0000000000000001 eng=38 knobs=-\n"
+		"g=00000000000000zz eng=38 knobs=-\n",
+		"detshim-algo-cache 1 cudnn=91900 device=sm90 sms=132 NVIDIA H200\n"
+		"g=0000000000000001 eng=38 knobs=1001:0\n",
+		/* stale: another cuDNN, another device */
+		"detshim-algo-cache 1 cudnn=90100 device=sm90 sms=132 NVIDIA H200\n"
+		"g=0000000000000001 eng=38 knobs=-\n",
+		"detshim-algo-cache 1 cudnn=91900 device=sm80 sms=108 A100\n"
+		"g=0000000000000001 eng=38 knobs=-\n",
+	};
+	char path[256], text[1024];
+	size_t i;
+
+	snprintf(path, sizeof(path), "/tmp/check_cudnn_bad_%d", (int)getpid());
+	for (i = 0; i < DS_ARRAY_SIZE(bad); i++) {
+		reset();
+		write_text(path, bad[i]);
+		ck_assert_int_eq(ds_cudnn_cache_load(path, &hd),
+				 DS_CUDNN_CACHE_IGNORED);
+		/* nothing pinned, and never rewritten */
+		ck_assert_int_eq(ds_cudnn_graph_count(), 0);
+		settle(UINT64_C(0x1), &k, 1);
+		ck_assert_int_eq(ds_cudnn_cache_save(), 0);
+		read_text(path, text, sizeof(text));
+		ck_assert_str_eq(text, bad[i]);
+	}
+	/* an empty file is recorded into */
+	reset();
+	write_text(path, "");
+	ck_assert_int_eq(ds_cudnn_cache_load(path, &hd), DS_CUDNN_CACHE_RECORD);
+	/* a directory is unreadable: ignored */
+	unlink(path);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	reset();
+	ck_assert_int_eq(ds_cudnn_cache_load(path, &hd), DS_CUDNN_CACHE_IGNORED);
+	rmdir(path);
+	/* no path: nothing to load or save */
+	reset();
+	ck_assert_int_eq(ds_cudnn_cache_load("", &hd), DS_CUDNN_CACHE_NONE);
+	ck_assert_int_eq(ds_cudnn_cache_save(), 0);
+	reset();
+}
+END_TEST
+
+START_TEST(hex_round_trip)
+{
+	static const uint64_t vals[] = { 0, 1, UINT64_C(0xdeadbeef00112233),
+					 ~UINT64_C(0) };
+	char hx[17];
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < DS_ARRAY_SIZE(vals); i++) {
+		ck_assert_uint_eq(strlen(ds_hex16(vals[i], hx)), 16);
+		ck_assert(ds_hex_parse(hx, 16, &v));
+		ck_assert_uint_eq(v, vals[i]);
+	}
+	ck_assert(ds_hex_parse("ff", 2, &v));
+	ck_assert_uint_eq(v, 255);
+	ck_assert(!ds_hex_parse("FF", 2, &v));
+	ck_assert(!ds_hex_parse("0x", 2, &v));
+	ck_assert(!ds_hex_parse("", 0, &v));
+	ck_assert(!ds_hex_parse("00000000000000000", 17, &v));
+	/* the mix depends on both words and on their order */
+	ck_assert_uint_ne(ds_mix64(1, 2), ds_mix64(2, 1));
+	ck_assert_uint_ne(ds_hash_bytes(0, "ab", 2), ds_hash_bytes(0, "ba", 2));
+}
+END_TEST
+
 START_TEST(legacy_filter_and_order)
 {
 	struct ds_cudnn_algo_perf p[6], ref[6];
@@ -294,6 +460,9 @@ Suite *make_cudnn_suite(void)
 	tcase_add_test(tc, choice_first_any_pinned);
 	tcase_add_test(tc, settled_is_most_executed);
 	tcase_add_test(tc, cache_file_round_trip_and_errors);
+	tcase_add_test(tc, cache_load_save_round_trip);
+	tcase_add_test(tc, cache_bad_files_are_ignored);
+	tcase_add_test(tc, hex_round_trip);
 	tcase_add_test(tc, legacy_filter_and_order);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,6 +1,7 @@
 /*
  * check_gpu_policy.c - the pure decisions behind the GPU library hooks
- * (cuda_hooks/gpu_policy.c), and the project's ABI mirrors
+ * (cuda_hooks/cublas_rules.c, curand_rules.c, driver_rules.c) and the
+ * once-per-handle set (shim/handle_set.c), and the project's ABI mirrors
  * (cuda_hooks/abi/) against the CUDA headers when those exist.
  */
 #include <ctype.h>
@@ -10,7 +11,10 @@
 #include <unistd.h>
 
 #include "check_detshim.h"
-#include "gpu_policy.h"
+#include "cublas_rules.h"
+#include "curand_rules.h"
+#include "driver_rules.h"
+#include "handle_set.h"
 #include "abi/cublas.h"
 #include "abi/cublaslt.h"
 #include "abi/cuda.h"
@@ -97,6 +101,31 @@ START_TEST(driver_names)
 	ck_assert_int_eq(ds_drv_by_export("cudnnCreate"), DS_DRV_NONE);
 	ck_assert_int_eq(ds_drv_by_export("malloc"), DS_DRV_NONE);
 	ck_assert_int_eq(ds_drv_by_export(NULL), DS_DRV_NONE);
+}
+END_TEST
+
+START_TEST(driver_slot_rows)
+{
+	int i;
+
+	/* every row of driver_slots.h is found by its own exported name */
+	for (i = 0; i < DS_DRV_COUNT; i++)
+		ck_assert_int_eq(ds_drv_by_export(ds_drv_name(i)), i);
+	ck_assert_str_eq(ds_drv_name(DS_DRV_NONE), "?");
+	ck_assert_str_eq(ds_drv_name(DS_DRV_MEMALLOC_POOL_PTSZ),
+			 "cuMemAllocFromPoolAsync_ptsz");
+	/* is_alloc is the row's column, not the enum order */
+	ck_assert(ds_drv_is_alloc(DS_DRV_MEMALLOC));
+	ck_assert(ds_drv_is_alloc(DS_DRV_MEMALLOC_ASYNC_PTSZ));
+	ck_assert(!ds_drv_is_alloc(DS_DRV_GETPROC_V2_PTSZ));
+	ck_assert(!ds_drv_is_alloc(DS_DRV_NONE));
+	ck_assert(!ds_drv_is_alloc(DS_DRV_COUNT));
+	/* below the _v2 ABI's version no allocation slot is handed out */
+	ck_assert_int_eq(ds_drv_by_proc("cuMemAllocManaged", 3010, 0),
+			 DS_DRV_NONE);
+	ck_assert_int_eq(ds_drv_by_proc("cuInit", 2000, 2), DS_DRV_INIT);
+	ck_assert_int_eq(ds_drv_by_proc("cuMemAllocFromPoolAsync", 11020, 2),
+			 DS_DRV_MEMALLOC_POOL_PTSZ);
 }
 END_TEST
 
@@ -267,6 +296,7 @@ Suite *make_gpu_policy_suite(void)
 	tcase_add_test(t, compact_keeps_order);
 	tcase_add_test(t, curand_rules);
 	tcase_add_test(t, driver_names);
+	tcase_add_test(t, driver_slot_rows);
 	tcase_add_test(t, driver_proc_abi);
 	tcase_add_test(t, uuid_like_nvidia_smi);
 	tcase_add_test(t, once_per_handle);
