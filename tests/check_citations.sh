@@ -19,11 +19,28 @@
 #    old design, style, cpu and gpu notes (lower case, ending .md), and
 #    anything under a research folder outside docs/.
 # Issue and pull-request references (owner/repo#N, pytorch#N) and URLs are
-# not file citations and are ignored.  POSIX sh and awk; one pass.
+# not file citations and are ignored.  This file itself is not scanned (its
+# self-test plants dangling citations).  POSIX sh and awk; one pass.
 #
 # Exit status: 0 when every citation resolves, 1 otherwise (each dangling
 # citation printed as FILE:LINE: message).
 set -eu
+
+# First prove the check can fail: a small tree with three dangling
+# citations among good ones must give exactly those three.
+if [ -z "${DS_CITE_INNER:-}" ]; then
+	t=$(mktemp -d)
+	mkdir -p "$t/docs" "$t/shim"
+	printf '# T\n## \302\2471 One\n' >"$t/docs/DESIGN.md"
+	printf '/* docs/DESIGN.md \302\2471, docs/DESIGN.md \302\2472; shim/a.c;\n * design.md, shim/gone.c; pytorch#1, a/docs/x.md */\n' \
+		>"$t/shim/a.c"
+	n=$(DS_CITE_INNER=1 sh "$0" "$t" | grep -c '^shim/a.c:[12]: ') || :
+	rm -rf "$t"
+	if [ "$n" != 3 ]; then
+		echo "check_citations: self-test found $n of 3 planted dangling citations"
+		exit 1
+	fi
+fi
 
 cd "${1:-.}"
 
@@ -31,7 +48,8 @@ cd "${1:-.}"
 scan_files() {
 	for d in shim cuda_hooks tools tests bench .ci conf; do
 		if [ -d "$d" ]; then
-			find "$d" -path tests/fuzz/corpus -prune -o -type f -print
+			find "$d" -path tests/fuzz/corpus -prune -o \
+				-path tests/check_citations.sh -prune -o -type f -print
 		fi
 	done
 	for f in Makefile README.md docs/*.md docs/*.1 docs/*.5; do
