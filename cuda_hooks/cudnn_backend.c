@@ -367,7 +367,8 @@ static void pin_save(void)
 		      w.fresh);
 }
 
-__attribute__((destructor(102))) /* before init.c summary (101) */ static void cudnn_backend_exit(void)
+/* At exit, first in shim/init.c's exit list (before the log summary). */
+void ds_cudnn_exit(void)
 {
 	if (atomic_load_explicit(&ds_init_state, memory_order_acquire) != 2 ||
 	    atomic_load(&n_plans) == 0)

@@ -223,8 +223,15 @@ void ds_chacha_bytes(const struct ds_key *key, uint64_t stream_id,
 /* 64-bit keyed hash of a word (for seed mixing). */
 uint64_t ds_key_hash64(const struct ds_key *key, uint64_t domain, uint64_t x);
 
-/* The process key (init.c sets it; fork handler re-derives it). */
+/* The process key as init.c set it, or as derived since the last fork.
+ * Read it through ds_key_current: in a fork child it is the parent's until
+ * the child's key is derived at first use. */
 extern struct ds_key ds_process_key;
+/* The key of this process now.  Derives a pending fork child's key (into
+ * *scratch when another caller is storing it) and returns a pointer to
+ * the key, which is &ds_process_key or scratch.  Lock-free,
+ * async-signal-safe. */
+const struct ds_key *ds_key_current(struct ds_key *scratch);
 
 /*
  * Fill buf with the next len bytes of the (src, sub) stream of this
@@ -238,8 +245,18 @@ void ds_stream_fill(enum ds_source src, uint64_t sub, void *buf, size_t len);
 /* Convenience: next 32/64-bit word of the (src, sub) stream. */
 uint32_t ds_stream_u32(enum ds_source src, uint64_t sub);
 uint64_t ds_stream_u64(enum ds_source src, uint64_t sub);
-/* Reset every stream position (fork child, after the key changed). */
+/* Start a new generation: every stream position counts as 0 again (each
+ * is reset at its first use).  O(1). */
 void ds_stream_reset(void);
+/* Next value of a per-process counter that restarts at 0 in a fork child
+ * (*counter zero-initialised; the fork and exec ordinals).  Lock-free. */
+uint64_t ds_counter_next(atomic_ullong *counter);
+/* fork, called from process.c's handlers.  Prepare (parent): derive a
+ * pending key now.  Child: the key becomes H(parent key, "fork", ordinal),
+ * derived at first use, and every stream and counter restarts at 0 (a
+ * few stores, on one page). */
+void ds_stream_fork_prepare(void);
+void ds_stream_fork_child(uint64_t ordinal);
 
 /*
  * Seed mixing per configured mode.  mix: H(root key, src, seed), unless
@@ -370,8 +387,18 @@ void ds_pins_apply(void);
 /* Name of the variable through which detrun hands the shim a pipe fd; the
  * constructor writes "detshim <version>" to it (init.c, tools/spawn.c). */
 #define DS_LOADED_FD_VAR "DETSHIM_LOADED_FD"
-/* Install the fork handlers (init.c calls it once). */
+/* Install the fork handlers: one pthread_atfork trio walking process.c's
+ * fork table (init.c calls it once). */
 void ds_process_init(void);
+/* Rows of that table owned elsewhere: the cuDNN graph lock
+ * (cuda_hooks/cudnn_choice.c). */
+void ds_cudnn_fork_prepare(void);
+void ds_cudnn_fork_parent(void);
+void ds_cudnn_fork_child(void);
+/* Rows of init.c's exit list, run in order by its one destructor: the
+ * cuDNN algorithm cache and summary (cuda_hooks/cudnn_backend.c), then
+ * ds_log_summary. */
+void ds_cudnn_exit(void);
 /* Entropy hooks: scan inherited fds for random devices (init.c). */
 void ds_entropy_init(void);
 /* libc PRNG: seed the global generators at start (init.c). */

@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #define DS_CONSTRUCTOR __attribute__((constructor(101)))
-#define DS_DESTRUCTOR __attribute__((destructor(101)))
 
 extern char **environ;
 
@@ -198,7 +197,17 @@ DS_CONSTRUCTOR static void ds_constructor(void)
 	}
 }
 
-DS_DESTRUCTOR static void ds_destructor(void)
+/* The one exit path: every row runs, in this order (a row that has
+ * nothing to do returns at once). */
+static void (*const exit_list[])(void) = {
+	ds_cudnn_exit,   /* save the algorithm cache, then its summary */
+	ds_log_summary,  /* counts per site: last, so that it counts all */
+};
+
+__attribute__((destructor)) static void ds_destructor(void)
 {
-	ds_log_summary();
+	size_t i;
+
+	for (i = 0; i < DS_ARRAY_SIZE(exit_list); i++)
+		exit_list[i]();
 }

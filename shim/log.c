@@ -24,6 +24,7 @@ static atomic_ulong log_seq;
 static atomic_ulong log_dropped;
 static atomic_int log_failed;
 static long log_pid;          /* pid the log was opened for (%p logs) */
+static bool log_per_pid;      /* the path has %p: each fork child reopens */
 
 /* ------------------------------------------------------------------ */
 /* Formatting. */
@@ -286,6 +287,7 @@ int ds_log_open(void)
 	if (ds_cfg.log_path[0] == '\0' || ds_cfg.policy == DS_POLICY_OFF)
 		return 0;
 	log_pid = ds_sys_getpid();
+	log_per_pid = strstr(ds_cfg.log_path, "%p") != NULL;
 	e = ds_log_expand_path(ds_cfg.log_path, log_pid, path, sizeof(path));
 	if (e)
 		return e;
@@ -301,8 +303,9 @@ int ds_log_open(void)
 void ds_log_after_fork_child(void)
 {
 	/* An append log is shared by design: lines carry the pid.  A %p log
-	 * becomes the child's own file. */
-	if (strstr(ds_cfg.log_path, "%p") == NULL)
+	 * becomes the child's own file.  (A fork table row: one load when
+	 * there is nothing to do.) */
+	if (!log_per_pid)
 		return;
 	if (ds_log_open() != 0) {
 		int old = atomic_exchange(&log_fd, -1);
