@@ -12,6 +12,7 @@
 #ifndef DETSHIM_H
 #define DETSHIM_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -195,6 +196,53 @@ static inline bool ds_active(void)
 					   memory_order_acquire) == 2))
 		return ds_inside == 0;
 	return ds_ensure_init() && ds_inside == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hooks of libc functions. */
+
+/*
+ * The one rule for a libc function the shim cannot find (ds_sym_get
+ * returned NULL: a libc without it).  A hook never calls NULL; it
+ *  - fails the way the function reports failure, with errno ENOSYS: -1
+ *    (ds_libc_missing()) or NULL, or the error number ENOSYS itself for a
+ *    function that returns one (posix_spawn);
+ *  - where the function cannot fail, returns what the shim serves under
+ *    enforce (arc4random, arc4random_buf, arc4random_uniform,
+ *    std::random_device), or, for a void function, does nothing.
+ */
+static inline int ds_libc_missing(void)
+{
+	errno = ENOSYS;
+	return -1;
+}
+
+/* Largest single transfer the kernel does (MAX_RW_COUNT on x86-64). */
+#define DS_MAX_RW 0x7ffff000UL
+
+/*
+ * Would the kernel accept [buf, buf+n) as user memory (access_ok)?  A
+ * range that wraps or leaves the user half fails there with EFAULT
+ * before anything is written; the shim answers the same instead of
+ * writing until it faults.  (A range inside the user half that is not
+ * all mapped still faults here where the kernel would return short.)
+ * x86-64: 47-bit user space, or 56-bit when the buffer itself lies
+ * above it (5-level paging).
+ */
+static inline bool ds_user_range_ok(const void *buf, size_t n)
+{
+#if defined(__x86_64__)
+	const uintptr_t low = UINT64_C(0x00007ffffffff000);
+	const uintptr_t high = UINT64_C(0x00fffffffffff000);
+	uintptr_t top = (uintptr_t)buf < low ? low : high;
+#elif defined(__aarch64__)
+	const uintptr_t top = UINT64_C(0x0010000000000000);
+#else
+	const uintptr_t top = UINTPTR_MAX;
+#endif
+	uintptr_t p = (uintptr_t)buf;
+
+	return p < top && n <= top - p;
 }
 
 /* ------------------------------------------------------------------ */
@@ -399,8 +447,6 @@ void ds_cudnn_fork_child(void);
  * cuDNN algorithm cache and summary (cuda_hooks/cudnn_backend.c), then
  * ds_log_summary. */
 void ds_cudnn_exit(void);
-/* Entropy hooks: scan inherited fds for random devices (init.c). */
-void ds_entropy_init(void);
 /* libc PRNG: seed the global generators at start (init.c). */
 void ds_libc_random_init(void);
 /* Resolve every libc symbol of the ds_libc_syms section now, so that no
