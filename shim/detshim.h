@@ -312,7 +312,9 @@ void ds_stream_fork_child(uint64_t ordinal);
  * override: the next word of the (src) override stream of this process;
  * respect: the seed unchanged.  *how names what was done ("mixed",
  * "replaced", "replaced-clock-like", "kept").  now_ns is CLOCK_REALTIME
- * in ns and pid the caller's pid (passed in so the function stays pure).
+ * in ns and pid the caller's pid, passed in so that it makes no system
+ * call.  Reads ds_cfg (mode, seed, rank); override draws from the stream,
+ * so it is not pure.
  */
 uint64_t ds_seed_apply(enum ds_source src, uint64_t program_seed,
 		       uint64_t now_ns, uint64_t pid, const char **how);
@@ -396,8 +398,9 @@ void ds_log_record(enum ds_source src, const char *call, const char *action,
 /* One "detshim: ..." line on stderr (errors and warnings). */
 void ds_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Minimal async-signal-safe formatter (subset of printf, see ds_event).
- * Always NUL-terminates; returns the length written. */
+/* Formatting (fmt.c).  Minimal async-signal-safe formatter (subset of
+ * printf, see ds_event).  Always NUL-terminates; returns the length
+ * written. */
 size_t ds_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
 size_t ds_fmt(char *buf, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -185,10 +185,8 @@ static int call_exec(struct ds_sym *sym, const char *path,
 	execve_fn f = (execve_fn)ds_sym_get(sym);
 	size_t n = 0;
 
-	if (f == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (f == NULL)
+		return ds_libc_missing();
 	if (want_lineage(envp, &n)) {
 		char *out[n + 2];
 		char var[LINEAGE_LEN + 1];
@@ -223,10 +221,8 @@ DS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	fexecve_fn f = (fexecve_fn)ds_sym_get(&real_fexecve);
 	size_t n = 0;
 
-	if (f == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (f == NULL)
+		return ds_libc_missing();
 	if (want_lineage(envp, &n)) {
 		char *out[n + 2];
 		char var[LINEAGE_LEN + 1];
@@ -329,7 +325,7 @@ static int call_spawn(struct ds_sym *sym, pid_t *pid, const char *path,
 	size_t n = 0;
 
 	if (f == NULL)
-		return ENOSYS;
+		return ENOSYS; /* posix_spawn returns its error (detshim.h) */
 	if (want_lineage(envp, &n)) {
 		char *out[n + 2];
 		char var[LINEAGE_LEN + 1];
