@@ -45,9 +45,12 @@ static __thread bool graph_fork_held __attribute__((tls_model("initial-exec")));
  */
 void ds_cudnn_fork_prepare(void)
 {
-	graph_fork_held = atomic_load(&graph_used);
-	if (graph_fork_held)
+	bool used = atomic_load(&graph_used);
+
+	if (used)
 		pthread_mutex_lock(&graph_lock);
+	if (graph_fork_held != used)
+		graph_fork_held = used;
 }
 
 void ds_cudnn_fork_parent(void)

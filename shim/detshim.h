@@ -31,6 +31,11 @@
 #define DS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define DS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define DS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* Code a fork child runs in its handlers.  A child faults on every text
+ * page it touches (fork copies no page table entries of unwritten file
+ * mappings), so these few functions share one section, and the linker
+ * puts them side by side (GNU ld groups .text.hot.*). */
+#define DS_FORK_PATH __attribute__((section(".text.hot.ds_fork")))
 /* For code that can run inside a sanitizer runtime's own start-up (its
  * interceptors call dlsym before its shadow memory exists). */
 #define DS_NO_SANITIZE __attribute__((no_sanitize("address", "undefined", "thread")))
@@ -279,7 +284,7 @@ extern struct ds_key ds_process_key;
  * *scratch when another caller is storing it) and returns a pointer to
  * the key, which is &ds_process_key or scratch.  Lock-free,
  * async-signal-safe. */
-const struct ds_key *ds_key_current(struct ds_key *scratch);
+const struct ds_key *ds_key_current(struct ds_key *scratch) DS_FORK_PATH;
 
 /*
  * Fill buf with the next len bytes of the (src, sub) stream of this
@@ -295,7 +300,7 @@ uint32_t ds_stream_u32(enum ds_source src, uint64_t sub);
 uint64_t ds_stream_u64(enum ds_source src, uint64_t sub);
 /* Start a new generation: every stream position counts as 0 again (each
  * is reset at its first use).  O(1). */
-void ds_stream_reset(void);
+void ds_stream_reset(void) DS_FORK_PATH;
 /* Next value of a per-process counter that restarts at 0 in a fork child
  * (*counter zero-initialised; the fork and exec ordinals).  Lock-free. */
 uint64_t ds_counter_next(atomic_ullong *counter);
@@ -303,8 +308,8 @@ uint64_t ds_counter_next(atomic_ullong *counter);
  * pending key now.  Child: the key becomes H(parent key, "fork", ordinal),
  * derived at first use, and every stream and counter restarts at 0 (a
  * few stores, on one page). */
-void ds_stream_fork_prepare(void);
-void ds_stream_fork_child(uint64_t ordinal);
+void ds_stream_fork_prepare(void) DS_FORK_PATH;
+void ds_stream_fork_child(uint64_t ordinal) DS_FORK_PATH;
 
 /*
  * Seed mixing per configured mode.  mix: H(root key, src, seed), unless
@@ -379,8 +384,8 @@ struct ds_site {
 	static struct ds_site var DS_SITE_ATTR = { (src_), (call_), 0, 0 }
 
 /*
- * Count an event at site and, for the first log_first_n events of the
- * site, write one JSON line:
+ * With a log open, count an event at site and, for the first log_first_n
+ * events of the site, write one JSON line:
  *   {"seq":N,"pid":P,"src":"getrandom","call":"getrandom",
  *    "action":"replaced","detail":"..."}
  * action: "replaced", "mixed", "vetoed", "pinned", "passed", "observed",
@@ -414,7 +419,7 @@ size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
 /* Open the log named by ds_cfg.log_path (%p -> pid). 0 or -errno. */
 int ds_log_open(void);
 /* After fork: reopen a %p log for the child, keep an append log. */
-void ds_log_after_fork_child(void);
+void ds_log_after_fork_child(void) DS_FORK_PATH;
 /* Exit summary: counts per site, written as "summary" records. */
 void ds_log_summary(void);
 /* Expand %p (pid) and %% in a log path. -ENAMETOOLONG/-EINVAL or 0. Pure. */
@@ -443,9 +448,9 @@ void ds_pins_apply(void);
 void ds_process_init(void);
 /* Rows of that table owned elsewhere: the cuDNN graph lock
  * (cuda_hooks/cudnn_choice.c). */
-void ds_cudnn_fork_prepare(void);
-void ds_cudnn_fork_parent(void);
-void ds_cudnn_fork_child(void);
+void ds_cudnn_fork_prepare(void) DS_FORK_PATH;
+void ds_cudnn_fork_parent(void) DS_FORK_PATH;
+void ds_cudnn_fork_child(void) DS_FORK_PATH;
 /* Rows of init.c's exit list, run in order by its one destructor: the
  * cuDNN algorithm cache and summary (cuda_hooks/cudnn_backend.c), then
  * ds_log_summary. */

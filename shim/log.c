@@ -183,11 +183,14 @@ static void emit(enum ds_source src, const char *call, const char *action,
 void ds_event(struct ds_site *site, const char *action, const char *fmt, ...)
 {
 	va_list ap;
-	unsigned long n = atomic_fetch_add_explicit(&site->count, 1,
-						    memory_order_relaxed);
+	unsigned long n;
 
-	if (n >= ds_cfg.log_first_n ||
-	    atomic_load_explicit(&log_fd, memory_order_relaxed) < 0)
+	/* The counts exist for the summary, which only a log gets: without
+	 * one, an event costs a load (and writes no page after fork). */
+	if (atomic_load_explicit(&log_fd, memory_order_relaxed) < 0)
+		return;
+	n = atomic_fetch_add_explicit(&site->count, 1, memory_order_relaxed);
+	if (n >= ds_cfg.log_first_n)
 		return;
 	atomic_fetch_add_explicit(&site->logged, 1, memory_order_relaxed);
 	va_start(ap, fmt);

@@ -44,7 +44,7 @@ static __thread unsigned long long pending_fork
 DS_SITE(site_fork, DS_SRC_PROCESS, "fork");
 DS_SITE(site_exec, DS_SRC_PROCESS, "exec");
 
-static void stream_prepare(void)
+DS_FORK_PATH static void stream_prepare(void)
 {
 	if (!ds_cfg.source_on[DS_SRC_PROCESS])
 		return;
@@ -54,7 +54,7 @@ static void stream_prepare(void)
 		 pending_fork);
 }
 
-static void stream_child(void)
+DS_FORK_PATH static void stream_child(void)
 {
 	if (ds_cfg.source_on[DS_SRC_PROCESS])
 		ds_stream_fork_child(pending_fork);
@@ -74,7 +74,7 @@ static const struct {
 	  ds_cudnn_fork_child },                 /* the cuDNN graph lock */
 };
 
-static void on_prepare(void)
+DS_FORK_PATH static void on_prepare(void)
 {
 	size_t i = DS_ARRAY_SIZE(fork_table);
 
@@ -83,7 +83,7 @@ static void on_prepare(void)
 			fork_table[i].prepare();
 }
 
-static void on_parent(void)
+DS_FORK_PATH static void on_parent(void)
 {
 	size_t i;
 
@@ -92,7 +92,7 @@ static void on_parent(void)
 			fork_table[i].parent();
 }
 
-static void on_child(void)
+DS_FORK_PATH static void on_child(void)
 {
 	size_t i;
 
