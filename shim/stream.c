@@ -13,7 +13,7 @@
  *  - Positions live in a fixed open-addressed table claimed with CAS;
  *    concurrent readers of one (source, sub) get disjoint, contiguous
  *    ranges via atomic fetch_add (which thread gets which range follows
- *    scheduling: see README "Threads").
+ *    scheduling: see README.md, "Threads and ordering").
  *  - Source numbers are mixed into nonces: enum ds_source is append-only.
  *  - fork costs the child two stores (ds_stream_fork_child): a new
  *    generation, under which every position word still carrying the old
