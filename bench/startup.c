@@ -6,8 +6,9 @@
  * ENVLIST is a comma-separated list of NAME=VALUE added to the
  * environment ("-" for none).  Each round runs every variant once, in a
  * rotated order; the output is one line per variant: label, median,
- * minimum and maximum in microseconds, and the failures (a non-zero exit
- * status).  bench/run.sh drives it. */
+ * minimum and maximum in microseconds, the failures (a non-zero exit
+ * status), and, paired with the first variant round by round, the median
+ * of the differences (us) and of the ratios.  bench/run.sh drives it. */
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ struct variant {
 	const char *label;
 	char **env;
 	double *t;
+	double *d;   /* per round: minus the first variant's time */
+	double *q;   /* per round: over the first variant's time */
 	int fails;
 };
 
@@ -80,8 +83,10 @@ int main(int argc, char **argv)
 		v[nv].label = argv[dash];
 		v[nv].env = make_env(eq + 1);
 		v[nv].t = calloc((size_t)rounds, sizeof(double));
+		v[nv].d = calloc((size_t)rounds, sizeof(double));
+		v[nv].q = calloc((size_t)rounds, sizeof(double));
 		v[nv].fails = 0;
-		if (v[nv].t == NULL)
+		if (v[nv].t == NULL || v[nv].d == NULL || v[nv].q == NULL)
 			return 1;
 		nv++;
 	}
@@ -105,12 +110,18 @@ int main(int argc, char **argv)
 			x->t[r] = now_us() - t0;
 			posix_spawn_file_actions_destroy(&fa);
 		}
+		for (i = 0; i < nv; i++) {
+			v[i].d[r] = v[i].t[r] - v[0].t[r];
+			v[i].q[r] = v[0].t[r] > 0 ? v[i].t[r] / v[0].t[r] : 1;
+		}
 	}
 	for (i = 0; i < nv; i++) {
 		qsort(v[i].t, (size_t)rounds, sizeof(double), cmpd);
-		printf("%s %.0f %.0f %.0f %d\n", v[i].label,
+		qsort(v[i].d, (size_t)rounds, sizeof(double), cmpd);
+		qsort(v[i].q, (size_t)rounds, sizeof(double), cmpd);
+		printf("%s %.0f %.0f %.0f %d %.1f %.4f\n", v[i].label,
 		       v[i].t[rounds / 2], v[i].t[0], v[i].t[rounds - 1],
-		       v[i].fails);
+		       v[i].fails, v[i].d[rounds / 2], v[i].q[rounds / 2]);
 	}
 	return 0;
 }

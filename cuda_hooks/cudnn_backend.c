@@ -87,7 +87,8 @@ static void pin_load(void)
 	ds_cudnn_cache_load(ds_cfg.algo_cache, &hdr);
 }
 
-__attribute__((destructor(102))) /* before init.c summary (101) */ static void cudnn_backend_exit(void)
+/* At exit, first in shim/init.c's exit list (before the log summary). */
+void ds_cudnn_exit(void)
 {
 	if (atomic_load_explicit(&ds_init_state, memory_order_acquire) != DS_INIT_DONE ||
 	    atomic_load(&n_plans) == 0)

@@ -29,30 +29,41 @@ static pthread_mutex_t graph_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t graph_cond = PTHREAD_COND_INITIALIZER;
 static struct ds_cudnn_graph *graphs[GRAPH_CAP];
 static unsigned ngraphs;
-static pthread_once_t graph_atfork_once = PTHREAD_ONCE_INIT;
+static atomic_bool graph_used; /* graph_lock taken once: fork must care */
+static __thread bool graph_fork_held __attribute__((tls_model("initial-exec")));
 
 /*
- * fork: graph_lock is the shim's only mutex.  A fork while another thread
- * holds it, or while another thread's first Finalize of a graph is
- * pending, would leave the child blocked for ever (that thread does not
- * exist in the child).  prepare takes the lock so the table is consistent
- * at fork; the child re-creates the lock and condition and drops pending
- * marks, so the child's own first Finalize decides (docs/RELIABILITY.md).
+ * fork (rows of shim/process.c's fork table): graph_lock is the shim's
+ * only mutex.  A fork while another thread holds it, or while another
+ * thread's first Finalize of a graph is pending, would leave the child
+ * blocked for ever (that thread does not exist in the child).  prepare
+ * takes the lock so the table is consistent at fork; the child re-creates
+ * the lock and condition and drops pending marks, so the child's own
+ * first Finalize decides (docs/RELIABILITY.md).  A process that never
+ * took the lock skips all three: no write to copy in either process.
  */
-static void graph_prepare(void)
+void ds_cudnn_fork_prepare(void)
 {
-	pthread_mutex_lock(&graph_lock);
+	bool used = atomic_load(&graph_used);
+
+	if (used)
+		pthread_mutex_lock(&graph_lock);
+	if (graph_fork_held != used)
+		graph_fork_held = used;
 }
 
-static void graph_parent(void)
+void ds_cudnn_fork_parent(void)
 {
-	pthread_mutex_unlock(&graph_lock);
+	if (graph_fork_held)
+		pthread_mutex_unlock(&graph_lock);
 }
 
-static void graph_child(void)
+void ds_cudnn_fork_child(void)
 {
 	unsigned i;
 
+	if (!graph_fork_held)
+		return;
 	pthread_mutex_init(&graph_lock, NULL);
 	pthread_cond_init(&graph_cond, NULL);
 	for (i = 0; i < GRAPH_CAP; i++)
@@ -60,15 +71,11 @@ static void graph_child(void)
 			graphs[i]->pending = false;
 }
 
-static void graph_atfork(void)
-{
-	pthread_atfork(graph_prepare, graph_parent, graph_child);
-}
-
-/* Every critical section starts here (handlers registered on first use). */
+/* Every critical section starts here. */
 static void graph_lock_take(void)
 {
-	pthread_once(&graph_atfork_once, graph_atfork);
+	if (!atomic_load_explicit(&graph_used, memory_order_relaxed))
+		atomic_store(&graph_used, true);
 	pthread_mutex_lock(&graph_lock);
 }
 

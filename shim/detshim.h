@@ -12,6 +12,7 @@
 #ifndef DETSHIM_H
 #define DETSHIM_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -33,6 +34,11 @@
 #define DS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define DS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define DS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* Code a fork child runs in its handlers.  A child faults on every text
+ * page it touches (fork copies no page table entries of unwritten file
+ * mappings), so these few functions share one section, and the linker
+ * puts them side by side (GNU ld groups .text.hot.*). */
+#define DS_FORK_PATH __attribute__((section(".text.hot.ds_fork")))
 /* For code that can run inside a sanitizer runtime's own start-up (its
  * interceptors call dlsym before its shadow memory exists). */
 #define DS_NO_SANITIZE __attribute__((no_sanitize("address", "undefined", "thread")))
@@ -216,6 +222,53 @@ static inline bool ds_active(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Hooks of libc functions. */
+
+/*
+ * The one rule for a libc function the shim cannot find (ds_sym_get
+ * returned NULL: a libc without it).  A hook never calls NULL; it
+ *  - fails the way the function reports failure, with errno ENOSYS: -1
+ *    (ds_libc_missing()) or NULL, or the error number ENOSYS itself for a
+ *    function that returns one (posix_spawn);
+ *  - where the function cannot fail, returns what the shim serves under
+ *    enforce (arc4random, arc4random_buf, arc4random_uniform,
+ *    std::random_device), or, for a void function, does nothing.
+ */
+static inline int ds_libc_missing(void)
+{
+	errno = ENOSYS;
+	return -1;
+}
+
+/* Largest single transfer the kernel does (MAX_RW_COUNT on x86-64). */
+#define DS_MAX_RW 0x7ffff000UL
+
+/*
+ * Would the kernel accept [buf, buf+n) as user memory (access_ok)?  A
+ * range that wraps or leaves the user half fails there with EFAULT
+ * before anything is written; the shim answers the same instead of
+ * writing until it faults.  (A range inside the user half that is not
+ * all mapped still faults here where the kernel would return short.)
+ * x86-64: 47-bit user space, or 56-bit when the buffer itself lies
+ * above it (5-level paging).
+ */
+static inline bool ds_user_range_ok(const void *buf, size_t n)
+{
+#if defined(__x86_64__)
+	const uintptr_t low = UINT64_C(0x00007ffffffff000);
+	const uintptr_t high = UINT64_C(0x00fffffffffff000);
+	uintptr_t top = (uintptr_t)buf < low ? low : high;
+#elif defined(__aarch64__)
+	const uintptr_t top = UINT64_C(0x0010000000000000);
+#else
+	const uintptr_t top = UINTPTR_MAX;
+#endif
+	uintptr_t p = (uintptr_t)buf;
+
+	return p < top && n <= top - p;
+}
+
+/* ------------------------------------------------------------------ */
 /* Keys and streams (stream.c).  Pure, lock-free, async-signal-safe. */
 
 struct ds_key {
@@ -241,9 +294,15 @@ void ds_chacha_bytes(const struct ds_key *key, uint64_t stream_id,
 /* 64-bit keyed hash of a word (for seed mixing). */
 uint64_t ds_key_hash64(const struct ds_key *key, uint64_t domain, uint64_t x);
 
-/* The process key (state.c; init.c sets it, the fork handler in
- * process.c re-derives it). */
+/* The process key (state.c) as init.c set it, or as derived since the last fork.
+ * Read it through ds_key_current: in a fork child it is the parent's until
+ * the child's key is derived at first use. */
 extern struct ds_key ds_process_key;
+/* The key of this process now.  Derives a pending fork child's key (into
+ * *scratch when another caller is storing it) and returns a pointer to
+ * the key, which is &ds_process_key or scratch.  Lock-free,
+ * async-signal-safe. */
+const struct ds_key *ds_key_current(struct ds_key *scratch) DS_FORK_PATH;
 
 /*
  * Fill buf with the next len bytes of the (src, sub) stream of this
@@ -257,8 +316,18 @@ void ds_stream_fill(enum ds_source src, uint64_t sub, void *buf, size_t len);
 /* Convenience: next 32/64-bit word of the (src, sub) stream. */
 uint32_t ds_stream_u32(enum ds_source src, uint64_t sub);
 uint64_t ds_stream_u64(enum ds_source src, uint64_t sub);
-/* Reset every stream position (fork child, after the key changed). */
-void ds_stream_reset(void);
+/* Start a new generation: every stream position counts as 0 again (each
+ * is reset at its first use).  O(1). */
+void ds_stream_reset(void) DS_FORK_PATH;
+/* Next value of a per-process counter that restarts at 0 in a fork child
+ * (*counter zero-initialised; the fork and exec ordinals).  Lock-free. */
+uint64_t ds_counter_next(atomic_ullong *counter);
+/* fork, called from process.c's handlers.  Prepare (parent): derive a
+ * pending key now.  Child: the key becomes H(parent key, "fork", ordinal),
+ * derived at first use, and every stream and counter restarts at 0 (a
+ * few stores, on one page). */
+void ds_stream_fork_prepare(void) DS_FORK_PATH;
+void ds_stream_fork_child(uint64_t ordinal) DS_FORK_PATH;
 
 /*
  * Seed mixing per configured mode.  mix: H(root key, src, seed), unless
@@ -266,7 +335,9 @@ void ds_stream_reset(void);
  * override: the next word of the (src) override stream of this process;
  * respect: the seed unchanged.  *how names what was done ("mixed",
  * "replaced", "replaced-clock-like", "kept").  now_ns is CLOCK_REALTIME
- * in ns and pid the caller's pid (passed in so the function stays pure).
+ * in ns and pid the caller's pid, passed in so that it makes no system
+ * call.  Reads ds_cfg (mode, seed, rank); override draws from the stream,
+ * so it is not pure.
  */
 uint64_t ds_seed_apply(enum ds_source src, uint64_t program_seed,
 		       uint64_t now_ns, uint64_t pid, const char **how);
@@ -343,8 +414,8 @@ struct ds_site {
 	static struct ds_site var DS_SITE_ATTR = { (src_), (call_), 0, 0 }
 
 /*
- * Count an event at site and, for the first log_first_n events of the
- * site, write one JSON line:
+ * With a log open, count an event at site and, for the first log_first_n
+ * events of the site, write one JSON line:
  *   {"seq":N,"pid":P,"src":"getrandom","call":"getrandom",
  *    "action":"replaced","detail":"..."}
  * action: "replaced", "mixed", "vetoed", "pinned", "passed", "observed",
@@ -362,8 +433,9 @@ void ds_log_record(enum ds_source src, const char *call, const char *action,
 /* One "detshim: ..." line on stderr (errors and warnings). */
 void ds_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Minimal async-signal-safe formatter (subset of printf, see ds_event).
- * Always NUL-terminates; returns the length written. */
+/* Formatting (fmt.c).  Minimal async-signal-safe formatter (subset of
+ * printf, see ds_event).  Always NUL-terminates; returns the length
+ * written. */
 size_t ds_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
 size_t ds_fmt(char *buf, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -377,7 +449,7 @@ size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
 /* Open the log named by ds_cfg.log_path (%p -> pid). 0 or -errno. */
 int ds_log_open(void);
 /* After fork: reopen a %p log for the child, keep an append log. */
-void ds_log_after_fork_child(void);
+void ds_log_after_fork_child(void) DS_FORK_PATH;
 /* Exit summary: counts per site, written as "summary" records. */
 void ds_log_summary(void);
 /* Expand %p (pid) and %% in a log path. -ENAMETOOLONG/-EINVAL or 0. Pure. */
@@ -401,10 +473,18 @@ void ds_pins_apply(void);
 /* Name of the variable through which detrun hands the shim a pipe fd; the
  * constructor writes "detshim <version>" to it (init.c, tools/spawn.c). */
 #define DS_LOADED_FD_VAR "DETSHIM_LOADED_FD"
-/* Install the fork handlers (init.c calls it once). */
+/* Install the fork handlers: one pthread_atfork trio walking process.c's
+ * fork table (init.c calls it once). */
 void ds_process_init(void);
-/* Entropy hooks: scan inherited fds for random devices (init.c). */
-void ds_entropy_init(void);
+/* Rows of that table owned elsewhere: the cuDNN graph lock
+ * (cuda_hooks/cudnn_choice.c). */
+void ds_cudnn_fork_prepare(void) DS_FORK_PATH;
+void ds_cudnn_fork_parent(void) DS_FORK_PATH;
+void ds_cudnn_fork_child(void) DS_FORK_PATH;
+/* Rows of init.c's exit list, run in order by its one destructor: the
+ * cuDNN algorithm cache and summary (cuda_hooks/cudnn_backend.c), then
+ * ds_log_summary. */
+void ds_cudnn_exit(void);
 /* libc PRNG: seed the global generators at start (init.c). */
 void ds_libc_random_init(void);
 /* Resolve every libc symbol of the ds_libc_syms section now, so that no

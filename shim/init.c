@@ -9,8 +9,9 @@
  *      passed one across exec, else from the seed (and rank);
  *   3. opens the log and records the configuration;
  *   4. resolves every libc symbol the hooks need (no dlsym later);
- *   5. seeds the libc PRNGs, scans inherited fds, installs fork handlers,
- *      and applies the environment pins.
+ *   5. seeds the libc PRNGs, installs the fork handlers, and applies the
+ *      environment pins.  Inherited fds need no scan: devrandom.c
+ *      classifies each fd at its first read.
  * Under secure execution (AT_SECURE: setuid, setgid, capabilities), and
  * in a process that did not ask for the shim (no DETSHIM_* variable and
  * no LD_PRELOAD entry naming it: /etc/ld.so.preload), step 1 is
@@ -35,7 +36,6 @@
 #include <unistd.h>
 
 #define DS_CONSTRUCTOR __attribute__((constructor(101)))
-#define DS_DESTRUCTOR __attribute__((destructor(101)))
 
 extern char **environ;
 
@@ -63,10 +63,12 @@ static void record_config(void)
 		      ds_cfg.config_path[0] ? ds_cfg.config_path : "none");
 }
 
+/* The configuration is built in place: no struct-sized stack frame and
+ * copy (each page of either is a page fault in every exec'd process).
+ * Hooks read ds_cfg only once ds_init_state says it is frozen. */
 static void do_init(void)
 {
-	struct ds_config cfg;
-	char err[DS_PATH_MAX + 256];
+	static char err[DS_PATH_MAX + 256];
 	int e;
 
 	if (ds_secure_exec() ||
@@ -74,14 +76,13 @@ static void do_init(void)
 		/* setuid/setgid/capabilities, or loaded without being asked
 		 * (/etc/ld.so.preload): read no variable, open no file, write
 		 * no log, replace nothing (docs/RELIABILITY.md). */
-		ds_config_secure(&cfg);
-		ds_cfg = cfg;
+		ds_config_secure(&ds_cfg);
 		ds_resolve_libc_all();
 		return;
 	}
-	e = ds_config_from_env(&cfg, environ, err, sizeof(err));
+	e = ds_config_from_env(&ds_cfg, environ, err, sizeof(err));
 	if (e) {
-		if (cfg.policy != DS_POLICY_WARN) {
+		if (ds_cfg.policy != DS_POLICY_WARN) {
 			ds_warn("%s", err);
 			ds_warn("stopping (exit status 2); set DETSHIM_POLICY=warn "
 				"to continue with defaults");
@@ -89,10 +90,9 @@ static void do_init(void)
 		}
 		ds_warn("%s (continuing with defaults: DETSHIM_POLICY=warn)",
 			err);
-		ds_config_defaults(&cfg);
-		cfg.policy = DS_POLICY_WARN;
+		ds_config_defaults(&ds_cfg);
+		ds_cfg.policy = DS_POLICY_WARN;
 	}
-	ds_cfg = cfg;
 
 	if (ds_cfg.lineage[0])
 		ds_key_from_hex(&ds_process_key, ds_cfg.lineage);
@@ -110,7 +110,6 @@ static void do_init(void)
 	if (ds_cfg.policy == DS_POLICY_OFF)
 		return;
 	ds_libc_random_init();
-	ds_entropy_init();
 	ds_process_init();
 }
 
@@ -198,7 +197,17 @@ DS_CONSTRUCTOR static void ds_constructor(void)
 	}
 }
 
-DS_DESTRUCTOR static void ds_destructor(void)
+/* The one exit path: every row runs, in this order (a row that has
+ * nothing to do returns at once). */
+static void (*const exit_list[])(void) = {
+	ds_cudnn_exit,   /* save the algorithm cache, then its summary */
+	ds_log_summary,  /* counts per site: last, so that it counts all */
+};
+
+__attribute__((destructor)) static void ds_destructor(void)
 {
-	ds_log_summary();
+	size_t i;
+
+	for (i = 0; i < DS_ARRAY_SIZE(exit_list); i++)
+		exit_list[i]();
 }

@@ -100,8 +100,10 @@ DS_EXPORT char *initstate(unsigned seed, char *state, size_t n)
 {
 	char *(*f)(unsigned, char *, size_t) = ds_sym_get(&real_initstate);
 
-	if (f == NULL)
+	if (f == NULL) {
+		ds_libc_missing();
 		return NULL;
+	}
 	return f((unsigned)decide(&site_initstate, DS_SRC_LIBC_RAND, seed,
 				  UINT32_MAX),
 		 state, n);
@@ -111,10 +113,8 @@ DS_EXPORT int srandom_r(unsigned seed, struct random_data *buf)
 {
 	int (*f)(unsigned, struct random_data *) = ds_sym_get(&real_srandom_r);
 
-	if (f == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (f == NULL)
+		return ds_libc_missing();
 	return f((unsigned)decide(&site_srandom_r, DS_SRC_LIBC_RAND, seed,
 				  UINT32_MAX),
 		 buf);
@@ -126,10 +126,8 @@ DS_EXPORT int initstate_r(unsigned seed, char *state, size_t n,
 	int (*f)(unsigned, char *, size_t, struct random_data *) =
 		ds_sym_get(&real_initstate_r);
 
-	if (f == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (f == NULL)
+		return ds_libc_missing();
 	return f((unsigned)decide(&site_initstate_r, DS_SRC_LIBC_RAND, seed,
 				  UINT32_MAX),
 		 state, n, buf);
@@ -165,8 +163,10 @@ DS_EXPORT unsigned short *seed48(unsigned short v[3])
 	unsigned short *(*f)(unsigned short *) = ds_sym_get(&real_seed48);
 	unsigned short x[3];
 
-	if (f == NULL)
+	if (f == NULL) {
+		ds_libc_missing();
 		return NULL;
+	}
 	x_to(decide(&site_seed48, DS_SRC_DRAND48, x_of(v), MASK48), x);
 	/* seed48 returns its static copy of the previous seed, not x. */
 	// cppcheck-suppress returnDanglingLifetime
@@ -193,10 +193,8 @@ DS_EXPORT int srand48_r(long seed, struct drand48_data *buf)
 {
 	int (*f)(long, struct drand48_data *) = ds_sym_get(&real_srand48_r);
 
-	if (f == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (f == NULL)
+		return ds_libc_missing();
 	return f((long)decide(&site_srand48_r, DS_SRC_DRAND48, (uint64_t)seed,
 			      UINT64_MAX),
 		 buf);
@@ -208,10 +206,8 @@ DS_EXPORT int seed48_r(unsigned short v[3], struct drand48_data *buf)
 		ds_sym_get(&real_seed48_r);
 	unsigned short x[3];
 
-	if (f == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (f == NULL)
+		return ds_libc_missing();
 	x_to(decide(&site_seed48_r, DS_SRC_DRAND48, x_of(v), MASK48), x);
 	return f(x, buf);
 }
@@ -223,10 +219,8 @@ DS_EXPORT int lcong48_r(unsigned short p[7], struct drand48_data *buf)
 	unsigned short q[7];
 	int i;
 
-	if (f == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (f == NULL)
+		return ds_libc_missing();
 	for (i = 0; i < 7; i++)
 		q[i] = p[i];
 	x_to(decide(&site_lcong48_r, DS_SRC_DRAND48, x_of(p), MASK48), q);

@@ -24,180 +24,18 @@ static atomic_ulong log_seq;
 static atomic_ulong log_dropped;
 static atomic_int log_failed;
 static long log_pid;          /* pid the log was opened for (%p logs) */
+static bool log_per_pid;      /* the path has %p: each fork child reopens */
 
 /* ------------------------------------------------------------------ */
-/* Formatting. */
+/* Lines (the formatter is fmt.c). */
 
-static size_t put(char *buf, size_t cap, size_t len, const char *s, size_t n)
+/* Append s to the string in buf (len bytes so far); returns the new
+ * length.  Never writes past cap; always NUL-terminates. */
+static size_t append(char *buf, size_t cap, size_t len, const char *s)
 {
-	if (len >= cap)
+	if (len + 1 >= cap)
 		return len;
-	if (n > cap - 1 - len)
-		n = cap - 1 - len;
-	memcpy(buf + len, s, n);
-	len += n;
-	buf[len] = '\0';
-	return len;
-}
-
-static size_t put_u(char *buf, size_t cap, size_t len, unsigned long long v,
-		    unsigned base, bool neg)
-{
-	char tmp[24];
-	size_t n = 0;
-
-	do {
-		tmp[sizeof(tmp) - 1 - n] = "0123456789abcdef"[v % base];
-		v /= base;
-		n++;
-	} while (v);
-	if (neg) {
-		tmp[sizeof(tmp) - 1 - n] = '-';
-		n++;
-	}
-	return put(buf, cap, len, tmp + sizeof(tmp) - n, n);
-}
-
-size_t ds_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
-{
-	size_t len = 0;
-
-	if (cap == 0)
-		return 0;
-	buf[0] = '\0';
-	while (*fmt) {
-		const char *pct = strchr(fmt, '%');
-		int lng = 0;
-		bool z = false;
-
-		if (pct == NULL) {
-			len = put(buf, cap, len, fmt, strlen(fmt));
-			break;
-		}
-		len = put(buf, cap, len, fmt, (size_t)(pct - fmt));
-		fmt = pct + 1;
-		while (*fmt == 'l') {
-			lng++;
-			fmt++;
-		}
-		if (*fmt == 'z') {
-			z = true;
-			fmt++;
-		}
-		switch (*fmt) {
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-
-			if (s == NULL)
-				s = "(null)";
-			len = put(buf, cap, len, s, strlen(s));
-			break;
-		}
-		case 'c': {
-			char c = (char)va_arg(ap, int);
-
-			len = put(buf, cap, len, &c, 1);
-			break;
-		}
-		case 'd':
-		case 'i': {
-			long long v = z ? (long long)va_arg(ap, ssize_t)
-				      : lng >= 2 ? va_arg(ap, long long)
-				      : lng == 1 ? va_arg(ap, long)
-						 : va_arg(ap, int);
-			unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
-						     : (unsigned long long)v;
-
-			len = put_u(buf, cap, len, u, 10, v < 0);
-			break;
-		}
-		case 'u':
-		case 'x': {
-			unsigned long long v =
-				z ? va_arg(ap, size_t)
-				: lng >= 2 ? va_arg(ap, unsigned long long)
-				: lng == 1 ? va_arg(ap, unsigned long)
-					   : va_arg(ap, unsigned);
-
-			len = put_u(buf, cap, len, v, *fmt == 'x' ? 16 : 10,
-				    false);
-			break;
-		}
-		case 'p':
-			len = put(buf, cap, len, "0x", 2);
-			len = put_u(buf, cap, len,
-				    (uintptr_t)va_arg(ap, void *), 16, false);
-			break;
-		case '%':
-			len = put(buf, cap, len, "%", 1);
-			break;
-		case '\0':
-			return len;
-		default:
-			len = put(buf, cap, len, "%?", 2);
-			break;
-		}
-		fmt++;
-	}
-	return len;
-}
-
-size_t ds_fmt(char *buf, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-	size_t n;
-
-	va_start(ap, fmt);
-	n = ds_vfmt(buf, cap, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
-/* Append n bytes only if all of them fit (with the NUL): an escape is
- * never cut in half, so a truncated string is still a JSON string body. */
-static bool put_whole(char *buf, size_t cap, size_t *len, const char *s,
-		      size_t n)
-{
-	if (*len >= cap || n > cap - 1 - *len)
-		return false;
-	memcpy(buf + *len, s, n);
-	*len += n;
-	buf[*len] = '\0';
-	return true;
-}
-
-size_t ds_json_escape(char *buf, size_t cap, size_t len, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[7];
-		size_t k = 2;
-
-		esc[0] = '\\';
-		if (c == '"' || c == '\\') {
-			esc[1] = (char)c;
-		} else if (c == '\n') {
-			esc[1] = 'n';
-		} else if (c == '\t') {
-			esc[1] = 't';
-		} else if (c < 0x20 || c >= 0x7f) {
-			/* Control bytes, DEL, and bytes outside ASCII (escaped
-			 * as \u00XX, Latin-1) keep the line valid UTF-8 JSON
-			 * whatever the input. */
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = "0123456789abcdef"[c >> 4];
-			esc[5] = "0123456789abcdef"[c & 15];
-			k = 6;
-		} else {
-			esc[0] = (char)c;
-			k = 1;
-		}
-		if (!put_whole(buf, cap, &len, esc, k))
-			break;
-	}
-	return len;
+	return len + ds_fmt(buf + len, cap - len, "%s", s);
 }
 
 /* Room for one of src, call, action in a line (escaped); the detail gets
@@ -219,11 +57,11 @@ size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
 
 	len = ds_fmt(buf, cap, "{\"seq\":%lu,\"pid\":%ld,\"src\":\"", seq, pid);
 	len = escape_field(buf, cap, len, src);
-	len = put(buf, cap, len, "\",\"call\":\"", 10);
+	len = append(buf, cap, len, "\",\"call\":\"");
 	len = escape_field(buf, cap, len, call);
-	len = put(buf, cap, len, "\",\"action\":\"", 12);
+	len = append(buf, cap, len, "\",\"action\":\"");
 	len = escape_field(buf, cap, len, action);
-	len = put(buf, cap, len, "\",\"detail\":\"", 12);
+	len = append(buf, cap, len, "\",\"detail\":\"");
 	/* The detail stops before the room for the closing "}\n. */
 	len = ds_json_escape(buf, cap > 3 ? cap - 3 : 0, len, detail);
 	if (len > cap - 4)
@@ -246,14 +84,13 @@ int ds_log_expand_path(const char *tmpl, long pid, char *out, size_t cap)
 		if (*tmpl == '%') {
 			tmpl++;
 			if (*tmpl == 'p')
-				len = put_u(out, cap, len, (unsigned long long)pid,
-					    10, false);
+				len += ds_fmt(out + len, cap - len, "%ld", pid);
 			else if (*tmpl == '%')
-				len = put(out, cap, len, "%", 1);
+				len = append(out, cap, len, "%");
 			else
 				return -EINVAL;
 		} else {
-			len = put(out, cap, len, tmpl, 1);
+			len += ds_fmt(out + len, cap - len, "%c", *tmpl);
 		}
 		if (len >= cap - 1)
 			return -ENAMETOOLONG;
@@ -286,6 +123,7 @@ int ds_log_open(void)
 	if (ds_cfg.log_path[0] == '\0' || ds_cfg.policy == DS_POLICY_OFF)
 		return 0;
 	log_pid = ds_sys_getpid();
+	log_per_pid = strstr(ds_cfg.log_path, "%p") != NULL;
 	e = ds_log_expand_path(ds_cfg.log_path, log_pid, path, sizeof(path));
 	if (e)
 		return e;
@@ -301,8 +139,9 @@ int ds_log_open(void)
 void ds_log_after_fork_child(void)
 {
 	/* An append log is shared by design: lines carry the pid.  A %p log
-	 * becomes the child's own file. */
-	if (strstr(ds_cfg.log_path, "%p") == NULL)
+	 * becomes the child's own file.  (A fork table row: one load when
+	 * there is nothing to do.) */
+	if (!log_per_pid)
 		return;
 	if (ds_log_open() != 0) {
 		int old = atomic_exchange(&log_fd, -1);
@@ -344,11 +183,14 @@ static void emit(enum ds_source src, const char *call, const char *action,
 void ds_event(struct ds_site *site, const char *action, const char *fmt, ...)
 {
 	va_list ap;
-	unsigned long n = atomic_fetch_add_explicit(&site->count, 1,
-						    memory_order_relaxed);
+	unsigned long n;
 
-	if (n >= ds_cfg.log_first_n ||
-	    atomic_load_explicit(&log_fd, memory_order_relaxed) < 0)
+	/* The counts exist for the summary, which only a log gets: without
+	 * one, an event costs a load (and writes no page after fork). */
+	if (atomic_load_explicit(&log_fd, memory_order_relaxed) < 0)
+		return;
+	n = atomic_fetch_add_explicit(&site->count, 1, memory_order_relaxed);
+	if (n >= ds_cfg.log_first_n)
 		return;
 	atomic_fetch_add_explicit(&site->logged, 1, memory_order_relaxed);
 	va_start(ap, fmt);
@@ -369,8 +211,8 @@ void ds_log_record(enum ds_source src, const char *call, const char *action,
 }
 
 /* Sites live in the "ds_sites" section; the linker provides its bounds. */
-extern struct ds_site __start_ds_sites[] __attribute__((weak, visibility("hidden")));
-extern struct ds_site __stop_ds_sites[] __attribute__((weak, visibility("hidden")));
+extern struct ds_site __start_ds_sites[] DS_HIDDEN __attribute__((weak));
+extern struct ds_site __stop_ds_sites[] DS_HIDDEN __attribute__((weak));
 
 void ds_log_summary(void)
 {

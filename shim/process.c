@@ -1,11 +1,16 @@
 /*
  * process.c - the key tree across fork and exec.
  *
- * fork: the parent's prepare handler takes the next fork ordinal (the
- * parent must count, or every sibling gets the same stream: cpu.md §0.7);
- * the child handler derives key = H(parent key, "fork", ordinal) and
- * resets every stream position.  The ordinal travels in a thread-local,
- * since the child is a copy of the forking thread.
+ * fork: one pthread_atfork trio walks one table (fork_table below): the
+ * stream key and positions, the log, the cuDNN graph lock.  The parent's
+ * prepare handler takes the next fork ordinal (the parent must count, or
+ * every sibling gets the same stream: docs/DESIGN.md); the child's key is
+ * H(parent key, "fork", ordinal), derived at its first use, and every
+ * stream position and ordinal restarts at 0 (shim/stream.c).  The ordinal
+ * travels in a thread-local, since the child is a copy of the forking
+ * thread.  The child handlers write as little as they can: each page the
+ * child writes is a copy-on-write fault, which costs more than the rest
+ * of the handler.
  *
  * exec: every exported exec entry point (execve, execv, execvp, execvpe,
  * execl, execlp, execle, fexecve, posix_spawn, posix_spawnp) passes the
@@ -31,35 +36,74 @@
 
 extern char **environ;
 
-static atomic_ulong fork_ordinal;
-static atomic_ulong exec_ordinal;
-static __thread unsigned long pending_fork
+static atomic_ullong fork_ordinal; /* ds_counter_next: 0 again in a child */
+static atomic_ullong exec_ordinal;
+static __thread unsigned long long pending_fork
 	__attribute__((tls_model("initial-exec")));
 
 DS_SITE(site_fork, DS_SRC_PROCESS, "fork");
 DS_SITE(site_exec, DS_SRC_PROCESS, "exec");
 
-static void on_prepare(void)
+DS_FORK_PATH static void stream_prepare(void)
 {
-	pending_fork = atomic_fetch_add(&fork_ordinal, 1);
+	if (!ds_cfg.source_on[DS_SRC_PROCESS])
+		return;
+	ds_stream_fork_prepare();
+	pending_fork = ds_counter_next(&fork_ordinal);
+	ds_event(&site_fork, "derived", "child key from fork ordinal %llu",
+		 pending_fork);
 }
 
-static void on_child(void)
+DS_FORK_PATH static void stream_child(void)
 {
-	ds_key_derive(&ds_process_key, &ds_process_key, "fork", pending_fork);
-	ds_stream_reset();
-	atomic_store(&fork_ordinal, 0);
-	atomic_store(&exec_ordinal, 0);
-	ds_log_after_fork_child();
-	ds_event(&site_fork, "derived", "child key from fork ordinal %lu",
-		 pending_fork);
+	if (ds_cfg.source_on[DS_SRC_PROCESS])
+		ds_stream_fork_child(pending_fork);
+}
+
+/* The fork table: prepare handlers run from the last row to the first,
+ * parent and child handlers from the first to the last (the order of
+ * pthread_atfork registrations). */
+static const struct {
+	void (*prepare)(void);
+	void (*parent)(void);
+	void (*child)(void);
+} fork_table[] = {
+	{ stream_prepare, NULL, stream_child },  /* key ordinal, streams */
+	{ NULL, NULL, ds_log_after_fork_child }, /* a %p log: the child's own */
+	{ ds_cudnn_fork_prepare, ds_cudnn_fork_parent,
+	  ds_cudnn_fork_child },                 /* the cuDNN graph lock */
+};
+
+DS_FORK_PATH static void on_prepare(void)
+{
+	size_t i = DS_ARRAY_SIZE(fork_table);
+
+	while (i-- > 0)
+		if (fork_table[i].prepare)
+			fork_table[i].prepare();
+}
+
+DS_FORK_PATH static void on_parent(void)
+{
+	size_t i;
+
+	for (i = 0; i < DS_ARRAY_SIZE(fork_table); i++)
+		if (fork_table[i].parent)
+			fork_table[i].parent();
+}
+
+DS_FORK_PATH static void on_child(void)
+{
+	size_t i;
+
+	for (i = 0; i < DS_ARRAY_SIZE(fork_table); i++)
+		if (fork_table[i].child)
+			fork_table[i].child();
 }
 
 void ds_process_init(void)
 {
-	if (!ds_cfg.source_on[DS_SRC_PROCESS])
-		return;
-	pthread_atfork(on_prepare, NULL, on_child);
+	pthread_atfork(on_prepare, on_parent, on_child);
 }
 
 /* ------------------------------------------------------------------ */
@@ -98,12 +142,12 @@ static size_t env_count(char *const *envp, bool *preload)
 static char *const *child_env(char *const *envp, size_t n, char **out,
 			      char *var)
 {
-	struct ds_key child;
+	struct ds_key child, scratch;
 	char hex[65];
 	size_t i, j = 0;
 
-	ds_key_derive(&child, &ds_process_key, "exec",
-		      atomic_fetch_add(&exec_ordinal, 1));
+	ds_key_derive(&child, ds_key_current(&scratch), "exec",
+		      ds_counter_next(&exec_ordinal));
 	ds_key_to_hex(&child, hex);
 	ds_fmt(var, LINEAGE_LEN + 1, "%s=%s", DS_LINEAGE_VAR, hex);
 	for (i = 0; i < n; i++)
@@ -141,10 +185,8 @@ static int call_exec(struct ds_sym *sym, const char *path,
 	execve_fn f = (execve_fn)ds_sym_get(sym);
 	size_t n = 0;
 
-	if (f == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (f == NULL)
+		return ds_libc_missing();
 	if (want_lineage(envp, &n)) {
 		char *out[n + 2];
 		char var[LINEAGE_LEN + 1];
@@ -179,10 +221,8 @@ DS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	fexecve_fn f = (fexecve_fn)ds_sym_get(&real_fexecve);
 	size_t n = 0;
 
-	if (f == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	if (f == NULL)
+		return ds_libc_missing();
 	if (want_lineage(envp, &n)) {
 		char *out[n + 2];
 		char var[LINEAGE_LEN + 1];
@@ -285,7 +325,7 @@ static int call_spawn(struct ds_sym *sym, pid_t *pid, const char *path,
 	size_t n = 0;
 
 	if (f == NULL)
-		return ENOSYS;
+		return ENOSYS; /* posix_spawn returns its error (detshim.h) */
 	if (want_lineage(envp, &n)) {
 		char *out[n + 2];
 		char var[LINEAGE_LEN + 1];

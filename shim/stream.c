@@ -13,8 +13,14 @@
  *  - Positions live in a fixed open-addressed table claimed with CAS;
  *    concurrent readers of one (source, sub) get disjoint, contiguous
  *    ranges via atomic fetch_add (which thread gets which range follows
- *    scheduling: see docs/SEMANTICS in README "Threads").
+ *    scheduling: see README.md, "Threads and ordering").
  *  - Source numbers are mixed into nonces: enum ds_source is append-only.
+ *  - fork costs the child two stores (ds_stream_fork_child): a new
+ *    generation, under which every position word still carrying the old
+ *    one counts as 0 and is reset by the first claim that sees it (one
+ *    CAS, lock-free), and a pending key, derived H(parent, "fork",
+ *    ordinal) at its first use.  Most children exec or exit without
+ *    drawing, and then never pay for either.
  */
 #include "detshim.h"
 
@@ -203,13 +209,82 @@ uint64_t ds_key_hash64(const struct ds_key *key, uint64_t domain, uint64_t x)
 }
 
 /* ------------------------------------------------------------------ */
+/* The process key across fork. */
+
+/*
+ * Everything a fork child writes lives in this one struct (one page to
+ * copy on write).  key_state: KEY_READY, ds_process_key is this process's
+ * key; KEY_PENDING, it is still the parent's and the key is derived from
+ * fork_parent at first use; KEY_WRITING, one caller is storing the derived
+ * key.  A caller that finds the key pending or being written derives it
+ * into its own scratch copy (the same bytes: the derivation is a pure
+ * function), so no caller ever waits - not a signal handler that
+ * interrupted the writer either.
+ */
+enum { KEY_READY = 0, KEY_PENDING, KEY_WRITING };
+
+static struct {
+	atomic_uint gen;          /* stream generation (16 bits used) */
+	atomic_int key_state;
+	uint64_t ordinal;         /* fork ordinal of the pending derivation */
+	struct ds_key parent;     /* the key it derives from */
+} fork_state;
+
+const struct ds_key *ds_key_current(struct ds_key *scratch)
+{
+	int st = atomic_load_explicit(&fork_state.key_state,
+				      memory_order_acquire);
+	int expect = KEY_PENDING;
+
+	if (DS_LIKELY(st == KEY_READY))
+		return &ds_process_key;
+	ds_key_derive(scratch, &fork_state.parent, "fork", fork_state.ordinal);
+	if (st == KEY_PENDING &&
+	    atomic_compare_exchange_strong(&fork_state.key_state, &expect,
+					   KEY_WRITING)) {
+		ds_process_key = *scratch;
+		atomic_store_explicit(&fork_state.key_state, KEY_READY,
+				      memory_order_release);
+	}
+	return scratch;
+}
+
+void ds_stream_fork_prepare(void)
+{
+	struct ds_key scratch;
+
+	/* A child that forks before it drew derives its own key now, in
+	 * the parent of the new fork, so that the new child starts from it. */
+	(void)ds_key_current(&scratch);
+}
+
+void ds_stream_fork_child(uint64_t ordinal)
+{
+	struct ds_key scratch;
+
+	/* READY after the prepare handler above, unless another thread was
+	 * storing the key at fork: that thread does not exist here. */
+	fork_state.parent = *ds_key_current(&scratch);
+	fork_state.ordinal = ordinal;
+	atomic_store_explicit(&fork_state.key_state, KEY_PENDING,
+			      memory_order_release);
+	ds_stream_reset();
+}
+
+/* ------------------------------------------------------------------ */
 /* Stream positions. */
 
 #define SLOTS 1024 /* power of two */
+/* A position word is (generation << POS_BITS) | position: one stream
+ * holds 2^48 bytes (256 TiB) per process, and 65536 nested forks pass
+ * before a generation number comes round again. */
+#define POS_BITS 48
+#define POS_MASK ((UINT64_C(1) << POS_BITS) - 1)
+#define GEN_MASK 0xffffu
 
 struct slot {
 	atomic_ullong tag;  /* stream id + 1; 0 = free */
-	atomic_ullong pos;  /* next byte position */
+	atomic_ullong pos;  /* generation and next byte position */
 };
 
 static struct slot slots[SLOTS];
@@ -217,6 +292,28 @@ static struct slot slots[SLOTS];
 static uint64_t stream_id(enum ds_source src, uint64_t sub)
 {
 	return mix64(sub ^ ((uint64_t)src << 56)) ^ ((uint64_t)src << 56);
+}
+
+/*
+ * Take len bytes from a position word of this generation.  A word left
+ * by an older generation (the parent's, before fork) counts as position
+ * 0: the first caller to see it stores (gen, 0) with one CAS; a caller
+ * that loses re-reads it, now current.  Tags survive fork on purpose: a
+ * stream id does not depend on the key, so the parent's slot is the
+ * child's slot for the same stream.
+ */
+static uint64_t take(atomic_ullong *pos, size_t len)
+{
+	uint64_t gen = atomic_load_explicit(&fork_state.gen,
+					    memory_order_relaxed) & GEN_MASK;
+	unsigned long long p = atomic_load_explicit(pos, memory_order_relaxed);
+
+	while ((p >> POS_BITS) != gen)
+		if (atomic_compare_exchange_weak(pos, &p,
+						 (unsigned long long)gen
+							 << POS_BITS))
+			break;
+	return atomic_fetch_add(pos, len) & POS_MASK;
 }
 
 /* Claim `len` bytes of the stream and return the start position. */
@@ -243,23 +340,24 @@ static uint64_t claim(uint64_t sid, size_t len)
 				cur = expect;
 		}
 		if (cur == tag)
-			return atomic_fetch_add(&s->pos, len);
+			return take(&s->pos, len);
 	}
-	/* Table full (more than SLOTS distinct sub-streams): fall back to
-	 * the source's overflow slot, the last one, shared and still
+	/* Table full (more than SLOTS distinct sub-streams): every further
+	 * stream shares one overflow position, the last slot's, still
 	 * deterministic for a single-threaded program. */
-	return atomic_fetch_add(&slots[SLOTS - 1].pos, len);
+	return take(&slots[SLOTS - 1].pos, len);
 }
 
 void ds_stream_fill(enum ds_source src, uint64_t sub, void *buf, size_t len)
 {
 	uint64_t sid = stream_id(src, sub);
+	struct ds_key scratch;
 	uint64_t off;
 
 	if (len == 0)
 		return;
 	off = claim(sid, len);
-	ds_chacha_bytes(&ds_process_key, sid, off, buf, len);
+	ds_chacha_bytes(ds_key_current(&scratch), sid, off, buf, len);
 }
 
 uint32_t ds_stream_u32(enum ds_source src, uint64_t sub)
@@ -283,14 +381,14 @@ uint64_t ds_stream_u64(enum ds_source src, uint64_t sub)
 	return v;
 }
 
+uint64_t ds_counter_next(atomic_ullong *counter)
+{
+	return take(counter, 1);
+}
+
 void ds_stream_reset(void)
 {
-	size_t i;
-
-	for (i = 0; i < SLOTS; i++) {
-		atomic_store(&slots[i].tag, 0);
-		atomic_store(&slots[i].pos, 0);
-	}
+	atomic_fetch_add_explicit(&fork_state.gen, 1, memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------ */

@@ -12,6 +12,7 @@
  */
 #include "detshim.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
 
@@ -58,7 +59,7 @@ ssize_t ds_sys_write(int fd, const void *buf, size_t n)
 
 	do {
 		r = ds_syscall6(SYS_write, fd, (long)buf, (long)n, 0, 0, 0);
-	} while (r == -4 /* EINTR */);
+	} while (r == -EINTR);
 	return r < 0 ? -1 : (ssize_t)r;
 }
 

@@ -19,6 +19,22 @@
 #include "check_detshim.h"
 #include "cudnn_core.h"
 
+/* The shim registers the cuDNN rows of its fork table from
+ * shim/process.c, which is not in the core library: register the same
+ * three functions here, once per test process. */
+static pthread_once_t fork_rows_once = PTHREAD_ONCE_INIT;
+
+static void register_fork_rows(void)
+{
+	pthread_atfork(ds_cudnn_fork_prepare, ds_cudnn_fork_parent,
+		       ds_cudnn_fork_child);
+}
+
+static void fork_setup(void)
+{
+	pthread_once(&fork_rows_once, register_fork_rows);
+}
+
 /* Fork; the child runs fn under a 5 s alarm and exits with its result.
  * Returns the child's wait status. */
 static int in_child(int (*fn)(void))
@@ -183,6 +199,7 @@ Suite *make_reliability_suite(void)
 	TCase *tc = tcase_create("fork");
 
 	tcase_set_timeout(tc, 20);
+	tcase_add_checked_fixture(tc, fork_setup, NULL);
 	tcase_add_test(tc, test_fork_with_pending_first_choice);
 	tcase_add_test(tc, test_fork_while_other_thread_holds_lock);
 	suite_add_tcase(s, tc);

@@ -113,6 +113,55 @@ START_TEST(test_key_tree)
 }
 END_TEST
 
+/* The fork child as shim/process.c's handlers make it: the key is
+ * H(parent, "fork", ordinal), derived at first use; every stream and
+ * counter restarts at 0; siblings and grandchildren differ. */
+START_TEST(test_fork_child_lazy_key_and_positions)
+{
+	struct ds_key scratch, parent, want, want2, grand;
+	uint8_t before[16], child[16], again[16];
+	atomic_ullong ctr = 0;
+
+	ds_stream_fill(DS_SRC_URANDOM, 0, before, sizeof(before));
+	ck_assert_uint_eq(ds_counter_next(&ctr), 0);
+	ck_assert_uint_eq(ds_counter_next(&ctr), 1);
+	parent = *ds_key_current(&scratch);
+	ds_key_derive(&want, &parent, "fork", 3);
+
+	ds_stream_fork_prepare();
+	ds_stream_fork_child(3);
+	/* Nothing derived yet: the stored key is still the parent's. */
+	ck_assert(memcmp(&ds_process_key, &parent, sizeof(parent)) == 0);
+	ck_assert(memcmp(ds_key_current(&scratch), &want, sizeof(want)) == 0);
+	ck_assert(memcmp(&ds_process_key, &want, sizeof(want)) == 0);
+	ck_assert_uint_eq(ds_counter_next(&ctr), 0);
+	ds_stream_fill(DS_SRC_URANDOM, 0, child, sizeof(child));
+	ck_assert(memcmp(child, before, sizeof(child)) != 0);
+	/* Position 0 under the child key: the same bytes as a fresh start. */
+	ds_process_key = want;
+	ds_stream_reset();
+	ds_stream_fill(DS_SRC_URANDOM, 0, again, sizeof(again));
+	ck_assert(memcmp(child, again, sizeof(child)) == 0);
+
+	/* A sibling (ordinal 4) of that child differs. */
+	ds_process_key = parent;
+	ds_stream_fork_child(4);
+	ds_key_derive(&want2, &parent, "fork", 4);
+	ck_assert(memcmp(ds_key_current(&scratch), &want2, sizeof(want2)) == 0);
+	ck_assert(memcmp(&want, &want2, sizeof(want)) != 0);
+
+	/* A child that forks before it drew: prepare derives its key first,
+	 * so the grandchild's key is H(H(parent, 5), 0). */
+	ds_process_key = parent;
+	ds_stream_fork_child(5);
+	ds_stream_fork_prepare();
+	ds_stream_fork_child(0);
+	ds_key_derive(&grand, &parent, "fork", 5);
+	ds_key_derive(&grand, &grand, "fork", 0);
+	ck_assert(memcmp(ds_key_current(&scratch), &grand, sizeof(grand)) == 0);
+}
+END_TEST
+
 START_TEST(test_key_hex_round_trip)
 {
 	struct ds_key k, back;
@@ -282,6 +331,7 @@ static Suite *make_stream_suite(void)
 	tcase_add_test(t, test_sources_and_subs_independent);
 	tcase_add_test(t, test_seed_changes_stream);
 	tcase_add_test(t, test_key_tree);
+	tcase_add_test(t, test_fork_child_lazy_key_and_positions);
 	tcase_add_test(t, test_key_hex_round_trip);
 	tcase_add_test(t, test_u32_u64_words);
 	tcase_add_test(t, test_threads_get_disjoint_ranges);

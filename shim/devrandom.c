@@ -1,0 +1,853 @@
+/*
+ * devrandom.c - reads of /dev/urandom and /dev/random: the descriptor
+ * table and the open, read, dup, close, fcntl and stdio hooks around it.
+ *
+ * Random devices are recognised by device number (char 1:9 urandom, 1:8
+ * random), never by path: that covers symlinks, /dev/./urandom, openat
+ * with a dirfd, /proc/self/fd/N and fds inherited across exec.  A byte
+ * table indexed by fd says what each fd is:
+ *   FD_UNKNOWN (0, the start state of every entry): not classified yet;
+ *   FD_NONE: not a watched random device open for reading;
+ *   FD_URANDOM, FD_RANDOM: served from the stream.
+ * Classification is lazy: the first hooked read of an fd (fstat, and
+ * fcntl(F_GETFL) on a random device) stores its kind.  So an open costs
+ * one byte load (it forgets a stale entry), an fd that is never read
+ * through the hooks costs nothing, inherited fds need no scan at start,
+ * and a read of an FD_NONE fd costs the byte load and a tail jump: the
+ * rest lives in cold functions.
+ *
+ * The table can go stale when an fd is closed behind our back (raw
+ * syscalls, glibc's internal close in fclose, close_range from a
+ * library, exec).  A stale FD_NONE or FD_UNKNOWN only costs a missed or
+ * extra check; a stale random-device mark would corrupt a reused fd
+ * number, so every read of a marked fd re-checks the device with fstat
+ * before it serves stream bytes: a regular file reusing the number is
+ * never corrupted.
+ *
+ * stdio: fopen/fdopen of a random device returns a fopencookie FILE whose
+ * reads come from the stream (fread and getc use glibc's internal read
+ * and would bypass the read hook); fileno() on it returns -1.  The FILE
+ * must be chosen at fopen, so a read-only fopen still makes one fstat
+ * (docs/BENCHMARKS.md).
+ *
+ * Contracts kept: reads never write beyond what was asked; a NULL or
+ * non-user buffer fails with EFAULT; a read of a write-only fd fails with
+ * EBADF from the kernel.  Everything here is lock-free and
+ * async-signal-safe except the stdio wrappers.
+ */
+#include "detshim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define FD_TABLE 65536
+enum { FD_UNKNOWN = 0, FD_URANDOM = 1, FD_RANDOM = 2, FD_NONE = 3 };
+
+static atomic_uchar fd_kind[FD_TABLE];
+
+DS_SITE(site_tracked, DS_SRC_URANDOM, "read (first read of the fd)");
+DS_SITE(site_untracked, DS_SRC_URANDOM, "open (fd above the table)");
+DS_SITE(site_read_u, DS_SRC_URANDOM, "read");
+DS_SITE(site_read_r, DS_SRC_RANDOM, "read");
+DS_SITE(site_fopen, DS_SRC_URANDOM, "fopen");
+
+/* Kind of device behind fd, by device number; FD_NONE for anything else. */
+static int device_kind(int fd)
+{
+	struct stat st;
+
+	if (ds_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) != 0)
+		return FD_NONE;
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1)
+		return FD_NONE;
+	if (minor(st.st_rdev) == 9)
+		return FD_URANDOM;
+	if (minor(st.st_rdev) == 8)
+		return FD_RANDOM;
+	return FD_NONE;
+}
+
+static enum ds_source kind_source(int kind)
+{
+	return kind == FD_RANDOM ? DS_SRC_RANDOM : DS_SRC_URANDOM;
+}
+
+/* The table entry; fds outside it are never served. Hot path. */
+static inline int kind_of(int fd)
+{
+	if ((unsigned)fd >= FD_TABLE)
+		return FD_NONE;
+	return atomic_load_explicit(&fd_kind[fd], memory_order_relaxed);
+}
+
+static inline void set_kind(int fd, int kind)
+{
+	if ((unsigned)fd < FD_TABLE)
+		atomic_store_explicit(&fd_kind[fd], (unsigned char)kind,
+				      memory_order_relaxed);
+}
+
+/* Forget what the table says about fd (closed, or a new open): one load,
+ * and a store only when there is something to forget. */
+static inline void forget(int fd)
+{
+	if ((unsigned)fd < FD_TABLE &&
+	    atomic_load_explicit(&fd_kind[fd], memory_order_relaxed))
+		atomic_store_explicit(&fd_kind[fd], FD_UNKNOWN,
+				      memory_order_relaxed);
+}
+
+/* Kind of fd as the shim treats it: a random device the configuration
+ * watches, open for reading (a read of a write-only fd must still fail
+ * with EBADF), or FD_NONE. */
+static int classify(int fd)
+{
+	int kind;
+	long fl;
+
+	if (!ds_watch(DS_SRC_URANDOM) && !ds_watch(DS_SRC_RANDOM))
+		return FD_NONE; /* no system call when nothing is watched */
+	kind = device_kind(fd);
+	if (kind == FD_NONE || !ds_watch(kind_source(kind)))
+		return FD_NONE;
+	fl = ds_syscall6(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
+	if (fl < 0 || (fl & O_ACCMODE) == O_WRONLY)
+		return FD_NONE;
+	return kind;
+}
+
+/*
+ * Decide whether a read of fd is served from the stream: classify an
+ * unknown fd (and remember it), re-check a marked one.  Returns the kind,
+ * or FD_NONE to pass the read to the kernel.
+ */
+static int serve_kind(int fd)
+{
+	int kind = kind_of(fd);
+	enum ds_source src;
+
+	if (kind == FD_NONE || !ds_active())
+		return FD_NONE; /* before init: leave the fd unclassified */
+	if (kind == FD_UNKNOWN) {
+		kind = classify(fd);
+		set_kind(fd, kind);
+		if (kind == FD_NONE)
+			return FD_NONE;
+		ds_event(&site_tracked, "tracked", "fd=%d device=%s", fd,
+			 kind == FD_RANDOM ? "/dev/random" : "/dev/urandom");
+	} else if (device_kind(fd) != kind) {
+		/* Closed behind our back and the number reused. */
+		kind = classify(fd);
+		set_kind(fd, kind);
+		if (kind == FD_NONE)
+			return FD_NONE;
+	}
+	src = kind_source(kind);
+	if (!ds_enforce(src)) {
+		ds_event(kind == FD_RANDOM ? &site_read_r : &site_read_u,
+			 "observed", "fd=%d (policy: not replaced)", fd);
+		return FD_NONE;
+	}
+	return kind;
+}
+
+static ssize_t fill_read(int kind, void *buf, size_t n)
+{
+	enum ds_source src = kind_source(kind);
+
+	if (n == 0)
+		return 0;
+	/* read(2) checks the whole range before capping the count. */
+	if (buf == NULL || !ds_user_range_ok(buf, n)) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (n > DS_MAX_RW)
+		n = DS_MAX_RW;
+	ds_stream_fill(src, 0, buf, n);
+	ds_event(kind == FD_RANDOM ? &site_read_r : &site_read_u, "replaced",
+		 "len=%zu", n);
+	return (ssize_t)n;
+}
+
+static ssize_t fill_iov(int kind, const struct iovec *iov, int cnt)
+{
+	size_t total = 0;
+	int i;
+
+	if (cnt < 0 || cnt > IOV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < cnt && total < DS_MAX_RW; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (n > DS_MAX_RW - total)
+			n = DS_MAX_RW - total;
+		if (n && (iov[i].iov_base == NULL ||
+			  !ds_user_range_ok(iov[i].iov_base, n))) {
+			if (total)
+				break; /* short read, as the kernel would */
+			errno = EFAULT;
+			return -1;
+		}
+		ds_stream_fill(kind_source(kind), 0, iov[i].iov_base, n);
+		total += n;
+	}
+	ds_event(kind == FD_RANDOM ? &site_read_r : &site_read_u, "replaced",
+		 "readv len=%zu", total);
+	return (ssize_t)total;
+}
+
+/* The real function of a hook, without the resolve call: NULL before it
+ * is resolved, and then the hook takes its cold path. */
+#define REAL_NOW(sym) atomic_load_explicit(&(sym).ptr, memory_order_acquire)
+
+/* ---- opening ----------------------------------------------------- */
+
+DS_LIBC_SYM(real_open, "open");
+DS_LIBC_SYM(real_open64, "open64");
+DS_LIBC_SYM(real_openat, "openat");
+DS_LIBC_SYM(real_openat64, "openat64");
+DS_LIBC_SYM(real_open_2, "__open_2");
+DS_LIBC_SYM(real_open64_2, "__open64_2");
+DS_LIBC_SYM(real_openat_2, "__openat_2");
+DS_LIBC_SYM(real_openat64_2, "__openat64_2");
+
+/* The mode argument exists only with O_CREAT or O_TMPFILE (open(2)). */
+static mode_t open_mode(int flags, va_list ap)
+{
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+		return (mode_t)va_arg(ap, int);
+	return 0;
+}
+
+/* An fd above the table is never served: say so once it is known to be
+ * a random device.  Rare: only fds >= 65536. */
+static __attribute__((noinline, cold)) void above_table(int fd)
+{
+	int kind;
+
+	if (!ds_active())
+		return;
+	kind = device_kind(fd);
+	if (kind != FD_NONE && ds_watch(kind_source(kind)))
+		ds_event(&site_untracked, "untracked",
+			 "fd %d above the table size %d: reads not replaced",
+			 fd, FD_TABLE);
+}
+
+/* After a real open: the new fd is unknown until its first read. */
+static inline int opened(int fd)
+{
+	if ((unsigned)fd < FD_TABLE)
+		forget(fd);
+	else if (fd >= FD_TABLE)
+		above_table(fd);
+	return fd;
+}
+
+typedef int (*open_fn)(const char *, int, ...);
+typedef int (*openat_fn)(int, const char *, int, ...);
+typedef int (*open2_fn)(const char *, int);
+typedef int (*openat2_fn)(int, const char *, int);
+
+static int do_open(struct ds_sym *s, const char *path, int flags, mode_t mode)
+{
+	open_fn f = (open_fn)ds_sym_get(s);
+
+	if (f == NULL)
+		return ds_libc_missing();
+	return opened(f(path, flags, mode));
+}
+
+static int do_openat(struct ds_sym *s, int dirfd, const char *path, int flags,
+		     mode_t mode)
+{
+	openat_fn f = (openat_fn)ds_sym_get(s);
+
+	if (f == NULL)
+		return ds_libc_missing();
+	return opened(f(dirfd, path, flags, mode));
+}
+
+DS_EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return do_open(&real_open, path, flags, mode);
+}
+
+DS_EXPORT int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return do_open(&real_open64, path, flags, mode);
+}
+
+DS_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return do_openat(&real_openat, dirfd, path, flags, mode);
+}
+
+DS_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return do_openat(&real_openat64, dirfd, path, flags, mode);
+}
+
+/* Fortified opens (-D_FORTIFY_SOURCE): no mode argument by contract. */
+static int do_open2(struct ds_sym *s, const char *path, int flags)
+{
+	open2_fn f = (open2_fn)ds_sym_get(s);
+
+	if (f == NULL)
+		return ds_libc_missing();
+	return opened(f(path, flags));
+}
+
+static int do_openat2(struct ds_sym *s, int dirfd, const char *path, int flags)
+{
+	openat2_fn f = (openat2_fn)ds_sym_get(s);
+
+	if (f == NULL)
+		return ds_libc_missing();
+	return opened(f(dirfd, path, flags));
+}
+
+DS_EXPORT int __open_2(const char *path, int flags)
+{
+	return do_open2(&real_open_2, path, flags);
+}
+
+DS_EXPORT int __open64_2(const char *path, int flags)
+{
+	return do_open2(&real_open64_2, path, flags);
+}
+
+DS_EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	return do_openat2(&real_openat_2, dirfd, path, flags);
+}
+
+DS_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return do_openat2(&real_openat64_2, dirfd, path, flags);
+}
+
+/* ---- reading ----------------------------------------------------- */
+
+/*
+ * Each read hook is a table load, a compare and a tail jump to the real
+ * function; everything else (a first read, a random device, a real
+ * function not resolved yet) is in the hook's cold twin, out of line so
+ * that the hot path keeps no stack frame.
+ */
+
+DS_LIBC_SYM(real_read, "read");
+DS_LIBC_SYM(real_read_chk, "__read_chk");
+DS_LIBC_SYM(real_pread, "pread");
+DS_LIBC_SYM(real_pread64, "pread64");
+DS_LIBC_SYM(real_pread_chk, "__pread_chk");
+DS_LIBC_SYM(real_pread64_chk, "__pread64_chk");
+DS_LIBC_SYM(real_readv, "readv");
+DS_LIBC_SYM(real_preadv, "preadv");
+DS_LIBC_SYM(real_preadv64, "preadv64");
+DS_LIBC_SYM(real_preadv2, "preadv2");
+DS_LIBC_SYM(real_preadv64v2, "preadv64v2");
+
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*read_chk_fn)(int, void *, size_t, size_t);
+typedef ssize_t (*pread_fn)(int, void *, size_t, off_t);
+typedef ssize_t (*pread_chk_fn)(int, void *, size_t, off_t, size_t);
+typedef ssize_t (*readv_fn)(int, const struct iovec *, int);
+typedef ssize_t (*preadv_fn)(int, const struct iovec *, int, off_t);
+typedef ssize_t (*preadv2_fn)(int, const struct iovec *, int, off_t, int);
+
+#define DS_COLD __attribute__((noinline, cold))
+
+static DS_COLD ssize_t read_cold(int fd, void *buf, size_t n)
+{
+	int kind = serve_kind(fd);
+	read_fn f;
+
+	if (kind != FD_NONE)
+		return fill_read(kind, buf, n);
+	f = (read_fn)ds_sym_get(&real_read);
+	return f ? f(fd, buf, n) : ds_libc_missing();
+}
+
+DS_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	read_fn f = (read_fn)REAL_NOW(real_read);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, buf, n);
+	return read_cold(fd, buf, n);
+}
+
+static DS_COLD ssize_t read_chk_cold(int fd, void *buf, size_t n,
+				     size_t buflen)
+{
+	/* n > buflen is a buffer overflow: let the real one abort. */
+	int kind = n <= buflen ? serve_kind(fd) : FD_NONE;
+	read_chk_fn f;
+
+	if (kind != FD_NONE)
+		return fill_read(kind, buf, n);
+	f = (read_chk_fn)ds_sym_get(&real_read_chk);
+	return f ? f(fd, buf, n, buflen) : ds_libc_missing();
+}
+
+DS_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	read_chk_fn f = (read_chk_fn)REAL_NOW(real_read_chk);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, buf, n, buflen);
+	return read_chk_cold(fd, buf, n, buflen);
+}
+
+static DS_COLD ssize_t pread_cold(struct ds_sym *s, int fd, void *buf,
+				  size_t n, off_t off)
+{
+	int kind = serve_kind(fd);
+	pread_fn f;
+
+	if (kind != FD_NONE)
+		return fill_read(kind, buf, n);
+	f = (pread_fn)ds_sym_get(s);
+	return f ? f(fd, buf, n, off) : ds_libc_missing();
+}
+
+DS_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	pread_fn f = (pread_fn)REAL_NOW(real_pread);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, buf, n, off);
+	return pread_cold(&real_pread, fd, buf, n, off);
+}
+
+DS_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
+{
+	pread_fn f = (pread_fn)REAL_NOW(real_pread64);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, buf, n, off);
+	return pread_cold(&real_pread64, fd, buf, n, off);
+}
+
+static DS_COLD ssize_t pread_chk_cold(struct ds_sym *s, int fd, void *buf,
+				      size_t n, off_t off, size_t buflen)
+{
+	int kind = n <= buflen ? serve_kind(fd) : FD_NONE;
+	pread_chk_fn f;
+
+	if (kind != FD_NONE)
+		return fill_read(kind, buf, n);
+	f = (pread_chk_fn)ds_sym_get(s);
+	return f ? f(fd, buf, n, off, buflen) : ds_libc_missing();
+}
+
+DS_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off,
+			      size_t buflen)
+{
+	pread_chk_fn f = (pread_chk_fn)REAL_NOW(real_pread_chk);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, buf, n, off, buflen);
+	return pread_chk_cold(&real_pread_chk, fd, buf, n, off, buflen);
+}
+
+DS_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,
+				size_t buflen)
+{
+	pread_chk_fn f = (pread_chk_fn)REAL_NOW(real_pread64_chk);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, buf, n, off, buflen);
+	return pread_chk_cold(&real_pread64_chk, fd, buf, n, off, buflen);
+}
+
+static DS_COLD ssize_t readv_cold(int fd, const struct iovec *iov, int cnt)
+{
+	int kind = serve_kind(fd);
+	readv_fn f;
+
+	if (kind != FD_NONE)
+		return fill_iov(kind, iov, cnt);
+	f = (readv_fn)ds_sym_get(&real_readv);
+	return f ? f(fd, iov, cnt) : ds_libc_missing();
+}
+
+DS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	readv_fn f = (readv_fn)REAL_NOW(real_readv);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, iov, cnt);
+	return readv_cold(fd, iov, cnt);
+}
+
+static DS_COLD ssize_t preadv_cold(struct ds_sym *s, int fd,
+				   const struct iovec *iov, int cnt, off_t off)
+{
+	int kind = serve_kind(fd);
+	preadv_fn f;
+
+	if (kind != FD_NONE)
+		return fill_iov(kind, iov, cnt);
+	f = (preadv_fn)ds_sym_get(s);
+	return f ? f(fd, iov, cnt, off) : ds_libc_missing();
+}
+
+DS_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	preadv_fn f = (preadv_fn)REAL_NOW(real_preadv);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, iov, cnt, off);
+	return preadv_cold(&real_preadv, fd, iov, cnt, off);
+}
+
+DS_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	preadv_fn f = (preadv_fn)REAL_NOW(real_preadv64);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, iov, cnt, off);
+	return preadv_cold(&real_preadv64, fd, iov, cnt, off);
+}
+
+static DS_COLD ssize_t preadv2_cold(struct ds_sym *s, int fd,
+				    const struct iovec *iov, int cnt,
+				    off_t off, int flags)
+{
+	int kind = serve_kind(fd);
+	preadv2_fn f;
+
+	if (kind != FD_NONE)
+		return fill_iov(kind, iov, cnt);
+	f = (preadv2_fn)ds_sym_get(s);
+	return f ? f(fd, iov, cnt, off, flags) : ds_libc_missing();
+}
+
+DS_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off,
+			  int flags)
+{
+	preadv2_fn f = (preadv2_fn)REAL_NOW(real_preadv2);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, iov, cnt, off, flags);
+	return preadv2_cold(&real_preadv2, fd, iov, cnt, off, flags);
+}
+
+DS_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt,
+			     off_t off, int flags)
+{
+	preadv2_fn f = (preadv2_fn)REAL_NOW(real_preadv64v2);
+
+	if (DS_LIKELY(kind_of(fd) == FD_NONE && f != NULL))
+		return f(fd, iov, cnt, off, flags);
+	return preadv2_cold(&real_preadv64v2, fd, iov, cnt, off, flags);
+}
+
+/* ---- fd lifecycle ------------------------------------------------ */
+
+DS_LIBC_SYM(real_close, "close");
+DS_LIBC_SYM(real_dup, "dup");
+DS_LIBC_SYM(real_dup2, "dup2");
+DS_LIBC_SYM(real_dup3, "dup3");
+DS_LIBC_SYM(real_fcntl, "fcntl");
+DS_LIBC_SYM(real_fcntl64, "fcntl64");
+DS_LIBC_SYM(real_close_range, "close_range");
+DS_LIBC_SYM(real_closefrom, "closefrom");
+
+/* A duplicate refers to the same open file: it has the same kind. */
+static void copy_kind(int from, int to)
+{
+	int kind = kind_of(from);
+
+	if ((unsigned)from >= FD_TABLE)
+		kind = FD_UNKNOWN;
+	if ((unsigned)to < FD_TABLE && kind_of(to) != kind)
+		set_kind(to, kind);
+}
+
+DS_EXPORT int close(int fd)
+{
+	int (*f)(int) = ds_sym_get(&real_close);
+
+	forget(fd);
+	return f ? f(fd) : ds_libc_missing();
+}
+
+DS_EXPORT int dup(int fd)
+{
+	int (*f)(int) = ds_sym_get(&real_dup);
+	int r;
+
+	if (f == NULL)
+		return ds_libc_missing();
+	r = f(fd);
+	if (r >= 0)
+		copy_kind(fd, r);
+	return r;
+}
+
+DS_EXPORT int dup2(int fd, int fd2)
+{
+	int (*f)(int, int) = ds_sym_get(&real_dup2);
+	int r;
+
+	if (f == NULL)
+		return ds_libc_missing();
+	r = f(fd, fd2);
+	if (r >= 0 && fd != fd2)
+		copy_kind(fd, r);
+	return r;
+}
+
+DS_EXPORT int dup3(int fd, int fd2, int flags)
+{
+	int (*f)(int, int, int) = ds_sym_get(&real_dup3);
+	int r;
+
+	if (f == NULL)
+		return ds_libc_missing();
+	r = f(fd, fd2, flags);
+	if (r >= 0)
+		copy_kind(fd, r);
+	return r;
+}
+
+typedef int (*fcntl_fn)(int, int, ...);
+
+/* fcntl's third argument is an int or a pointer; glibc reads it as a
+ * pointer-sized word, and so do we.  F_SETFL cannot change the access
+ * mode, so only the duplicating commands matter here. */
+static int do_fcntl(struct ds_sym *s, int fd, int cmd, void *arg)
+{
+	fcntl_fn f = (fcntl_fn)ds_sym_get(s);
+	int r;
+
+	if (f == NULL)
+		return ds_libc_missing();
+	r = f(fd, cmd, arg);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		copy_kind(fd, r);
+	return r;
+}
+
+DS_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return do_fcntl(&real_fcntl, fd, cmd, arg);
+}
+
+DS_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return do_fcntl(&real_fcntl64, fd, cmd, arg);
+}
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static void forget_range(unsigned first, unsigned last)
+{
+	unsigned fd;
+
+	if (last >= FD_TABLE)
+		last = FD_TABLE - 1;
+	for (fd = first; fd <= last && fd < FD_TABLE; fd++)
+		forget((int)fd);
+}
+
+DS_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	int (*f)(unsigned, unsigned, int) = ds_sym_get(&real_close_range);
+	int r;
+
+	if (f == NULL)
+		return ds_libc_missing();
+	r = f(first, last, flags);
+	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+		forget_range(first, last);
+	return r;
+}
+
+DS_EXPORT void closefrom(int lowfd)
+{
+	void (*f)(int) = ds_sym_get(&real_closefrom);
+
+	if (lowfd >= 0)
+		forget_range((unsigned)lowfd, FD_TABLE - 1);
+	if (f)
+		f(lowfd);
+}
+
+/* ---- stdio ------------------------------------------------------- */
+
+DS_LIBC_SYM(real_fopen, "fopen");
+DS_LIBC_SYM(real_fopen64, "fopen64");
+DS_LIBC_SYM(real_fdopen, "fdopen");
+DS_LIBC_SYM(real_fclose, "fclose");
+
+struct dev_cookie {
+	FILE *inner; /* the real FILE, or NULL (fdopen: fd only) */
+	int fd;      /* the device fd */
+	int kind;
+};
+
+static ssize_t cookie_read(void *c, char *buf, size_t n)
+{
+	struct dev_cookie *ck = c;
+
+	if (device_kind(ck->fd) != ck->kind) {
+		errno = EBADF;
+		return -1;
+	}
+	return fill_read(ck->kind, buf, n);
+}
+
+static int cookie_close(void *c)
+{
+	struct dev_cookie *ck = c;
+	int (*fc)(FILE *) = ds_sym_get(&real_fclose);
+	int r;
+
+	if (ck->inner && fc)
+		r = fc(ck->inner);
+	else
+		r = close(ck->fd);
+	free(ck);
+	return r;
+}
+
+/* Reads only: a FILE opened for writing on a random device adds entropy
+ * to the pool and is left alone. */
+static bool read_only_mode(const char *mode)
+{
+	return mode && mode[0] == 'r' && strchr(mode, '+') == NULL;
+}
+
+static FILE *wrap_stream(FILE *inner, int fd, const char *mode)
+{
+	cookie_io_functions_t io = { cookie_read, NULL, NULL, cookie_close };
+	struct dev_cookie *ck;
+	FILE *wrapped;
+	int kind;
+
+	if (fd < 0 || !read_only_mode(mode) || kind_of(fd) == FD_NONE ||
+	    !ds_active())
+		return NULL;
+	if (!ds_enforce(DS_SRC_URANDOM) && !ds_enforce(DS_SRC_RANDOM))
+		return NULL; /* no system call when nothing is served */
+	kind = device_kind(fd);
+	if (kind == FD_NONE || !ds_enforce(kind_source(kind)))
+		return NULL;
+	ds_inside++;
+	ck = malloc(sizeof(*ck));
+	wrapped = ck ? fopencookie(ck, "r", io) : NULL;
+	ds_inside--;
+	if (wrapped == NULL) {
+		free(ck);
+		return NULL;
+	}
+	ck->inner = inner;
+	ck->fd = fd;
+	ck->kind = kind;
+	ds_event(&site_fopen, "wrapped",
+		 "FILE on %s served from the stream (fileno() is -1)",
+		 kind == FD_RANDOM ? "/dev/random" : "/dev/urandom");
+	return wrapped;
+}
+
+typedef FILE *(*fopen_fn)(const char *, const char *);
+
+static FILE *do_fopen(struct ds_sym *s, const char *path, const char *mode)
+{
+	fopen_fn f = (fopen_fn)ds_sym_get(s);
+	FILE *fp, *w;
+
+	if (f == NULL) {
+		ds_libc_missing();
+		return NULL;
+	}
+	fp = f(path, mode);
+	if (fp == NULL)
+		return NULL;
+	opened(fileno(fp));
+	w = wrap_stream(fp, fileno(fp), mode);
+	return w ? w : fp;
+}
+
+DS_EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	return do_fopen(&real_fopen, path, mode);
+}
+
+DS_EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	return do_fopen(&real_fopen64, path, mode);
+}
+
+DS_EXPORT FILE *fdopen(int fd, const char *mode)
+{
+	FILE *(*f)(int, const char *) = ds_sym_get(&real_fdopen);
+	FILE *w;
+
+	/* The FILE takes ownership of fd: closing it closes the fd. */
+	w = wrap_stream(NULL, fd, mode);
+	if (w) {
+		forget(fd);
+		return w;
+	}
+	if (f == NULL) {
+		ds_libc_missing();
+		return NULL;
+	}
+	return f(fd, mode);
+}
