@@ -1,4 +1,4 @@
-# detshim - one flat Makefile (style.md §15).
+# detshim - one flat Makefile (docs/DESIGN.md §8.15).
 #
 #   make                 build/libdetshim.so, build/detrun, fakes, targets
 #   make demo            the README demo: a program run twice without and
@@ -104,7 +104,7 @@ set_field  = $(word $(2),$(subst :, ,$(1)) x x)
 SONAME_BINS := $(foreach t,$(SONAME_SETS),$(BUILD)/tests/sonames/check_$(call set_field,$(t),1))
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: check-docs check-package
+.PHONY: check-docs check-package check-citations
 .PHONY: all check check-unit check-hooks check-integration check-sanitize \
 	check-fuzz fuzz-libfuzzer check-toolchains \
 	demo install uninstall bench bench-gpu gpu-check clean lint check-exports check-abi
@@ -184,7 +184,7 @@ demo: all
 	@command -v python3 >/dev/null || { echo "detshim: make demo needs python3 (apt-get install python3)"; exit 1; }
 	@sh tests/demo.sh $(BUILD)
 
-check: all check-exports check-abi check-unit check-hooks check-integration check-docs
+check: all check-exports check-abi check-citations check-unit check-hooks check-integration check-docs
 	@echo "detshim: all test suites passed"
 
 # The version agrees everywhere; every example of the user docs runs as
@@ -197,6 +197,10 @@ check-docs: all
 # scratch root (skips without dpkg-buildpackage and debhelper).
 check-package:
 	@sh tests/check_package.sh
+
+# Every file and section a comment or doc cites exists (docs/DESIGN.md §8.11).
+check-citations:
+	@sh tests/check_citations.sh
 
 check-exports: $(SO)
 	@sh tests/check_exports.sh $(SO)
@@ -232,7 +236,7 @@ check-toolchains:
 	$(MAKE) BUILD=build/fortify CC="$(FORTIFY_CC)" CXX="$(FORTIFY_CXX)" all check-unit check-hooks
 	$(MAKE) BUILD=build/clang CC=clang CXX=clang++ all check-unit check-hooks
 
-# Each variant in its own directory (style.md §15).  TSan also runs the
+# Each variant in its own directory (docs/DESIGN.md §8.15).  TSan also runs the
 # preloaded stress targets (tests/it_reliability.sh), and a short fuzz run
 # closes the list (docs/RELIABILITY.md).
 check-sanitize:

@@ -3,8 +3,8 @@
  *
  * NVIDIA: every cuBLAS routine gives bit-identical results run to run on
  * one GPU type if atomics are not allowed and one stream is active per
- * workspace (cuBLAS guide, "Results reproducibility"; gpu.md §3.1-3.2).
- * The hooks therefore
+ * workspace (cuBLAS guide, "Results reproducibility";
+ * docs/GPU_FACTS.md §3.1-3.2).  The hooks therefore
  *   - force CUBLAS_ATOMICS_NOT_ALLOWED at cublasCreate_v2 and whenever the
  *     program asks for atomics (cublasSetAtomicsMode);
  *   - rewrite CUBLAS_GEMM_AUTOTUNE (999: "benchmark ... cached in handle",
@@ -173,7 +173,8 @@ DS_EXPORT ds_cublas_status cublasSetMathMode(ds_cublas_handle h, int mode)
 	if (ds_once_first(&handles, h, ONCE_MATH))
 		ds_event(&site, "replaced",
 			 "handle=%p math=%d -> %d (strip_tf32: TF32/emulated "
-			 "math differs across GPU types, gpu.md 3.4)", h, mode,
+			 "math differs across GPU types, "
+			 "docs/GPU_FACTS.md 3.4)", h, mode,
 			 want);
 	return real(h, want);
 }
@@ -188,7 +189,7 @@ DS_EXPORT ds_cublas_status cublasSetWorkspace_v2(ds_cublas_handle h, void *ws, s
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	/* The size comes from CUBLAS_WORKSPACE_CONFIG, pinned before start
 	 * (pins.c); PyTorch 2.11 gives each (handle, stream) its own buffer
-	 * (gpu.md §0 item 1), so only the size is worth recording. */
+	 * (docs/GPU_FACTS.md §0.1), so only the size is worth recording. */
 	if (ds_active() && ds_watch(DS_SRC_CUBLAS) &&
 	    ds_once_first(&handles, h, ONCE_WORKSPACE))
 		ds_event(&site, "observed", "handle=%p workspace=%zu bytes", h,

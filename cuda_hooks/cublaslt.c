@@ -1,9 +1,9 @@
 /*
  * cublaslt.c - cuBLASLt algorithm choice without split-K reductions.
  *
- * What cuBLASLt guarantees (gpu.md §3.1, §4): one algorithm gives the same
- * bits run to run on one GPU type; cublasLtMatmulAlgoGetHeuristic ranks
- * algorithms by *estimated* time, computed, not measured, so its order is
+ * What cuBLASLt guarantees (docs/GPU_FACTS.md §3.1, §4): one algorithm gives
+ * the same bits run to run on one GPU type; cublasLtMatmulAlgoGetHeuristic
+ * ranks algorithms by *estimated* time, computed, not measured, so its order is
  * a pure function of the descriptors, the preference (workspace limit,
  * pointer alignments) and the GPU.  What can change the bits is *which*
  * algorithm is chosen: a split-K algorithm sums partial products in
@@ -17,7 +17,7 @@
  *   1. the caller's preference gets REDUCTION_SCHEME_MASK = NONE (and, with
  *      gpu.cublas_strip_tf32, IMPL_MASK without INPUT_TF32) before the real
  *      call - PyTorch asks for one result, so filtering alone could leave
- *      none (gpu.md §4.2);
+ *      none (docs/GPU_FACTS.md §4.2);
  *   2. the results are checked again by their algo's REDUCTION_SCHEME and
  *      SPLITK_NUM attributes; non-conforming ones are dropped, the rest
  *      keep the heuristic's order (reproducible: computed, not timed).

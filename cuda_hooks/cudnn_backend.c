@@ -3,12 +3,13 @@
  * engines, one reproducible engine config per operation graph, and the
  * DETSHIM_ALGO_CACHE pinning file.
  *
- * PyTorch 2.11 runs every convolution through this API only (design.md):
- * CreateDescriptor/SetAttribute/GetAttribute/Finalize/Execute.  The lever
- * is cudnnBackendFinalize of an EXECUTION_PLAN: answering
- * CUDNN_STATUS_NOT_SUPPORTED makes PyTorch and cudnn-frontend skip the
- * plan and try the next config (research/gpu.md §2.5, §2.6), in both
- * benchmark modes.  At that point the hook
+ * PyTorch 2.11 runs every convolution through this API only
+ * (docs/DESIGN.md §9.4):
+ * CreateDescriptor/SetAttribute/GetAttribute/Finalize/Execute.  The lever is
+ * cudnnBackendFinalize of an EXECUTION_PLAN: answering
+ * CUDNN_STATUS_NOT_SUPPORTED makes PyTorch and cudnn-frontend skip the plan and
+ * try the next config (docs/GPU_FACTS.md §2.5, §2.6), in both benchmark modes.
+ * At that point the hook
  *   1. reads the plan's engine config through the real library (engine
  *      global index, numerical notes, knob choices - the same reads
  *      cudnn-frontend makes to build its plan tags);
@@ -279,7 +280,7 @@ struct cfg_info {
 
 /*
  * Fill info from the engine config descriptor cfg.  The getter rules
- * (research/gpu.md §2.3): descriptor outputs are pre-created by the
+ * (docs/GPU_FACTS.md §2.3): descriptor outputs are pre-created by the
  * caller; knob choices are read into CUDNN_KNOB_TYPE_COUNTS descriptors,
  * as cudnn-frontend's buildTag does.  Returns 0 or -EIO.
  */

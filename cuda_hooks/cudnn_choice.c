@@ -2,14 +2,14 @@
  * cudnn_choice.c - which engine config an operation graph may use (the
  * DETSHIM_ALGO_CACHE file that pins it across runs is cudnn_cache.c).
  *
- * Why (design.md, measured 2026-11-22 on an H200): with
+ * Why (docs/DESIGN.md §9.3, measured 2026-11-22 on an H200): with
  * cudnn.benchmark=True PyTorch times the deterministic candidates and a
  * different one wins each run.  Vetoing at cudnnBackendFinalize every plan
  * after the first that finalizes for an operation graph - the identity
  * being the whole engine config, engine *and* knobs - gave one hash over 5
  * runs; keying on the engine index alone did not (2 hashes of 3).
  * PyTorch and cudnn-frontend both skip a plan whose Finalize fails
- * (research/gpu.md §2.5-2.6), so the veto steers them.
+ * (docs/GPU_FACTS.md §2.5-2.6), so the veto steers them.
  *
  * The table holds one entry per fingerprint; decisions take one mutex,
  * and only at plan Finalize (about 2k calls in a ResNet-18 run), never on

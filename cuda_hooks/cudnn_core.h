@@ -10,7 +10,7 @@
  *  - cudnn_perf.c: legacy-API helpers (filtering and reproducible order
  *    of cudnnFind / cudnnGet_v7 results, deterministic substitutes).
  * These files are core: the unit tests link them without LD_PRELOAD
- * (style.md §1); the hooks live in cudnn_backend.c and cudnn_legacy.c.
+ * (docs/DESIGN.md §8.1); the hooks live in cudnn_backend.c and cudnn_legacy.c.
  */
 #ifndef DS_CUDNN_CORE_H
 #define DS_CUDNN_CORE_H
@@ -95,7 +95,7 @@ void ds_cudnn_track_reset(void);
 
 /* An engine config: engine global index + knob choices (sorted by type).
  * This is the identity the design measured to be needed: several knob
- * variants of one engine are separate candidates (design.md). */
+ * variants of one engine are separate candidates (docs/DESIGN.md §9.3). */
 struct ds_cudnn_cfgkey {
 	int64_t engine;                    /* CUDNN_ATTR_ENGINE_GLOBAL_INDEX */
 	int nknobs;                        /* entries used */
@@ -236,7 +236,8 @@ enum ds_cudnn_conv_kind {
 	DS_CUDNN_CONV_BWD_FILTER
 };
 
-/* True if NVIDIA lists algo as nondeterministic for kind (gpu.md §1.1). */
+/* True if NVIDIA lists algo as nondeterministic for kind
+ * (docs/GPU_FACTS.md §1.1). */
 bool ds_cudnn_algo_nondet(enum ds_cudnn_conv_kind kind, int algo);
 /* True if a perf entry is nondeterministic (listed algo or field). */
 bool ds_cudnn_perf_nondet(enum ds_cudnn_conv_kind kind,

@@ -2,7 +2,7 @@
  * cudnn_legacy.c - cuDNN legacy (imperative) API hooks.
  *
  * PyTorch 2.11 uses these only with TORCH_CUDNN_V8_API_DISABLED=1, but
- * older frameworks and hand-written code still do (research/gpu.md §1):
+ * older frameworks and hand-written code still do (docs/GPU_FACTS.md §1):
  *  - cudnnGetConvolution*Algorithm_v7: drop nondeterministic entries
  *    (heuristic order is already reproducible);
  *  - cudnnFindConvolution*Algorithm(Ex): drop nondeterministic entries and
@@ -435,7 +435,7 @@ static int pool_mode(int mode)
 		return mode;
 	}
 	/* Same forward values; the backward routes ties deterministically
-	 * (research/gpu.md §1.4). */
+	 * (docs/GPU_FACTS.md §1.4). */
 	ds_event(&site, "replaced", "CUDNN_POOLING_MAX -> "
 		 "CUDNN_POOLING_MAX_DETERMINISTIC");
 	return DS_CUDNN_POOLING_MAX_DETERMINISTIC;

@@ -4,10 +4,10 @@
  * deterministic substitutes tried at execution.
  *
  * Sources: cuDNN developer guide "Reproducibility (Determinism)" and the
- * "non-deterministic" comments in cudnn_ops_v9.h (research/gpu.md §1.1);
+ * "non-deterministic" comments in cudnn_ops_v9.h (docs/GPU_FACTS.md §1.1);
  * PyTorch's v7 path takes the first entry with status SUCCESS and
- * determinism DETERMINISTIC (Conv_v7.cpp, gpu.md §1.2), so rewriting the
- * array steers it.  cudnnFind* sorts by this run's timing, which is why
+ * determinism DETERMINISTIC (Conv_v7.cpp, docs/GPU_FACTS.md §1.2), so rewriting
+ * the array steers it.  cudnnFind* sorts by this run's timing, which is why
  * the order is replaced by the heuristic (cudnnGet*_v7) order.
  */
 #include "cudnn_core.h"

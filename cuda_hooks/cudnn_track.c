@@ -7,7 +7,7 @@
  * tensor dims/strides/dtypes/ids, conv parameters, compute type - never
  * by descriptor addresses, which differ run to run.  cuDNN offers no way
  * to read a graph's content back in full, so the attributes the program
- * sets are remembered here as it sets them (research/gpu.md §2.8 item 5).
+ * sets are remembered here as it sets them (docs/GPU_FACTS.md §2.8 item 5).
  *
  * Invariants:
  *  - bounded: DS_CUDNN_TRACK_CAP slots, allocated on first use (a program

@@ -4,8 +4,8 @@
  *
  * cuRAND's sequences are a pure function of (generator type, seed,
  * offset, ordering) and host generation equals device generation (cuRAND
- * host API overview; gpu.md §5).  New pseudo generators start at seed 0,
- * so the variance in real programs is the seed they compute (time, pid)
+ * host API overview; docs/GPU_FACTS.md §5).  New pseudo generators start at
+ * seed 0, so the variance in real programs is the seed they compute (time, pid)
  * and CURAND_ORDERING_PSEUDO_DYNAMIC, "adjusted to the device it is being
  * executed on".  The hooks:
  *   - curandCreateGenerator / curandCreateGeneratorHost: a pseudo generator

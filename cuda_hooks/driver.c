@@ -5,14 +5,14 @@
  *
  * Why dlsym: libcudart, libcublas, libcudnn_graph and libnccl each
  * dlopen("libcuda.so.1") and dlsym(handle, "cuGetProcAddress_v2"), then
- * fetch every driver entry point through that pointer (gpu.md §0 item 5,
+ * fetch every driver entry point through that pointer (docs/GPU_FACTS.md §0.5,
  * §6.2; NVlabs/NVBit#134).  A dlsym on a handle searches that object, not
  * the preload, so exporting cuMemAlloc_v2 would catch nothing.  The shim
  * therefore exports dlsym and special-cases the names of driver_slots.h: cuGetProcAddress{,_v2,_v2_ptsz}, cuInit, and - only with
  * gpu.alloc_fill - the cuMemAlloc* family.  Every other call is forwarded
  * untouched.
  *
- * Invariants (HAMi-core pitfalls, gpu.md §6.2):
+ * Invariants (HAMi-core pitfalls, docs/GPU_FACTS.md §6.2):
  *  - dlsym is a small assembly stub: it asks ds_dlsym_route() whether to
  *    answer, and otherwise *jumps* (not calls) to the real dlsym with the
  *    original arguments and return address.  glibc's dlsym finds its
@@ -37,7 +37,7 @@
  *    initialising the driver there would change the program (fork after
  *    cuInit is unsupported).
  *  - the shim never calls cuMulticastCreate or anything NVLS-related.
- * Allocation fill (gpu.md §6.3): after a successful cuMemAlloc_v2,
+ * Allocation fill (docs/GPU_FACTS.md §6.3): after a successful cuMemAlloc_v2,
  * cuMemAllocPitch_v2 or cuMemAllocManaged the new range is set with
  * cuMemsetD8_v2; after cuMemAllocAsync / cuMemAllocFromPoolAsync with
  * cuMemsetD8Async on the same stream (the _ptsz variant for per-thread
@@ -523,7 +523,7 @@ DS_HIDDEN __attribute__((used)) DS_NO_SANITIZE int ds_dlsym_route(void *handle,
 	return 1;
 }
 
-/* Declared for readers and tools/check_exports: the definition is the
+/* Declared for readers and tests/check_exports.sh: the definition is the
  * assembly stub below. */
 DS_EXPORT void *dlsym(void *handle, const char *name);
 

@@ -4,7 +4,7 @@
  *
  * Precedence: built-in defaults < config file (DETSHIM_CONFIG) < variables.
  * One table of rows (file key, variable, type, field) drives both inputs
- * (style.md §7).  Every error is one line naming the variable or
+ * (docs/DESIGN.md §8.7).  Every error is one line naming the variable or
  * file:line; the caller (init.c) decides between exit 2 and a warning.
  *
  * libconfig is never linked: the file parser dlopens libconfig.so.9 only

@@ -2,15 +2,16 @@
  * cxx_random.c - libstdc++ std::random_device.
  *
  * With the "default" token libstdc++ draws from RDSEED/RDRAND and never
- * reaches libc (cpu.md §0.2, §4.1); PyTorch seeds every CUDA generator
- * this way.  operator() is inlined into callers as a call to the exported
- * _M_getval(), so defining that one symbol catches every caller without
- * knowing the object's layout; _M_getval_pretr1 jumps to it through the
+ * reaches libc (docs/CPU_FACTS.md §0.2, §4.1); PyTorch seeds every CUDA
+ * generator this way.  operator() is inlined into callers as a call to the
+ * exported _M_getval(), so defining that one symbol catches every caller
+ * without knowing the object's layout; _M_getval_pretr1 jumps to it through the
  * PLT and is caught too.  _M_init and _M_fini stay untouched ("default"
  * consumes no entropy at init; a "/dev/urandom" token's fd is closed by
  * _M_fini).  The real function is resolved through the loaded
- * libstdc++.so.6, never RTLD_NEXT, which is NULL under Python (cpu.md
- * §0.3).  Not catchable: a library linked with -static-libstdc++.
+ * libstdc++.so.6, never RTLD_NEXT, which is NULL under Python
+ * (docs/CPU_FACTS.md §0.3).  Not catchable: a library linked with
+ * -static-libstdc++.
  */
 #include "detshim.h"
 

@@ -4,7 +4,7 @@
  * Data flows one way: init.c builds the frozen configuration and the
  * process key once; every hook asks stream.c for bytes keyed by (process
  * key, source, sub-key), asks resolve.c for real symbols, and tells log.c
- * what it did.  Hooks never read the environment (design.md, style.md §7).
+ * what it did.  Hooks never read the environment (docs/DESIGN.md §3, §8.7).
  *
  * Naming: internals ds_, macros DS_, user variables DETSHIM_*.  Internal
  * predicates return bool; internal actions return 0 or a negative errno.
@@ -45,7 +45,7 @@
 
 /* ------------------------------------------------------------------ */
 /* Randomness sources.  Each source has its own stream, so the order of
- * calls to one source cannot shift another (design.md, Conventions).
+ * calls to one source cannot shift another (docs/DESIGN.md §3.1).
  * Append only: the numeric value is mixed into keys, so renumbering
  * changes every stream. */
 enum ds_source {
@@ -195,8 +195,8 @@ static inline bool ds_watch(enum ds_source src)
 /* Initialisation and guards (init.c). */
 
 /* Idempotent; safe from any hook, including hooks that run inside other
- * libraries' constructors before ours (cpu.md §0.5).  Returns true once
- * the configuration is frozen; false while init is in progress on this
+ * libraries' constructors before ours (docs/CPU_FACTS.md §0.5).  Returns true
+ * once the configuration is frozen; false while init is in progress on this
  * thread (re-entry) - callers then take the pass-through path. */
 bool ds_ensure_init(void);
 

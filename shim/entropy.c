@@ -5,7 +5,7 @@
  *
  * Each exported entry point is hooked by itself: glibc's arc4random and
  * getentropy make their own inline system call and never reach the
- * exported getrandom (docs/DESIGN.md).
+ * exported getrandom (docs/CPU_FACTS.md §0.1).
  *
  * Contracts kept: getrandom rejects unknown flags and
  * GRND_INSECURE|GRND_RANDOM with EINVAL, accepts len 0 without touching

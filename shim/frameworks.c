@@ -3,10 +3,10 @@
  * outside the program.
  *
  * libtorch_cpu.so exports the at::Context accessors PyTorch consults
- * before choosing kernels (gpu.md §8.1).  A preload that defines
+ * before choosing kernels (docs/GPU_FACTS.md §8.1).  A preload that defines
  * deterministicAlgorithms() and deterministicCuDNN() to return true made
  * scatter_add_/index_add_ and a small conv net identical across runs on
- * the H200 with no change to the program (design.md).  The answers:
+ * the H200 with no change to the program (docs/DESIGN.md §9.7).  The answers:
  *
  *   accessor                          enforce    warn       off, gpu.torch=0
  *   deterministicAlgorithms()         true       true       real
@@ -39,7 +39,7 @@
  * simply never called; if the library is not loaded or the real symbol is
  * missing, the hook returns PyTorch's own default (false) for the
  * pass-through case.  Calls from inside libtorch_cpu.so itself may bind
- * locally and not see these answers (gpu.md §8.1 [?]).
+ * locally and not see these answers (docs/GPU_FACTS.md §8.1 [?]).
  */
 #include "detshim.h"
 

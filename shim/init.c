@@ -3,7 +3,7 @@
  *
  * ds_ensure_init() runs once per process, from our constructor or from
  * the first hook that fires before it (a hook can be called from another
- * library's constructor: cpu.md §0.5).  It
+ * library's constructor: docs/CPU_FACTS.md §0.5).  It
  *   1. builds and freezes the configuration (config.c);
  *   2. derives the process key: from DETSHIM_LINEAGE when an ancestor
  *      passed one across exec, else from the seed (and rank);

@@ -3,8 +3,8 @@
  *
  * An unseeded rand()/drand48() is already deterministic in glibc; the
  * nondeterminism enters through the seed the program computes, often
- * time(NULL) (cpu.md §5).  So: at start the global generators are seeded
- * from the process key (a new DETSHIM_SEED gives new values), and every
+ * time(NULL) (docs/CPU_FACTS.md §5).  So: at start the global generators are
+ * seeded from the process key (a new DETSHIM_SEED gives new values), and every
  * seeding call has its argument mixed, replaced or kept per seed_mode
  * (ds_seed_apply).  rand(), random(), drand48() and friends are not
  * interposed and cost nothing extra.

@@ -3,8 +3,8 @@
  *
  * Every line is formatted on the stack and written with a single write on
  * an O_APPEND descriptor, so lines from threads and processes sharing one
- * file never tear (style.md §9).  Nothing here allocates, locks or calls
- * stdio: ds_event is async-signal-safe and may run inside hooks called
+ * file never tear (docs/DESIGN.md §8.9).  Nothing here allocates, locks or
+ * calls stdio: ds_event is async-signal-safe and may run inside hooks called
  * from signal handlers or between vfork and exec.
  *
  * Lines carry no time: two runs of a deterministic program produce the

@@ -8,7 +8,7 @@
  * our flag is appended to theirs; a contrary flag of theirs is overridden
  * under enforce (our later flag wins) and only logged under warn.
  * Under DETSHIM_POLICY=warn nothing is set: each row is logged as
- * "would-pin".  Sources: research/cpu.md and research/gpu.md §7-8.
+ * "would-pin".  Sources: docs/CPU_FACTS.md and docs/GPU_FACTS.md §7-8.
  *
  * Rows marked PIN_WITH_CACHE apply only when a pinning cache is named
  * (DETSHIM_ALGO_CACHE), rows marked PIN_NO_CACHE only when none is; an
@@ -51,20 +51,21 @@ struct pin {
 
 static const struct pin pins[] = {
 	{ "PYTHONHASHSEED", NULL, PIN_DERIVED, DS_SRC_ENV,
-	  "str/bytes hash secret and set order (cpu.md 2.2)",
+	  "str/bytes hash secret and set order (docs/CPU_FACTS.md 2.2)",
 	  PIN_ALWAYS, false },
 	/* NVIDIA's condition for cuBLAS determinism with several streams
-	 * (gpu.md 3.1).  It costs PyTorch host time per matmul (+47% on a
-	 * small GPT step on the H200, docs/BENCHMARKS.md); a program whose
-	 * matmuls run on one stream may turn it off: gpu.cublas_workspace. */
+	 * (docs/GPU_FACTS.md §3.1).  It costs PyTorch host time per matmul
+	 * (+47% on a small GPT step on the H200, docs/BENCHMARKS.md); a program
+	 * whose matmuls run on one stream may turn it off:
+	 * gpu.cublas_workspace. */
 	{ "CUBLAS_WORKSPACE_CONFIG", ":4096:8", PIN_SET, DS_SRC_CUBLAS,
-	  "fixed cuBLAS workspace (gpu.md 3.1)",
+	  "fixed cuBLAS workspace (docs/GPU_FACTS.md 3.1)",
 	  PIN_IF_WORKSPACE, false },
 	{ "TF_DETERMINISTIC_OPS", "1", PIN_SET, DS_SRC_FRAMEWORK,
-	  "TensorFlow op determinism (gpu.md 8.2)",
+	  "TensorFlow op determinism (docs/GPU_FACTS.md 8.2)",
 	  PIN_ALWAYS, false },
 	{ "TF_CUDNN_DETERMINISTIC", "1", PIN_SET, DS_SRC_FRAMEWORK,
-	  "TensorFlow 1.14-2.0 cuDNN determinism (gpu.md 8.2)",
+	  "TensorFlow 1.14-2.0 cuDNN determinism (docs/GPU_FACTS.md 8.2)",
 	  PIN_ALWAYS, false },
 	/* Transformer Engine: deterministic attention/GEMM algorithms (the
 	 * variable Megatron-Core's --deterministic-mode sets; TE also
@@ -76,18 +77,20 @@ static const struct pin pins[] = {
 	/* XLA: without a cache, deterministic ops (no timing autotuner).
 	 * With one, the documented pair: non-deterministic ops excluded
 	 * and the autotuner's results persisted per fusion, loaded by
-	 * every later compilation (openxla docs/determinism.md).  The
-	 * directory is detshim's own and the recording run already
-	 * excludes nondeterministic ops: on the H200, results tuned
-	 * without the flag and loaded with it made runs differ.  JAX
-	 * 0.11.2 does not autotune under either flag, so the directory
-	 * stays empty there (docs/REPRODUCIBILITY.md). */
+	 * every later compilation
+	 * (https://github.com/openxla/xla/blob/main/docs/determinism.md).  The
+	 * directory is detshim's own and the recording run already excludes
+	 * nondeterministic ops: on the H200, results tuned without the flag and
+	 * loaded with it made runs differ.  JAX 0.11.2 does not autotune under
+	 * either flag, so the directory stays empty there
+	 * (docs/REPRODUCIBILITY.md). */
 	{ "XLA_FLAGS", "--xla_gpu_deterministic_ops=true", PIN_APPEND,
-	  DS_SRC_FRAMEWORK, "XLA/JAX deterministic GPU ops (gpu.md 8.3)",
+	  DS_SRC_FRAMEWORK, "XLA/JAX deterministic GPU ops "
+			    "(docs/GPU_FACTS.md 8.3)",
 	  PIN_NO_CACHE, false },
 	{ "XLA_FLAGS", "--xla_gpu_exclude_nondeterministic_ops=true",
 	  PIN_APPEND, DS_SRC_FRAMEWORK,
-	  "XLA/JAX deterministic ops, autotuner kept (gpu.md 8.3)",
+	  "XLA/JAX deterministic ops, autotuner kept (docs/GPU_FACTS.md 8.3)",
 	  PIN_WITH_CACHE, false },
 	{ "XLA_FLAGS", "--xla_gpu_per_fusion_autotune_cache_dir=@.xla",
 	  PIN_APPEND, DS_SRC_FRAMEWORK,
@@ -101,22 +104,23 @@ static const struct pin pins[] = {
 	{ "TRITON_CACHE_DIR", "@.triton", PIN_SET, DS_SRC_FRAMEWORK,
 	  "Triton caches beside the pinning cache", PIN_WITH_CACHE, false },
 	{ "TRITON_CACHE_AUTOTUNING", "1", PIN_SET, DS_SRC_FRAMEWORK,
-	  "Triton stores and reuses @triton.autotune winners (gpu.md 8.4)",
+	  "Triton stores and reuses @triton.autotune winners "
+	  "(docs/GPU_FACTS.md 8.4)",
 	  PIN_WITH_CACHE, false },
 	{ "NCCL_ALGO", "Ring", PIN_SET, DS_SRC_NCCL,
-	  "one all-reduce algorithm for every size (gpu.md 7.2)",
+	  "one all-reduce algorithm for every size (docs/GPU_FACTS.md 7.2)",
 	  PIN_ALWAYS, false },
 	{ "NCCL_PROTO", "Simple", PIN_SET, DS_SRC_NCCL,
-	  "one protocol for every size (gpu.md 7.2)",
+	  "one protocol for every size (docs/GPU_FACTS.md 7.2)",
 	  PIN_ALWAYS, false },
 	{ "NCCL_NVLS_ENABLE", "0", PIN_SET, DS_SRC_NCCL,
-	  "NVLink SHARP differs between calls (gpu.md 7.1)",
+	  "NVLink SHARP differs between calls (docs/GPU_FACTS.md 7.1)",
 	  PIN_ALWAYS, false },
 	{ "NCCL_COLLNET_ENABLE", "0", PIN_SET, DS_SRC_NCCL,
-	  "no in-network reduction (gpu.md 7.2)",
+	  "no in-network reduction (docs/GPU_FACTS.md 7.2)",
 	  PIN_ALWAYS, false },
 	{ "NCCL_TUNER_PLUGIN", "none", PIN_SET, DS_SRC_NCCL,
-	  "no external tuner (gpu.md 7.2)",
+	  "no external tuner (docs/GPU_FACTS.md 7.2)",
 	  PIN_ALWAYS, false },
 };
 
@@ -128,7 +132,7 @@ static void derived_value(const struct pin *p, char *buf, size_t cap)
 	/* Keyed by the root (seed and rank), not the process: every process
 	 * of the run hashes alike, as with a user-set PYTHONHASHSEED.  Ten
 	 * digits always, so the environment size never varies with the seed
-	 * (address layout depends on it: cpu.md §1.7). */
+	 * (address layout depends on it: docs/CPU_FACTS.md §1.7). */
 	ds_key_root(&root, ds_cfg.seed, ds_cfg.rank_given, ds_cfg.rank);
 	h = ds_key_hash64(&root, (uint64_t)DS_SRC_ENV, (uintptr_t)p->name[0]);
 	ds_fmt(buf, cap, "%llu",

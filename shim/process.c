@@ -4,8 +4,8 @@
  * fork: one pthread_atfork trio walks one table (fork_table below): the
  * stream key and positions, the log, the cuDNN graph lock.  The parent's
  * prepare handler takes the next fork ordinal (the parent must count, or
- * every sibling gets the same stream: docs/DESIGN.md); the child's key is
- * H(parent key, "fork", ordinal), derived at its first use, and every
+ * every sibling gets the same stream: docs/CPU_FACTS.md §0.7); the child's key
+ * is H(parent key, "fork", ordinal), derived at its first use, and every
  * stream position and ordinal restarts at 0 (shim/stream.c).  The ordinal
  * travels in a thread-local, since the child is a copy of the forking
  * thread.  The child handlers write as little as they can: each page the
@@ -16,8 +16,8 @@
  * execl, execlp, execle, fexecve, posix_spawn, posix_spawnp) passes the
  * child key H(process key, "exec", ordinal) in DETSHIM_LINEAGE, a
  * fixed-width variable (the environment's size moves addresses:
- * cpu.md §1.7).  glibc's system() and popen() reach the kernel through
- * internal symbols no preload can see; their children inherit this
+ * docs/CPU_FACTS.md §1.7).  glibc's system() and popen() reach the kernel
+ * through internal symbols no preload can see; their children inherit this
  * process's DETSHIM_LINEAGE unchanged (README, "Limits").
  *
  * The exec hooks run between vfork and exec (Python's subprocess does

@@ -7,10 +7,10 @@
  *    the row's soname chain, each by dlopen(soname, RTLD_NOLOAD) or a
  *    dl_iterate_phdr walk for a versioned file name; then RTLD_NEXT; then
  *    every loaded object in load order.  RTLD_NEXT returns NULL for
- *    libraries loaded RTLD_LOCAL, as Python loads torch's (docs/DESIGN.md);
- *    a preload's definition still wins the binding, so a hook that trusted
- *    RTLD_NEXT alone would have no real function.  The last step makes a
- *    version no chain lists (libcublas.so.14) work as well.
+ *    libraries loaded RTLD_LOCAL, as Python loads torch's
+ *    (docs/DESIGN.md §9.5); a preload's definition still wins the binding, so a
+ *    hook that trusted RTLD_NEXT alone would have no real function.  The last
+ *    step makes a version no chain lists (libcublas.so.14) work as well.
  *  - a definition inside the shim is never returned (is_self).
  *  - the real dlsym is fetched once with dlvsym, so that resolution keeps
  *    working if the shim itself exports dlsym (driver.c).

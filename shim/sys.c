@@ -3,8 +3,8 @@
  *
  * The shim interposes open, read, close and syscall, so its own log and
  * config I/O must never go through those symbols: a call through the PLT
- * would land in our own hook (cpu.md §7.2, "self-interposition").  These
- * wrappers issue the system call instruction directly.  They are
+ * would land in our own hook (docs/CPU_FACTS.md §7.2, "self-interposition").
+ * These wrappers issue the system call instruction directly.  They are
  * async-signal-safe and usable before init.  Errors come back as -errno
  * from ds_syscall6; the typed wrappers return -1 and leave errno alone
  * (the shim must not change the caller's errno), except ds_sys_open,

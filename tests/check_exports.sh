@@ -1,6 +1,6 @@
 #!/bin/sh
 # The shim must export exactly the symbols its sources mark DS_EXPORT
-# (style.md §10): no internal ds_ symbol leaks, no hook is forgotten.
+# (docs/DESIGN.md §8.10): no internal ds_ symbol leaks, no hook is forgotten.
 set -eu
 so=${1:-build/libdetshim.so}
 want=$(mktemp) have=$(mktemp)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # integration.sh BUILD - run the target programs of tests/targets/ under the
-# shim and assert what each sidecar (NAME.expect) lists (style.md §12):
+# shim and assert what each sidecar (NAME.expect) lists (docs/DESIGN.md §8.12):
 #   same            two runs with one seed print the same and exit 0
 #   seed-differs    another DETSHIM_SEED prints something else
 #   noshim-differs  two runs WITHOUT the shim differ (the test can fail)

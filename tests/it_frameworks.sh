@@ -5,7 +5,7 @@
 #
 # A shell child prints the variables the frameworks read at start-up:
 # XLA_FLAGS (JAX/XLA), TF_DETERMINISTIC_OPS and TF_CUDNN_DETERMINISTIC
-# (TensorFlow, research/gpu.md §8.2), NVTE_ALLOW_NONDETERMINISTIC_ALGO
+# (TensorFlow, docs/GPU_FACTS.md §8.2), NVTE_ALLOW_NONDETERMINISTIC_ALGO
 # (Transformer Engine), and under DETSHIM_ALGO_CACHE the cache locations
 # of XLA, TorchInductor and Triton.  Checks the rules of the pin table
 # (shim/pins.c): append to the user's XLA_FLAGS and keep theirs; a

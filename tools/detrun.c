@@ -10,8 +10,8 @@
  * Run mode sets the DETSHIM_* variables, prepends the shim to LD_PRELOAD,
  * turns ASLR off for the child, runs the command and exits with its
  * status - unless the shim did not load in it, which is an error
- * (status 124), never a silent nondeterministic run (design.md, users'
- * expectation 5).  Every message detrun prints itself starts "detrun:".
+ * (status 124), never a silent nondeterministic run (docs/DESIGN.md §1.1,
+ * users' expectation 5).  Every message detrun prints itself starts "detrun:".
  * Exit statuses: detrun.h and docs/detrun.1 (EXIT STATUS).
  */
 #include "detrun.h"

@@ -5,8 +5,8 @@
  * Invariant: every run of one detrun invocation gets a byte-identical
  * environment, argv and working directory, and the same personality,
  * because with ASLR off the stack and heap layout still follow the size
- * of the environment (cpu.md §1.7).  Hence the fixed-width seed and the
- * fixed-width DETSHIM_LOADED_FD, and verify.c's fixed-width log names.
+ * of the environment (docs/CPU_FACTS.md §1.7).  Hence the fixed-width seed and
+ * the fixed-width DETSHIM_LOADED_FD, and verify.c's fixed-width log names.
  *
  * "Did the shim load?" is answered twice: before running, for the cases
  * ld.so is known to refuse (elfcheck.c); after running, by the pipe whose

@@ -7,8 +7,8 @@
  * writes) and the shim logs (logfile.c, event by event per process).
  *
  * Every run gets the same argv, working directory and an environment of
- * the same size (fixed-width run-NNNN names; cpu.md §1.7), stdin from
- * /dev/null, and its own log, stdout and stderr files in the run
+ * the same size (fixed-width run-NNNN names; docs/CPU_FACTS.md §1.7), stdin
+ * from /dev/null, and its own log, stdout and stderr files in the run
  * directory (--log DIR, else a temporary one that is removed when the
  * runs are identical).  Files named by --compare are moved into the run
  * directory after each run, so a run that fails to write one is seen as

@@ -2,11 +2,11 @@
  * abi/cudnn.h - the project's own minimal mirror of the cuDNN 9 ABI.
  *
  * Only the types, enum values and signatures the cuDNN hooks touch, so
- * that the shim builds without vendor headers (design.md, Architecture).
+ * that the shim builds without vendor headers (docs/DESIGN.md §2.3).
  * Values were read from cudnn_graph_v9.h, cudnn_ops_v9.h, cudnn_cnn_v9.h
- * and cudnn_adv_v9.h of cuDNN 9.19 (research/gpu.md §1-§2);
+ * and cudnn_adv_v9.h of cuDNN 9.19 (docs/GPU_FACTS.md §1-§2);
  * tests/check_abi.sh compares them with the vendor headers where those
- * are installed (style.md §14).  Everything
+ * are installed (docs/DESIGN.md §8.14).  Everything
  * is an int-sized enum in the real ABI, so plain ints and #defines are
  * used here.
  */

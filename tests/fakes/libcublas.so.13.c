@@ -1,5 +1,5 @@
 /*
- * Fake libcublas.so.13 for the hook tests (style.md §14).
+ * Fake libcublas.so.13 for the hook tests (docs/DESIGN.md §8.14).
  *
  * Handles are heap structs that record what the shim let through: the
  * atomics mode, the math mode, the workspace size, and the algo and

@@ -1,5 +1,5 @@
 /*
- * Fake libcublasLt.so.13 for the hook tests (style.md §14).
+ * Fake libcublasLt.so.13 for the hook tests (docs/DESIGN.md §8.14).
  *
  * The heuristic offers scripted algorithms: FAKE_LT_SCHEMES is a comma
  * list of reduction schemes in heuristic order (default "1,0,2,0"); an

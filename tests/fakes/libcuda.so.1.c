@@ -1,5 +1,5 @@
 /*
- * Fake libcuda.so.1 for the hook tests (style.md §14): a driver entry
+ * Fake libcuda.so.1 for the hook tests (docs/DESIGN.md §8.14): a driver entry
  * point table behind cuGetProcAddress, device queries for the
  * fingerprint, and "device" memory that is host memory full of garbage.
  *

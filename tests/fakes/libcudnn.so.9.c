@@ -1,5 +1,5 @@
 /*
- * Fake libcudnn.so.9 for the hook tests (style.md §14): the few backend
+ * Fake libcudnn.so.9 for the hook tests (docs/DESIGN.md §8.14): the few backend
  * and legacy entry points detshim interposes, with scripted engines,
  * notes, knobs, statuses and workspace sizes.  Test code: scripted
  * through FAKE_CUDNN_* variables, read at each call.

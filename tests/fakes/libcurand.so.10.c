@@ -1,5 +1,5 @@
 /*
- * Fake libcurand.so.10 for the hook tests (style.md §14).
+ * Fake libcurand.so.10 for the hook tests (docs/DESIGN.md §8.14).
  *
  * Generators record their type, seed (0 at creation, like cuRAND) and
  * ordering; fake_curand_*() read them.  curandCreateGeneratorHost is

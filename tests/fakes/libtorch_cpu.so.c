@@ -1,5 +1,5 @@
 /*
- * Fake libtorch_cpu.so for the PyTorch-switch hook test (style.md §14):
+ * Fake libtorch_cpu.so for the PyTorch-switch hook test (docs/DESIGN.md §8.14):
  * at::Context accessors as C functions on a tiny context whose fields the
  * test sets, like torch.use_deterministic_algorithms() would.
  */

@@ -6,7 +6,7 @@
 # Each run trains tests/gpu/ddp_train.py on 2 GPUs and prints one weight
 # hash per rank; results.tsv and table.md as in run_gpulibs.sh.  NVLink
 # multicast (NVLS) stays off in every run: it is nondeterministic between
-# calls (gpu.md 7.1) and unsafe on shared hosts.
+# calls (docs/GPU_FACTS.md §7.1) and unsafe on shared hosts.
 set -u
 B=${1:-build}
 OUT=${2:-/tmp/detshim-ddp}

@@ -5,7 +5,7 @@
  * a child (this program re-executed with "child <scenario>" and a chosen
  * environment) that prints key=value lines; the tests compare them.  The
  * child plays the framework: for the backend API it does what PyTorch's
- * benchmark mode does (research/gpu.md §2.6) - heuristic configs, build a
+ * benchmark mode does (docs/GPU_FACTS.md §2.6) - heuristic configs, build a
  * plan for each, skip plans whose Finalize fails, "time" the survivors
  * (CHILD_PICK stands for timing noise: which survivor wins), then keep
  * executing the winner.  Every behaviour is also run without the shim

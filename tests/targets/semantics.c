@@ -1,5 +1,5 @@
 /* The contracts of the replaced functions still hold under the shim
- * (style.md §6).  Exits non-zero naming the first broken contract. */
+ * (docs/DESIGN.md §8.6).  Exits non-zero naming the first broken contract. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

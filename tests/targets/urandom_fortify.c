@@ -1,5 +1,5 @@
 /* Built fortified: the program imports __open_2 / __read_chk, not
- * open / read (cpu.md §1.4). */
+ * open / read (docs/CPU_FACTS.md §1.4). */
 #undef _FORTIFY_SOURCE
 #define _FORTIFY_SOURCE 2
 #include <fcntl.h>

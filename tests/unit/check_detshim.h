@@ -4,7 +4,7 @@
  * Each tests/unit/check_<module>.c defines `Suite *make_<module>_suite(void)`
  * and registers it with DS_TEST_SUITE(make_<module>_suite); the runner
  * (check_main.c) collects every registered suite from a linker section,
- * so adding a suite needs no edit elsewhere (style.md §13).
+ * so adding a suite needs no edit elsewhere (docs/DESIGN.md §8.13).
  */
 #ifndef CHECK_DETSHIM_H
 #define CHECK_DETSHIM_H
