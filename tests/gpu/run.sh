@@ -20,6 +20,9 @@
 # then one timing run per variant runs alone, and the step-time ratios
 # come only from those (each the median step of one process).  The 2-GPU
 # DDP row (tests/gpu/run_ddp.sh) runs last, only where 2 GPUs are seen.
+# QUICK=1 runs the hash columns only: no timing phase and no XLA probe
+# (the ratio columns then read "—"), for a check that fits in about five
+# minutes.
 # Writes OUTDIR/matrix.md (the table), OUTDIR/env.txt (machine and
 # versions), OUTDIR/xla_probe.txt, OUTDIR/runs/* (stdout, stderr and the
 # first shim log of every variant).  ROWS selects rows (default: all).
@@ -172,12 +175,13 @@ xargs -r -P 1 -n 3 sh "$0" --job <"$OUT/jobs1b"
 echo "phase 2: $(wc -l <"$OUT/jobs2") runs  $(date -u +%T)"
 xargs -r -P "$PAR" -n 3 sh "$0" --job <"$OUT/jobs2"
 # phase 3: timing runs, one process at a time
+[ "${QUICK:-0}" = 1 ] && : >"$OUT/jobs3"
 echo "phase 3: $(wc -l <"$OUT/jobs3") timing runs, alone  $(date -u +%T)"
 xargs -r -P 1 -n 3 sh "$0" --job <"$OUT/jobs3"
 
 # XLA's autotune persistence, seen from outside: what a run leaves in the
 # dump file (default flags) and in the per-fusion cache directory.
-case " $ROWS " in *" jax "*)
+case "${QUICK:-0} $ROWS " in 0*" jax "*)
 	{
 		d=$OUT/tmp/xla
 		mkdir -p "$d/pf"
