@@ -295,7 +295,7 @@ void ds_warn(const char *fmt, ...)
 		return;
 	}
 	line[n++] = '\n';
-	ds_sys_write(2, line, n);
+	ds_logfd_write_quietly(2, line, n); /* stderr may be a broken pipe */
 }
 
 int ds_log_open(void)

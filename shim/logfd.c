@@ -30,7 +30,8 @@
  * closed, never written) and opens the path again.  A full pipe (EAGAIN)
  * drops the line.
  *
- * Signals: the write runs with SIGPIPE, SIGXFSZ and SIGTTOU blocked in
+ * Signals: the write (and ds_warn's line on stderr, which may be a pipe
+ * whose reader is gone) runs with SIGPIPE, SIGXFSZ and SIGTTOU blocked in
  * the calling thread (rt_sigprocmask; async-signal-safe).  Blocked, a
  * tty write never stops a background job; a write to a pipe whose reader
  * is gone, or past RLIMIT_FSIZE, fails with EPIPE or EFBIG and leaves its
@@ -285,7 +286,7 @@ const char *ds_logfd_path(void)
 
 /* One write with the log's signals blocked; the signal our own failed
  * write raised is taken back (see the head of this file). */
-static long write_quietly(int fd, const char *line, size_t n)
+long ds_logfd_write_quietly(int fd, const char *line, size_t n)
 {
 	const unsigned long set = LOG_SIGNALS;
 	unsigned long old = 0, before = 0, raised = 0;
@@ -344,7 +345,7 @@ long ds_logfd_write(const char *line, size_t n)
 		fd = open_checked(false, &st);
 		if (fd < 0)
 			return fd;
-		r = write_quietly(fd, line, n);
+		r = ds_logfd_write_quietly(fd, line, n);
 		ds_sys_close(fd);
 		return r;
 	case DS_LOG_KEPT:
@@ -353,7 +354,7 @@ long ds_logfd_write(const char *line, size_t n)
 		fd = kept_fd();
 		if (fd < 0)
 			return fd;
-		return write_quietly(fd, line, n);
+		return ds_logfd_write_quietly(fd, line, n);
 	default:
 		return -EBADF;
 	}

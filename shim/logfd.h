@@ -40,6 +40,9 @@ int ds_logfd_after_fork_child(void);
  * Never raises SIGPIPE/SIGXFSZ/SIGTTOU, never blocks, never writes
  * through a descriptor that is not the log's. */
 long ds_logfd_write(const char *line, size_t n);
+/* One write(2) of buf to fd with SIGPIPE, SIGXFSZ and SIGTTOU blocked
+ * (the one a failed write raised is taken back): n or -errno. */
+long ds_logfd_write_quietly(int fd, const char *buf, size_t n);
 /* Drop the log (no fd is left open). */
 void ds_logfd_close(void);
 /* True in the process that owns the log (false in a vfork child). */
