@@ -26,6 +26,15 @@ T=$B/targets
 SYSPY=/usr/bin/python3
 PY=${PYTHON:-python3}
 TO=${CORPUS_TIMEOUT:-60}
+PRE=$SO
+if [ "${SANITIZE:-}" = asan ]; then
+	# The ASan runtime must come first in the preload list.  CPython's
+	# suite is not run: libasan in every Python process changes what its
+	# tests see (the plain build runs it).
+	PRE="$(${CC:-cc} -print-file-name=libasan.so) $SO"
+	export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+	CORPUS_CPYTHON=${CORPUS_CPYTHON:-none}
+fi
 MODS=${CORPUS_CPYTHON:-test_cmd_line test_posix test_subprocess test_os test_signal test_multiprocessing_spawn test_concurrent_futures}
 W=$(mktemp -d "${TMPDIR:-/tmp}/it_corpus.XXXXXX")
 chmod 755 "$W"
@@ -43,7 +52,7 @@ check() { _w=$1; shift; if "$@"; then ok "$_w"; else ko "$_w" "$W/err"; fi; }
 # shim LOG CMD...: CMD under the shim with a log, in $W, inside timeout.
 shim() {
 	_log=$1; shift
-	(cd "$W" && timeout "$TO" env LD_PRELOAD="$SO" DETSHIM_SEED=1 \
+	(cd "$W" && timeout "$TO" env LD_PRELOAD="$PRE" DETSHIM_SEED=1 \
 		DETSHIM_LOG="$_log" "$@")
 }
 noshim() { (cd "$W" && timeout "$TO" "$@"); }
@@ -123,11 +132,15 @@ check "FIFO log: its reader got valid JSON lines" valid_log "$W/dfifo.jsonl"
 
 # detrun --verify writes a log in every run: a program that captures a
 # child's stderr or writes through fd 3 must still be judged identical.
+# Under ASan, as in tests/it_detrun.sh: the runtime in every process,
+# after the shim that detrun puts first (link-order check off).
+DRENV=
+[ "${SANITIZE:-}" = asan ] && DRENV="LD_PRELOAD=$(${CC:-cc} -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0"
 if [ -x "$B/detrun" ]; then
-	(cd "$W" && timeout "$TO" "$B/detrun" -s 1 --verify 2 -- "$SYSPY" -c \
+	(cd "$W" && timeout "$TO" env $DRENV "$B/detrun" -s 1 --verify 2 -- "$SYSPY" -c \
 		'import subprocess; print(subprocess.run(["true"], capture_output=True).stderr)') >"$W/err" 2>&1
 	check "detrun --verify: a Python program capturing a child's stderr is identical" [ $? -eq 0 ]
-	(cd "$W" && timeout "$TO" "$B/detrun" -s 1 --verify 2 -- bash -c \
+	(cd "$W" && timeout "$TO" env $DRENV "$B/detrun" -s 1 --verify 2 -- bash -c \
 		'exec 3>out3.txt; echo $SRANDOM >&3; cat out3.txt') >"$W/err" 2>&1
 	check "detrun --verify: a bash script writing through fd 3 is identical" [ $? -eq 0 ]
 else
@@ -136,7 +149,7 @@ fi
 
 # ---- 2. logs that could stop, hang or kill the job ---------------------
 mkfifo "$W/nofifo"
-(cd "$W" && timeout 10 env LD_PRELOAD="$SO" DETSHIM_SEED=1 DETSHIM_LOG="$W/nofifo" \
+(cd "$W" && timeout 10 env LD_PRELOAD="$PRE" DETSHIM_SEED=1 DETSHIM_LOG="$W/nofifo" \
 	/bin/echo hi >"$W/o" 2>"$W/err")
 rc=$?
 check "FIFO log with no reader: no hang, exit 0, output intact, one line on stderr" \
@@ -197,7 +210,7 @@ EOF
 EXPECTED='\.CmdLineTest\.test_hash_randomization$'
 
 if [ "$MODS" = none ]; then
-	sk "CPython regression tests (CORPUS_CPYTHON=none)"
+	sk "CPython regression tests (CORPUS_CPYTHON=none${SANITIZE:+, SANITIZE=$SANITIZE})"
 elif ! [ -x "$SYSPY" ] || ! "$SYSPY" -c 'import test.test_subprocess, test.support' 2>/dev/null; then
 	sk "CPython regression tests: $SYSPY's test package is absent (apt-get install libpython3.$("$SYSPY" -c 'import sys; print(sys.version_info[1])' 2>/dev/null)-testsuite)"
 else
