@@ -1,6 +1,6 @@
 /*
  * logfd.c - where the log's lines go: the shim owns its descriptors and
- * nothing else (docs/RELIABILITY.md, "The log's descriptor").
+ * nothing else (docs/CORPUS.md, "Where the log's lines go").
  *
  * A log in a regular file or on a device (the usual case, and every
  * `detrun --verify` run) is opened for each line, checked, written and
