@@ -47,6 +47,11 @@
  * the owner, and nothing is written and no state of the parent's is
  * changed.
  *
+ * Sandboxes: once the program has entered seccomp (ds_logfd_sandboxed,
+ * called by the prctl/seccomp hooks), the log makes no system call at all
+ * (openat, fstat, rt_sigprocmask may be forbidden where write is not):
+ * later lines and warnings are not written.
+ *
  * Everything here is raw system calls on the stack: no allocation, no
  * lock, no stdio, async-signal-safe, usable before init.
  */
@@ -69,6 +74,7 @@ static unsigned long log_dev;       /* identity of the file opened at start */
 static unsigned long log_ino;
 static atomic_int log_kept = -1;    /* DS_LOG_KEPT: the FIFO's fd */
 static atomic_long log_owner;       /* pid that may write; 0 = not yet known */
+static atomic_int log_sandboxed;    /* set by ds_logfd_sandboxed: write nothing */
 
 #define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 #define KERNEL_SIGSET 8 /* bytes: the kernel's sigset_t on x86_64, aarch64 */
@@ -276,7 +282,16 @@ bool ds_logfd_owner(void)
 {
 	long owner = atomic_load_explicit(&log_owner, memory_order_relaxed);
 
+	if (atomic_load_explicit(&log_sandboxed, memory_order_relaxed))
+		return false;
 	return owner == 0 || owner == ds_sys_getpid();
+}
+
+void ds_logfd_sandboxed(void)
+{
+	/* No system call here: after seccomp even close may be forbidden.
+	 * A kept FIFO fd stays open, unused. */
+	atomic_store(&log_sandboxed, 1);
 }
 
 const char *ds_logfd_path(void)

@@ -45,7 +45,12 @@ long ds_logfd_write(const char *line, size_t n);
 long ds_logfd_write_quietly(int fd, const char *buf, size_t n);
 /* Drop the log (no fd is left open). */
 void ds_logfd_close(void);
-/* True in the process that owns the log (false in a vfork child). */
+/* The program entered seccomp (prctl(PR_SET_SECCOMP), seccomp()): from
+ * now on the log and ds_warn make no system call and write nothing.
+ * Async-signal-safe, no system call; inherited by fork children. */
+void ds_logfd_sandboxed(void);
+/* True in the process that owns the log (false in a vfork child, and
+ * after ds_logfd_sandboxed). */
 bool ds_logfd_owner(void);
 /* The expanded path of this process's log ("" when none). */
 const char *ds_logfd_path(void);

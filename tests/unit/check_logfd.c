@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check_detshim.h"
+#include "logfd.h"
 
 static char dir[64];
 static char logp[128];
@@ -259,6 +260,27 @@ START_TEST(test_vfork_child_writes_nothing)
 }
 END_TEST
 
+START_TEST(test_sandboxed_writes_nothing)
+{
+	char buf[4096], errp[160];
+	int saved;
+
+	snprintf(errp, sizeof(errp), "%s/stderr", dir);
+	strcpy(ds_cfg.log_path, logp);
+	ck_assert_int_eq(ds_log_open(), 0);
+	ds_event(&site_t, "replaced", "before");
+	ds_logfd_sandboxed();
+	saved = capture_stderr(errp);
+	ds_event(&site_t, "replaced", "after");
+	ds_warn("after the sandbox");
+	restore_stderr(saved);
+	ck_assert_int_eq(slurp(errp, buf, sizeof(buf)), 0);
+	slurp(logp, buf, sizeof(buf));
+	ck_assert_int_eq(count_lines(buf), 1);
+	ck_assert_ptr_nonnull(strstr(buf, "before"));
+}
+END_TEST
+
 /* ---- FIFO logs -------------------------------------------------------- */
 
 static char fifo[128];
@@ -435,6 +457,7 @@ static Suite *make_logfd_suite(void)
 	tcase_add_test(t, test_failure_at_start_up_on_stderr_once);
 	tcase_add_test(t, test_warn_after_start_up_goes_to_the_log);
 	tcase_add_test(t, test_vfork_child_writes_nothing);
+	tcase_add_test(t, test_sandboxed_writes_nothing);
 	suite_add_tcase(s, t);
 	t = tcase_create("fifo");
 	tcase_add_checked_fixture(t, setup, teardown);
