@@ -3,28 +3,30 @@
  *
  * Every line is formatted on the stack and written with a single write on
  * an O_APPEND descriptor, so lines from threads and processes sharing one
- * file never tear (docs/DESIGN.md §8.9).  Nothing here allocates, locks or
- * calls stdio: ds_event is async-signal-safe and may run inside hooks called
+ * file never tear (docs/DESIGN.md §8.9).  The descriptor is opened for the
+ * line and closed after it (a FIFO's is kept at a high number):
+ * shim/logfd.c.  Nothing here allocates, locks or calls stdio: ds_event is
+ * async-signal-safe and may run inside hooks called
  * from signal handlers or between vfork and exec.
  *
  * Lines carry no time: two runs of a deterministic program produce the
  * same log up to pids, which is what `detrun --verify` compares.
  *
- * A log failure never stops the job: the first failing write is reported
- * once on stderr and later lines are dropped (counted in the summary).
+ * A log failure never stops, blocks or kills the job: a line that cannot
+ * be written is dropped and counted (in the summary), and the first
+ * failure is reported once, on stderr before main or in the log itself
+ * (write_line).
  */
 #include "detshim.h"
+#include "logfd.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 
-static atomic_int log_fd = -1;
 static atomic_ulong log_seq;
-static atomic_ulong log_dropped;
-static atomic_int log_failed;
-static long log_pid;          /* pid the log was opened for (%p logs) */
-static bool log_per_pid;      /* the path has %p: each fork child reopens */
+static atomic_ulong log_dropped;  /* lines that could not be written */
+static atomic_int log_failed;     /* 0; first error (errno) to report; -1 reported */
 
 /* ------------------------------------------------------------------ */
 /* Lines (the formatter is fmt.c). */
@@ -99,69 +101,97 @@ int ds_log_expand_path(const char *tmpl, long pid, char *out, size_t cap)
 }
 
 /* ------------------------------------------------------------------ */
-/* Output. */
+/* Output.  Where the bytes go, and how the log never meets the program's
+ * descriptors: shim/logfd.c. */
 
+/* True until init has finished: the constructor, before main. */
+static bool starting_up(void)
+{
+	return atomic_load_explicit(&ds_init_state, memory_order_acquire) != 2;
+}
+
+/* Before main, a warning is one "detshim: ..." line on stderr.  After
+ * start-up the program's stderr is its own (it may have moved a file onto
+ * fd 2): the warning goes into the log, and to stderr only when there is
+ * no log.  A vfork child (sharing the parent's memory) writes nothing. */
 void ds_warn(const char *fmt, ...)
 {
 	char line[1024];
 	size_t n;
 	va_list ap;
 
+	if (!ds_logfd_owner())
+		return;
 	n = ds_fmt(line, sizeof(line), "detshim: ");
 	va_start(ap, fmt);
 	n += ds_vfmt(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);
+	if (!starting_up() && ds_log_on()) {
+		ds_log_record(DS_SRC_PROCESS, "detshim", "warning", "%s",
+			      line + 9);
+		return;
+	}
 	line[n++] = '\n';
-	ds_sys_write(2, line, n);
+	ds_logfd_write_quietly(2, line, n); /* stderr may be a broken pipe */
 }
 
 int ds_log_open(void)
 {
-	char path[DS_PATH_MAX];
-	int e, fd, old;
-
-	if (ds_cfg.log_path[0] == '\0' || ds_cfg.policy == DS_POLICY_OFF)
-		return 0;
-	log_pid = ds_sys_getpid();
-	log_per_pid = strstr(ds_cfg.log_path, "%p") != NULL;
-	e = ds_log_expand_path(ds_cfg.log_path, log_pid, path, sizeof(path));
-	if (e)
-		return e;
-	fd = ds_sys_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return fd;
-	old = atomic_exchange(&log_fd, fd);
-	if (old >= 0)
-		ds_sys_close(old);
-	return 0;
+	atomic_store(&log_failed, 0);
+	atomic_store(&log_dropped, 0);
+	return ds_logfd_open(ds_cfg.policy == DS_POLICY_OFF ? ""
+							     : ds_cfg.log_path);
 }
 
 void ds_log_after_fork_child(void)
 {
-	/* An append log is shared by design: lines carry the pid.  A %p log
-	 * becomes the child's own file.  (A fork table row: one load when
-	 * there is nothing to do.) */
-	if (!log_per_pid)
+	/* A fork table row.  Without a log there is nothing to adopt and
+	 * nothing is written (no page copied after fork).  Else the child's
+	 * own counts; an append log is shared by design (lines carry the
+	 * pid), a %p log becomes the child's own file. */
+	if (!ds_log_on())
 		return;
-	if (ds_log_open() != 0) {
-		int old = atomic_exchange(&log_fd, -1);
-
-		if (old >= 0)
-			ds_sys_close(old);
-	}
+	atomic_store(&log_failed, 0);
+	atomic_store(&log_dropped, 0);
+	ds_logfd_after_fork_child();
 }
 
+/*
+ * A line that cannot be written (full disk, full pipe, reader gone, log
+ * deleted or replaced) is dropped and counted (the exit summary's "log
+ * dropped" record).  The first failure is reported once: on stderr while
+ * starting up, else by one "log error" record in the log itself as soon
+ * as a line can be written again.  Never anything from a process that
+ * does not own the log (a vfork child).
+ */
 static void write_line(const char *line, size_t n)
 {
-	int fd = atomic_load_explicit(&log_fd, memory_order_acquire);
+	long r = ds_logfd_write(line, n);
+	int first;
 
-	if (fd < 0)
+	if (r == DS_LOGFD_NOT_OURS)
 		return;
-	if (ds_sys_write(fd, line, n) != (ssize_t)n) {
-		atomic_fetch_add(&log_dropped, 1);
-		if (atomic_exchange(&log_failed, 1) == 0)
-			ds_warn("cannot write the log %s; later events are "
-				"counted but not written", ds_cfg.log_path);
+	if (r == (long)n) {
+		first = atomic_load_explicit(&log_failed, memory_order_relaxed);
+		if (first > 0 && atomic_compare_exchange_strong(&log_failed,
+								&first, -1))
+			ds_log_record(DS_SRC_PROCESS, "log", "error",
+				      "cannot write the log %s (error %d); "
+				      "%lu lines dropped so far",
+				      ds_logfd_path(), first,
+				      atomic_load(&log_dropped));
+		return;
+	}
+	atomic_fetch_add(&log_dropped, 1);
+	first = 0;
+	if (!atomic_compare_exchange_strong(&log_failed, &first,
+					    r < 0 ? (int)-r : EIO))
+		return;
+	if (starting_up()) {
+		atomic_store(&log_failed, -1);
+		ds_warn("cannot write the log %s (error %d); lines that cannot "
+			"be written are counted, not retried",
+			ds_logfd_path(), r < 0 ? (int)-r : EIO);
 	}
 }
 
@@ -187,7 +217,7 @@ void ds_event(struct ds_site *site, const char *action, const char *fmt, ...)
 
 	/* The counts exist for the summary, which only a log gets: without
 	 * one, an event costs a load (and writes no page after fork). */
-	if (atomic_load_explicit(&log_fd, memory_order_relaxed) < 0)
+	if (!ds_log_on())
 		return;
 	n = atomic_fetch_add_explicit(&site->count, 1, memory_order_relaxed);
 	if (n >= ds_cfg.log_first_n)
@@ -203,7 +233,7 @@ void ds_log_record(enum ds_source src, const char *call, const char *action,
 {
 	va_list ap;
 
-	if (atomic_load_explicit(&log_fd, memory_order_relaxed) < 0)
+	if (!ds_log_on())
 		return;
 	va_start(ap, fmt);
 	emit(src, call, action, fmt, ap);
@@ -220,7 +250,7 @@ void ds_log_summary(void)
 	struct ds_site *s;
 	int i;
 
-	if (atomic_load(&log_fd) < 0)
+	if (!ds_log_on())
 		return;
 	/* The linker's section bounds delimit one array. */
 	// cppcheck-suppress comparePointers
