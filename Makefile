@@ -7,6 +7,10 @@
 #                        libraries, integration tests of real target programs,
 #                        the examples of README and docs/ (check-docs)
 #   make check-package   build the Debian package and test it installed
+#   make check-corpus    other people's software under the shim with a log
+#                        (CPython's regression tests, shell idioms)
+#   make check-toolchains  build and unit/hook suites with
+#                        gcc -D_FORTIFY_SOURCE=3 and with clang
 #   make check-sanitize  the same suites built with ASan+UBSan and TSan,
 #                        then check-fuzz (a 30 s fuzz run, tests/fuzz/)
 #   make install PREFIX=/usr/local DESTDIR=...   /   make uninstall
@@ -104,7 +108,7 @@ set_field  = $(word $(2),$(subst :, ,$(1)) x x)
 SONAME_BINS := $(foreach t,$(SONAME_SETS),$(BUILD)/tests/sonames/check_$(call set_field,$(t),1))
 CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 
-.PHONY: check-docs check-package check-citations
+.PHONY: check-docs check-package check-citations check-corpus
 .PHONY: all check check-unit check-hooks check-integration check-sanitize \
 	check-fuzz fuzz-libfuzzer check-toolchains \
 	demo install uninstall bench bench-gpu gpu-check clean lint check-exports check-abi
@@ -223,8 +227,14 @@ check-hooks: $(SO) $(HOOKT_BINS) $(SONAME_BINS)
 	  LD_PRELOAD=$(abspath $(SO)) $(TEST_PREFIX) $$t; \
 	done
 
+# tests/it_corpus.sh runs here with the shell idioms only; CPython's own
+# regression tests under the shim (about 7 minutes on 2 cores) are
+# check-corpus, which .ci/run calls.
 check-integration: all
-	@sh tests/integration.sh $(BUILD)
+	@CORPUS_CPYTHON=$${CORPUS_CPYTHON:-none} sh tests/integration.sh $(BUILD)
+
+check-corpus: all
+	@sh tests/it_corpus.sh $(BUILD)
 
 # The toolchains users build with, each in its own directory: Ubuntu's
 # default hardening (_FORTIFY_SOURCE=3 turns ignored results into errors
