@@ -267,6 +267,44 @@ END_TEST
 
 /* log.level was parsed and never used: it is gone, and whoever still
  * sets it is told so, like any bad value. */
+/* The rows read only the entries the first pass keeps (DETSHIM_* and the
+ * rank variables), and an environment with more of those than the pass
+ * holds is read whole: either way every variable is found. */
+START_TEST(test_env_large_environments)
+{
+	static char names[300][40];
+	char *env[310];
+	struct ds_config c;
+	char err[256];
+	size_t i, n = 0, extra;
+
+	for (extra = 10; extra <= 200; extra += 190) {
+		n = 0;
+		for (i = 0; i < 80; i++) {
+			snprintf(names[n], sizeof(names[n]), "PATHLIKE_%zu=x", i);
+			env[n] = names[n];
+			n++;
+		}
+		for (i = 0; i < extra; i++) {
+			snprintf(names[n], sizeof(names[n]),
+				 "DETSHIM_UNKNOWN_%zu=1", i);
+			env[n] = names[n];
+			n++;
+		}
+		env[n++] = (char *)"RANKING=9";
+		env[n++] = (char *)"LOCAL_RANK=3";
+		env[n++] = (char *)"DETSHIM_SEED=77";
+		env[n++] = (char *)"DETSHIM_POLICY=warn";
+		env[n] = NULL;
+		ck_assert_int_eq(ds_config_from_env(&c, env, err, sizeof(err)), 0);
+		ck_assert_uint_eq(c.seed, 77);
+		ck_assert_int_eq(c.policy, DS_POLICY_WARN);
+		ck_assert(c.rank_given);
+		ck_assert_uint_eq(c.rank, 3);
+	}
+}
+END_TEST
+
 START_TEST(test_env_log_level_removed)
 {
 	struct ds_config c;
@@ -537,6 +575,7 @@ static Suite *make_config_suite(void)
 	tcase_add_test(t, test_source_names_round_trip);
 	tcase_add_test(t, test_env_enum_names);
 	tcase_add_test(t, test_env_log_level_removed);
+	tcase_add_test(t, test_env_large_environments);
 	tcase_add_test(t, test_config_var_names);
 	suite_add_tcase(s, t);
 	t = tcase_create("file");
