@@ -23,6 +23,7 @@
  *    drawing, and then never pay for either.
  */
 #include "detshim.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <string.h>
@@ -175,24 +176,14 @@ void ds_key_to_hex(const struct ds_key *k, char out[65])
 int ds_key_from_hex(struct ds_key *k, const char *hex)
 {
 	struct ds_key tmp;
-	int i, j;
+	int i;
 
 	for (i = 0; i < 8; i++) {
-		uint32_t v = 0;
+		uint64_t v;
 
-		for (j = 0; j < 8; j++) {
-			char c = hex[i * 8 + j];
-			uint32_t d;
-
-			if (c >= '0' && c <= '9')
-				d = (uint32_t)(c - '0');
-			else if (c >= 'a' && c <= 'f')
-				d = (uint32_t)(c - 'a' + 10);
-			else
-				return -EINVAL;
-			v = (v << 4) | d;
-		}
-		tmp.w[i] = v;
+		if (!ds_hex_parse(hex + i * 8, 8, &v)) /* stops at a NUL */
+			return -EINVAL;
+		tmp.w[i] = (uint32_t)v;
 	}
 	if (hex[64] != '\0')
 		return -EINVAL;
