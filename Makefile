@@ -248,7 +248,7 @@ check-toolchains:
 
 # Each variant in its own directory (docs/DESIGN.md §8.15).  TSan also runs the
 # preloaded stress targets (tests/it_reliability.sh), and a short fuzz run
-# closes the list (docs/RELIABILITY.md).
+# closes the list (docs/measurements/RELIABILITY.md).
 check-sanitize:
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check-unit
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all

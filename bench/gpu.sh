@@ -54,7 +54,7 @@ OUT=$(cd "$OUT" && pwd)
 : > "$OUT/stderr.txt"
 T0=$(date +%s)
 
-# Machine and versions, for docs/BENCHMARKS.md.
+# Machine and versions, for docs/measurements/BENCHMARKS.md.
 {
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "host: $(uname -srm)"

@@ -1,5 +1,5 @@
 /*
- * log_line.c - what one log line costs (docs/CORPUS.md, "Cost of a log
+ * log_line.c - what one log line costs (docs/measurements/CORPUS.md, "Cost of a log
  * line").
  *
  *   log_line syscalls FILE   the system calls of each way to write a

@@ -25,7 +25,7 @@
  *      be dropped is the heuristic asked again for at least 8, so that a
  *      caller that asked for one still gets an answer.  PyTorch calls
  *      the heuristic on every matmul: asking for 8 every time cost host
- *      time on short steps (docs/BENCHMARKS.md).
+ *      time on short steps (docs/measurements/BENCHMARKS.md).
  * cublasLtMatmul with algo == NULL runs an implicit heuristic with default
  * preferences (cuBLAS guide); under enforce the hook picks the algorithm
  * itself through step 1-2 with the caller's workspace as the limit.

@@ -39,7 +39,7 @@ static __thread bool graph_fork_held __attribute__((tls_model("initial-exec")));
  * blocked for ever (that thread does not exist in the child).  prepare
  * takes the lock so the table is consistent at fork; the child re-creates
  * the lock and condition and drops pending marks, so the child's own
- * first Finalize decides (docs/RELIABILITY.md).  A process that never
+ * first Finalize decides (docs/measurements/RELIABILITY.md).  A process that never
  * took the lock skips all three: no write to copy in either process.
  */
 void ds_cudnn_fork_prepare(void)

@@ -217,7 +217,7 @@ static void fingerprint(void)
 		ds_log_record(DS_SRC_DRIVER, "cuInit", "fingerprint",
 			      "driver=%d device=%d name=%s cc=%d.%d sms=%d "
 			      "uuid=%s (bit-equality holds only on the same GPU "
-			      "type and SM count: docs/REPRODUCIBILITY.md)",
+			      "type and SM count: docs/measurements/REPRODUCIBILITY.md)",
 			      drv, i, info.name, info.cc_major, info.cc_minor,
 			      info.sms, info.uuid);
 	}

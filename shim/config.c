@@ -734,7 +734,7 @@ static int walk(const struct lc_api *api, struct ds_config *cfg,
  * Line of the first libconfig "@include" directive in the file, 0 if none,
  * -errno if unreadable.  libconfig follows @include to any path, with no
  * size limit and into devices or FIFOs that never end; the shim reads only
- * the file it was given (docs/RELIABILITY.md), so includes are refused.
+ * the file it was given (docs/measurements/RELIABILITY.md), so includes are refused.
  * The directive is "@include" first on a line after blanks (libconfig's
  * scanner); a comment or string holding the word is a false alarm only
  * at the start of a line.  Raw system calls: no hook is reached.

@@ -28,7 +28,7 @@
  * reads come from the stream (fread and getc use glibc's internal read
  * and would bypass the read hook); fileno() on it returns -1.  The FILE
  * must be chosen at fopen, so a read-only fopen still makes one fstat
- * (docs/BENCHMARKS.md).
+ * (docs/measurements/BENCHMARKS.md).
  *
  * Contracts kept: reads never write beyond what was asked; a NULL or
  * non-user buffer fails with EFAULT; a read of a write-only fd fails with

@@ -28,7 +28,7 @@
  * that a program which reads memory it never wrote fails loudly rather
  * than varies.  A correct program never sees the fill, but pays a kernel
  * per allocation: on the H200 it made a ResNet-18 step 13% slower, with
- * the same result (docs/BENCHMARKS.md).  So the fill is answered false
+ * the same result (docs/measurements/BENCHMARKS.md).  So the fill is answered false
  * unless the program turned deterministic mode on itself (then its own
  * setting stands) or gpu.torch_fill asks for it.
  *

@@ -75,7 +75,7 @@ static void do_init(void)
 	    !ds_config_asked(environ, ds_object_of((const void *)ds_ensure_init))) {
 		/* setuid/setgid/capabilities, or loaded without being asked
 		 * (/etc/ld.so.preload): read no variable, open no file, write
-		 * no log, replace nothing (docs/RELIABILITY.md). */
+		 * no log, replace nothing (docs/measurements/RELIABILITY.md). */
 		ds_config_secure(&ds_cfg);
 		ds_resolve_libc_all();
 		return;

@@ -1,6 +1,6 @@
 /*
  * logfd.c - where the log's lines go: the shim owns its descriptors and
- * nothing else (docs/CORPUS.md, "Where the log's lines go").
+ * nothing else (docs/measurements/CORPUS.md, "Where the log's lines go").
  *
  * A log in a regular file or on a device (the usual case, and every
  * `detrun --verify` run) is opened for each line, checked, written and
@@ -17,7 +17,7 @@
  * /dev/fd/N whose N now names another file, loses lines (counted) and
  * never receives a line in someone else's file.  A line opened at 0-2
  * (the program closed a standard stream) is moved above 2 at once.
- * Cost: docs/CORPUS.md, "Cost of a log line".
+ * Cost: docs/measurements/CORPUS.md, "Cost of a log line".
  *
  * A FIFO (a named pipe, or /dev/fd/N naming a pipe) cannot be opened per
  * line: the reader would see end-of-file after each one.  It is opened

@@ -14,7 +14,7 @@
  * (DETSHIM_ALGO_CACHE), rows marked PIN_NO_CACHE only when none is; an
  * '@' in their value stands for the cache path.  Under the cache the
  * frameworks' own autotuners keep their results next to it, so that the
- * first run's choices are reused by every later run (docs/REPRODUCIBILITY.md):
+ * first run's choices are reused by every later run (docs/measurements/REPRODUCIBILITY.md):
  *   <cache>.xla/       XLA per-fusion autotune results
  *   <cache>.inductor/  TorchInductor caches (FX graph, autotune)
  *   <cache>.triton/    Triton kernels and @triton.autotune winners
@@ -55,7 +55,7 @@ static const struct pin pins[] = {
 	  PIN_ALWAYS, false },
 	/* NVIDIA's condition for cuBLAS determinism with several streams
 	 * (docs/GPU_FACTS.md §3.1).  It costs PyTorch host time per matmul
-	 * (+47% on a small GPT step on the H200, docs/BENCHMARKS.md); a program
+	 * (+47% on a small GPT step on the H200, docs/measurements/BENCHMARKS.md); a program
 	 * whose matmuls run on one stream may turn it off:
 	 * gpu.cublas_workspace. */
 	{ "CUBLAS_WORKSPACE_CONFIG", ":4096:8", PIN_SET, DS_SRC_CUBLAS,
@@ -83,7 +83,7 @@ static const struct pin pins[] = {
 	 * nondeterministic ops: on the H200, results tuned without the flag and
 	 * loaded with it made runs differ.  JAX 0.11.2 does not autotune under
 	 * either flag, so the directory stays empty there
-	 * (docs/REPRODUCIBILITY.md). */
+	 * (docs/measurements/REPRODUCIBILITY.md). */
 	{ "XLA_FLAGS", "--xla_gpu_deterministic_ops=true", PIN_APPEND,
 	  DS_SRC_FRAMEWORK, "XLA/JAX deterministic GPU ops "
 			    "(docs/GPU_FACTS.md 8.3)",

@@ -1,6 +1,6 @@
 #!/bin/sh
 # it_corpus.sh BUILD - software nobody here wrote, run without and with the
-# shim WITH A LOG, asserting the same results (docs/CORPUS.md):
+# shim WITH A LOG, asserting the same results (docs/measurements/CORPUS.md):
 #   - CPython's own regression tests (Debian's libpython3.11-testsuite for
 #     /usr/bin/python3): the set of failing test cases must be the same
 #     without and with the shim;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# it_reliability.sh BUILD - the reliability checks of docs/RELIABILITY.md:
+# it_reliability.sh BUILD - the reliability checks of docs/measurements/RELIABILITY.md:
 # threads, fork/exec/vfork/posix_spawn/clone3 with threads in flight,
 # signals, Python multiprocessing, bad input, AT_SECURE, valgrind.
 #

@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/gpu/diag.sh - where the time of a slow configuration in bench/gpu.sh
-# goes (docs/BENCHMARKS.md, GPU).
+# goes (docs/measurements/BENCHMARKS.md, GPU).
 #
 #   sh bench/gpu/diag.sh [BUILD] [OUTFILE]
 #

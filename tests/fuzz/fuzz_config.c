@@ -2,7 +2,7 @@
  * fuzz_config.c - fuzz target for everything the shim parses from its
  * user: the config file (libconfig syntax), the environment rows, seeds,
  * the log path template, the lineage key, and the JSON log line built
- * from untrusted strings (docs/RELIABILITY.md, "Bad input and fuzzing").
+ * from untrusted strings (docs/measurements/RELIABILITY.md, "Bad input and fuzzing").
  *
  * A libFuzzer-style entry point: LLVMFuzzerTestOneInput.  Link it with
  * tests/fuzz/driver.c (self-contained, gcc, ASan+UBSan: `make check-fuzz`)

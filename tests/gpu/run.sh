@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/gpu/run.sh - the reproducibility matrix of docs/REPRODUCIBILITY.md
+# tests/gpu/run.sh - the reproducibility matrix of docs/measurements/REPRODUCIBILITY.md
 # (`make gpu-check` runs it).
 #
 #   sh tests/gpu/run.sh [BUILD] [OUTDIR] [RUNS]
@@ -155,7 +155,7 @@ for row in compile $ROWS; do
 	done
 	# cuDNN's autotuner times its candidates: its recording run goes
 	# alone, or it records the winner of a shared GPU (2.4x slower when
-	# replayed alone, docs/REPRODUCIBILITY.md).  Inductor and XLA do not
+	# replayed alone, docs/measurements/REPRODUCIBILITY.md).  Inductor and XLA do not
 	# time anything under detshim; theirs stay in the parallel phase.
 	case $row in
 	resnet_*) echo "$row record 1" >>"$OUT/jobs1b" ;;

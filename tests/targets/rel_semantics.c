@@ -1,6 +1,6 @@
 /*
  * rel_semantics.c - contracts beyond tests/targets/semantics.c that a
- * program checking errors relies on (docs/RELIABILITY.md, "Semantics
+ * program checking errors relies on (docs/measurements/RELIABILITY.md, "Semantics
  * preserved").  Prints "rel_semantics ok" or the first broken contract
  * and exits 1.  tests/it_reliability.sh runs it with and without the shim.
  */

@@ -1,5 +1,5 @@
 /*
- * rel_stress.c - reliability stress target (docs/RELIABILITY.md), run by
+ * rel_stress.c - reliability stress target (docs/measurements/RELIABILITY.md), run by
  * tests/it_reliability.sh under the shim, always inside `timeout` so that
  * a deadlock fails the test instead of hanging it.
  *
@@ -146,7 +146,7 @@ static void one_round(struct work *w, long i)
 	if ((i & 63) == 0) {
 		/* Every fd of /dev/urandom reads from one stream, so this read
 		 * is 8 bytes too: mixed sizes across threads would change
-		 * which values each read gets (docs/RELIABILITY.md). */
+		 * which values each read gets (docs/measurements/RELIABILITY.md). */
 		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0 || read(fd, &u, sizeof(u)) != (ssize_t)sizeof(u))

@@ -1,7 +1,7 @@
 /*
  * check_reliability.c - fork safety of the shim's one mutex (the cuDNN
  * graph table), the secure-execution configuration, and when a process
- * counts as having asked for the shim (docs/RELIABILITY.md).
+ * counts as having asked for the shim (docs/measurements/RELIABILITY.md).
  *
  * The fork tests run the child under alarm(): a child that blocks on a
  * lock copied in the locked state dies of SIGALRM, and the test fails
