@@ -1,6 +1,7 @@
 /*
  * hash.h - stable 64-bit hashing and fixed-width hex, shared by the cuDNN
- * fingerprints, the algorithm-cache file and the handle set.
+ * fingerprints, the algorithm-cache file and the lineage key parser
+ * (stream.c).
  *
  * Stable across runs and builds: the values are written to
  * DETSHIM_ALGO_CACHE files, so changing a formula invalidates them.  Pure.

@@ -4,7 +4,8 @@
  *
  * The state: the frozen configuration (ds_cfg, written once by init.c),
  * the init state (init.c), the per-thread re-entry depth (every hook) and
- * the process key (init.c sets it, process.c re-derives it after fork).
+ * the process key (init.c sets it; in a fork child stream.c derives the
+ * child's key at its first use: ds_key_current).
  * Defined here, in a core file with no interposed symbol, so that the
  * unit tests link them without a preload.
  *
