@@ -47,8 +47,10 @@
  * the owner, and nothing is written and no state of the parent's is
  * changed.
  *
- * Sandboxes: once the program has entered seccomp (ds_logfd_sandboxed,
- * called by the prctl/seccomp hooks), the log makes no system call at all
+ * Sandboxes: once the program has entered seccomp (ds_logfd_sandboxed;
+ * no hook calls it yet: prctl(PR_SET_SECCOMP) and seccomp() are not
+ * interposed, an open item of docs/measurements/CORPUS.md's limits), the
+ * log makes no system call at all
  * (openat, fstat, rt_sigprocmask may be forbidden where write is not):
  * later lines and warnings are not written.
  *
