@@ -410,8 +410,7 @@ static char *const *env_mine(char *const *envp, char **out, size_t cap)
 
 /* RANK, then LOCAL_RANK, then SLURM_PROCID: the first set one is mixed
  * into the root key so that ranks of one job get distinct streams. */
-static int read_rank(struct ds_config *cfg, char *const *envp, char *err,
-		     size_t errlen)
+static void read_rank(struct ds_config *cfg, char *const *envp)
 {
 	static const char *const vars[] = { "RANK", "LOCAL_RANK",
 					    "SLURM_PROCID" };
@@ -423,15 +422,18 @@ static int read_rank(struct ds_config *cfg, char *const *envp, char *err,
 
 		if (v == NULL || *v == '\0')
 			continue;
-		if (ds_parse_seed(v, &r))
-			return set_err(err, errlen,
-				       "%s: invalid rank '%s' (expected a "
-				       "non-negative integer)", vars[i], v);
+		/* Another tool's variable is input, not an order: a value
+		 * that is not a clean integer is ignored (and logged), never
+		 * a reason to stop the program. */
+		if (ds_parse_seed(v, &r)) {
+			if (cfg->rank_ignored == NULL)
+				cfg->rank_ignored = vars[i];
+			continue;
+		}
 		cfg->rank = r;
 		cfg->rank_given = true;
-		return 0;
+		return;
 	}
-	return 0;
 }
 
 int ds_config_from_env(struct ds_config *cfg, char *const *envp, char *err,
@@ -492,7 +494,8 @@ int ds_config_from_env(struct ds_config *cfg, char *const *envp, char *err,
 				       DS_LINEAGE_VAR);
 		strcpy(cfg->lineage, v);
 	}
-	return read_rank(cfg, envp, err, errlen);
+	read_rank(cfg, envp);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -122,6 +122,8 @@ struct ds_config {
 	bool cublas_workspace;          /* gpu.cublas_workspace: pin the variable */
 	uint64_t rank;                  /* RANK/LOCAL_RANK/SLURM_PROCID mix */
 	bool rank_given;                /* one of those was set */
+	const char *rank_ignored;       /* the rank variable that was not a clean
+					 * integer (ignored, logged), or NULL */
 	char lineage[80];               /* DETSHIM_LINEAGE as inherited */
 };
 

@@ -61,6 +61,10 @@ static void record_config(void)
 		      ds_cfg.lineage[0] ? "inherited" : "root",
 		      ds_cfg.rank_given ? "given" : "none", n ? off : "none",
 		      ds_cfg.config_path[0] ? ds_cfg.config_path : "none");
+	if (ds_cfg.rank_ignored)
+		ds_log_record(DS_SRC_PROCESS, "init", "ignored",
+			      "%s is not a non-negative integer: not mixed "
+			      "into the key", ds_cfg.rank_ignored);
 }
 
 /* The configuration is built in place: no struct-sized stack frame and

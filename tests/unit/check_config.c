@@ -187,7 +187,17 @@ START_TEST(test_env_rank_order)
 	ck_assert(c.rank_given && c.rank == 5);
 	ck_assert_int_eq(from_env(&c, err, sizeof(err), "SLURM_PROCID=7", NULL), 0);
 	ck_assert(c.rank == 7);
-	ck_assert_int_eq(from_env(&c, err, sizeof(err), "RANK=x", NULL), -EINVAL);
+	/* Another tool's variable that is not a clean integer is ignored
+	 * (init.c logs it), and the next one is used. */
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "RANK=x", NULL), 0);
+	ck_assert(!c.rank_given);
+	ck_assert_str_eq(c.rank_ignored, "RANK");
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "RANK=node-1",
+				  "LOCAL_RANK=2", NULL), 0);
+	ck_assert(c.rank_given && c.rank == 2);
+	ck_assert_str_eq(c.rank_ignored, "RANK");
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "RANK=4", NULL), 0);
+	ck_assert_ptr_null(c.rank_ignored);
 }
 END_TEST
 
