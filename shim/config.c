@@ -45,6 +45,34 @@ void ds_config_defaults(struct ds_config *cfg)
 	cfg->cudnn_choice = DS_CUDNN_FIRST;
 	cfg->torch_switches = true;
 	cfg->cublas_workspace = true;
+	memcpy(cfg->secret_programs, DS_SECRET_PROGRAMS_DEFAULT,
+	       sizeof(DS_SECRET_PROGRAMS_DEFAULT));
+}
+
+_Static_assert(sizeof(DS_SECRET_PROGRAMS_DEFAULT) <=
+		       sizeof(((struct ds_config *)0)->secret_programs) / 2,
+	       "the default list leaves room for additions");
+
+bool ds_config_secret_program(const struct ds_config *cfg, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	const char *p = cfg->secret_programs;
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n == 0)
+		return false;
+	while (*p) {
+		size_t k = strcspn(p, ",");
+
+		if (k == n && strncmp(p, base, n) == 0)
+			return true;
+		p += k;
+		if (*p == ',')
+			p++;
+	}
+	return false;
 }
 
 bool ds_secure_exec(void)
@@ -131,6 +159,7 @@ enum row_type {
 	T_BOOL,
 	T_UINT,
 	T_PATH,
+	T_PROGRAMS, /* comma-separated base names; "+a,b" adds to the default */
 	T_REMOVED, /* a setting that no longer exists: always an error */
 };
 
@@ -176,6 +205,8 @@ static const struct row rows[] = {
 	  NULL, NULL },
 	{ "gpu.cublas_workspace", "DETSHIM_CUBLAS_WORKSPACE", T_BOOL,
 	  F(cublas_workspace), 0, NULL, NULL },
+	{ "secret_programs", "DETSHIM_SECRET_PROGRAMS", T_PROGRAMS,
+	  F(secret_programs), 0, NULL, NULL },
 };
 
 /* T_ENUM stores the index of the name into the enum field. */
@@ -340,6 +371,42 @@ static int apply_text(struct ds_config *cfg, const struct row *r,
 				       where, strlen(v));
 		strcpy(field, v);
 		return 0;
+	case T_PROGRAMS: {
+		/* "none" or "": no list; "+a,b": the default list and a, b;
+		 * else the list itself.  Names are base names: no '/', no
+		 * blank, no empty entry. */
+		const size_t cap = sizeof(cfg->secret_programs);
+		char buf[sizeof(cfg->secret_programs)];
+		const char *add = v;
+		size_t len = 0, i;
+
+		if (strcmp(v, "none") == 0)
+			add = "";
+		if (*v == '+') {
+			len = strlen(DS_SECRET_PROGRAMS_DEFAULT);
+			memcpy(buf, DS_SECRET_PROGRAMS_DEFAULT, len);
+			add = v + 1;
+			if (*add)
+				buf[len++] = ',';
+		}
+		for (i = 0; add[i]; i++)
+			if (add[i] == '/' || add[i] == ' ' || add[i] == '\t' ||
+			    (add[i] == ',' && (i == 0 || add[i + 1] == '\0' ||
+					       add[i + 1] == ',')))
+				return set_err(err, errlen,
+					       "%s: invalid program list '%s' "
+					       "(expected executable names "
+					       "separated by commas, '+name' "
+					       "to add to the default list, or "
+					       "none)", where, v);
+		if (len + strlen(add) >= cap)
+			return set_err(err, errlen, "%s: list too long (%zu "
+				       "bytes; limit %zu)", where,
+				       len + strlen(add), cap - 1);
+		memcpy(buf + len, add, strlen(add) + 1);
+		memcpy(field, buf, strlen(buf) + 1);
+		return 0;
+	}
 	case T_REMOVED:
 		return set_err(err, errlen,
 			       "%s: no longer supported: it never had an effect "

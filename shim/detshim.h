@@ -120,6 +120,7 @@ struct ds_config {
 	bool torch_switches;            /* gpu.torch: answer at::Context */
 	bool torch_fill;                /* gpu.torch_fill: keep PyTorch's NaN fill */
 	bool cublas_workspace;          /* gpu.cublas_workspace: pin the variable */
+	char secret_programs[512];      /* secret_programs: executables left alone */
 	uint64_t rank;                  /* RANK/LOCAL_RANK/SLURM_PROCID mix */
 	bool rank_given;                /* one of those was set */
 	const char *rank_ignored;       /* the rank variable that was not a clean
@@ -173,6 +174,17 @@ void ds_config_secure(struct ds_config *cfg);
  * into a process whose environment names neither runs with
  * ds_config_secure()'s configuration.  Pure. */
 bool ds_config_asked(char *const *envp, const char *self);
+
+/* Programs whose job is to make secrets (keys, tokens, passwords): the
+ * shim leaves them and their children alone unless the user names
+ * another list (DETSHIM_SECRET_PROGRAMS / secret_programs).  Executable
+ * base names, comma-separated. */
+#define DS_SECRET_PROGRAMS_DEFAULT \
+	"ssh-keygen,ssh,sshd,ssh-agent,ssh-add,gpg,gpg2,gpg-agent,gpgsm," \
+	"openssl,certtool,age,age-keygen,pass,step,vault,certbot,keytool"
+/* True if the base name of path (a file name, or a path) is on the list
+ * of cfg->secret_programs.  Pure. */
+bool ds_config_secret_program(const struct ds_config *cfg, const char *path);
 
 /* Seed parsing: decimal or 0x-hex, full u64, nothing else.  Returns 0 or
  * -EINVAL (empty, junk, sign) or -ERANGE (overflow).  Pure. */

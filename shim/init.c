@@ -27,10 +27,12 @@
  */
 #include "detshim.h"
 
+#include <errno.h> /* program_invocation_name */
 #include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -65,6 +67,38 @@ static void record_config(void)
 		ds_log_record(DS_SRC_PROCESS, "init", "ignored",
 			      "%s is not a non-negative integer: not mixed "
 			      "into the key", ds_cfg.rank_ignored);
+}
+
+/*
+ * A program whose job is to make secrets (ssh-keygen, gpg, openssl, ...:
+ * ds_cfg.secret_programs) is left alone with its children: a key made
+ * under one seed would be the same key in every run and on every machine
+ * that exports the shim.  Matched by the base name of the file the kernel
+ * ran (AT_EXECFN: a script's own name) and of argv[0].  The log says so
+ * once; the constructor passes the policy off to the children.
+ */
+static bool stepped_aside;
+
+static void step_aside_for_secrets(void)
+{
+	const char *execfn = (const char *)getauxval(AT_EXECFN);
+	const char *name = NULL;
+
+	if (ds_cfg.policy == DS_POLICY_OFF)
+		return;
+	if (execfn && ds_config_secret_program(&ds_cfg, execfn))
+		name = execfn;
+	else if (program_invocation_name &&
+		 ds_config_secret_program(&ds_cfg, program_invocation_name))
+		name = program_invocation_name;
+	if (name == NULL)
+		return;
+	ds_log_record(DS_SRC_PROCESS, "init", "stepped-aside",
+		      "%s makes secrets: nothing is replaced in it or in its "
+		      "children (secret_programs, DETSHIM_SECRET_PROGRAMS)",
+		      name);
+	ds_cfg.policy = DS_POLICY_OFF;
+	stepped_aside = true;
 }
 
 /* The configuration is built in place: no struct-sized stack frame and
@@ -110,6 +144,7 @@ static void do_init(void)
 			"without a log", ds_cfg.log_path, -e);
 	record_config();
 
+	step_aside_for_secrets();
 	ds_resolve_libc_all();
 	if (ds_cfg.policy == DS_POLICY_OFF)
 		return;
@@ -192,6 +227,13 @@ DS_CONSTRUCTOR static void ds_constructor(void)
 		signal_loaded(); /* an fd named by the environment */
 	ds_inside--;
 	ds_ensure_init();
+	if (stepped_aside) {
+		/* The children of a program that makes secrets stay alone
+		 * too (constructor only: setenv is not thread-safe). */
+		ds_inside++;
+		setenv("DETSHIM_POLICY", "off", 1);
+		ds_inside--;
+	}
 	/* The pins run in the constructor only (setenv allocates and is not
 	 * thread-safe): before the program's main reads its environment. */
 	if (ds_cfg.policy != DS_POLICY_OFF && ds_cfg.env_pins) {

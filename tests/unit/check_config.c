@@ -315,6 +315,56 @@ START_TEST(test_env_large_environments)
 }
 END_TEST
 
+/* The programs left alone: default list, replaced, extended, emptied;
+ * matched by base name only. */
+START_TEST(test_secret_programs)
+{
+	static const char *const bad[] = {
+		"DETSHIM_SECRET_PROGRAMS=/usr/bin/ssh",
+		"DETSHIM_SECRET_PROGRAMS=,ssh", "DETSHIM_SECRET_PROGRAMS=ssh,",
+		"DETSHIM_SECRET_PROGRAMS=ssh,,gpg",
+		"DETSHIM_SECRET_PROGRAMS=ssh gpg",
+		"DETSHIM_SECRET_PROGRAMS=+,x",
+	};
+	struct ds_config c;
+	char err[256];
+	size_t i;
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), NULL), 0);
+	ck_assert(ds_config_secret_program(&c, "/usr/bin/ssh-keygen"));
+	ck_assert(ds_config_secret_program(&c, "ssh"));
+	ck_assert(ds_config_secret_program(&c, "keytool"));
+	ck_assert(!ds_config_secret_program(&c, "ssh-keygen2"));
+	ck_assert(!ds_config_secret_program(&c, "/usr/bin/python3"));
+	ck_assert(!ds_config_secret_program(&c, "/usr/bin/"));
+	ck_assert(!ds_config_secret_program(&c, ""));
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err),
+				  "DETSHIM_SECRET_PROGRAMS=mykeys,tok", NULL), 0);
+	ck_assert(ds_config_secret_program(&c, "./mykeys"));
+	ck_assert(ds_config_secret_program(&c, "tok"));
+	ck_assert(!ds_config_secret_program(&c, "ssh-keygen"));
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err),
+				  "DETSHIM_SECRET_PROGRAMS=+mykeys", NULL), 0);
+	ck_assert(ds_config_secret_program(&c, "mykeys"));
+	ck_assert(ds_config_secret_program(&c, "gpg"));
+
+	ck_assert_int_eq(from_env(&c, err, sizeof(err),
+				  "DETSHIM_SECRET_PROGRAMS=none", NULL), 0);
+	ck_assert(!ds_config_secret_program(&c, "ssh-keygen"));
+	ck_assert_str_eq(c.secret_programs, "");
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(from_env(&c, err, sizeof(err), bad[i], NULL),
+				 -EINVAL);
+		ck_assert_msg(strstr(err, "DETSHIM_SECRET_PROGRAMS: invalid "
+				      "program list") != NULL, "%s: %s", bad[i],
+			      err);
+	}
+}
+END_TEST
+
 START_TEST(test_env_log_level_removed)
 {
 	struct ds_config c;
@@ -585,6 +635,7 @@ static Suite *make_config_suite(void)
 	tcase_add_test(t, test_source_names_round_trip);
 	tcase_add_test(t, test_env_enum_names);
 	tcase_add_test(t, test_env_log_level_removed);
+	tcase_add_test(t, test_secret_programs);
 	tcase_add_test(t, test_env_large_environments);
 	tcase_add_test(t, test_config_var_names);
 	suite_add_tcase(s, t);
