@@ -108,8 +108,9 @@ static inline void forget(int fd)
 }
 
 /* Kind of fd as the shim treats it: a random device the configuration
- * watches, open for reading (a read of a write-only fd must still fail
- * with EBADF), or FD_NONE. */
+ * watches, open for reading (a read of a write-only or O_PATH fd must
+ * still fail with EBADF, and fdopen of one with "r" with EINVAL), or
+ * FD_NONE. */
 static int classify(int fd)
 {
 	int kind;
@@ -121,7 +122,7 @@ static int classify(int fd)
 	if (kind == FD_NONE || !ds_watch(kind_source(kind)))
 		return FD_NONE;
 	fl = ds_syscall6(SYS_fcntl, fd, F_GETFL, 0, 0, 0, 0);
-	if (fl < 0 || (fl & O_ACCMODE) == O_WRONLY)
+	if (fl < 0 || (fl & O_ACCMODE) == O_WRONLY || (fl & O_PATH))
 		return FD_NONE;
 	return kind;
 }
@@ -785,7 +786,7 @@ static FILE *wrap_stream(FILE *inner, int fd, const char *mode)
 		return NULL;
 	if (!ds_enforce(DS_SRC_URANDOM) && !ds_enforce(DS_SRC_RANDOM))
 		return NULL; /* no system call when nothing is served */
-	kind = device_kind(fd);
+	kind = classify(fd); /* the device, and a readable fd */
 	if (kind == FD_NONE || !ds_enforce(kind_source(kind)))
 		return NULL;
 	ds_inside++;

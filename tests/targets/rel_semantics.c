@@ -30,6 +30,18 @@ int main(void)
 	errno = 0;
 	CHECK(read(fd, b, 8) == -1 && errno == EBADF);
 	close(fd);
+	/* An O_PATH fd cannot be read either. */
+	fd = open("/dev/urandom", O_PATH);
+	CHECK(fd >= 0);
+	errno = 0;
+	CHECK(read(fd, b, 8) == -1 && errno == EBADF);
+	close(fd);
+	/* fdopen refuses a mode the fd was not opened for. */
+	fd = open("/dev/urandom", O_WRONLY);
+	CHECK(fd >= 0);
+	errno = 0;
+	CHECK(fdopen(fd, "r") == NULL && errno == EINVAL);
+	close(fd);
 
 	fd = open("/dev/urandom", O_RDONLY);
 	CHECK(fd >= 0);
