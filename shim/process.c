@@ -232,22 +232,23 @@ DS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	return f(fd, argv, envp);
 }
 
-/* execl family: gather the variadic list on the stack (bounded like the
- * kernel's argument limit would be), then take the execv path. */
-#define MAX_ARGS 4096
-
-static int count_args(va_list ap)
+/* execl family: gather the variadic list on the stack, as glibc's own
+ * execl does (a variable-length array of every argument: no limit but
+ * INT_MAX; the kernel's E2BIG stays the kernel's), then take the execv
+ * path. */
+static long count_args(va_list ap)
 {
-	int n = 1;
+	long n = 1;
 
-	while (va_arg(ap, const char *) != NULL && n < MAX_ARGS)
-		n++;
+	while (va_arg(ap, const char *) != NULL)
+		if (++n == INT_MAX)
+			return -1;
 	return n;
 }
 
-static void fill_args(const char **argv, const char *arg0, va_list ap, int n)
+static void fill_args(const char **argv, const char *arg0, va_list ap, long n)
 {
-	int i;
+	long i;
 
 	argv[0] = arg0;
 	for (i = 1; i < n; i++)
@@ -262,12 +263,12 @@ static int exec_list(struct ds_sym *sym, const char *path, const char *arg,
 {
 	char *const *envp = environ;
 	va_list cp;
-	int n;
+	long n;
 
 	va_copy(cp, ap);
 	n = count_args(cp);
 	va_end(cp);
-	if (n >= MAX_ARGS) {
+	if (n < 0) {
 		errno = E2BIG;
 		return -1;
 	}

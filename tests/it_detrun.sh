@@ -201,7 +201,8 @@ if [ -f o.bin ]; then ok "last run's file restored"; else bad "last run's file r
 t "--compare glob, pre-existing file kept" 0 "$D" --verify 2 --compare 'o*.bin' -- "$T/detrun_print" o.bin
 has "moved aside" "moved 1 existing file"
 t "--compare FILE differs under policy off" 1 "$D" --verify 2 --policy off --compare o.bin -- "$T/detrun_print" o.bin
-has "file difference" "file o.bin: first difference at byte 0"
+# two random outputs share their first byte once in 256 runs
+has "file difference" "file o.bin: first difference at byte"
 rm -f cnt out.txt
 t "output missing in one run" 1 "$D" --verify 2 --compare out.txt -- "$T/detrun_branchy" cnt file out.txt
 has "missing named" "file out.txt: missing in run 2 \(present in run 1\)"
