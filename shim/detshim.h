@@ -440,6 +440,17 @@ struct ds_site {
 void ds_event(struct ds_site *site, const char *action, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * ds_event with structured fields: fields is a JSON fragment of
+ * "key":value pairs separated by commas, without a leading or trailing
+ * comma (e.g. "\"seed_program\":\"12\",\"seed_used\":\"34\""), built
+ * by the caller with ds_fmt and ds_json_escape; it is written between
+ * "action" and "detail".  NULL or "" writes none.
+ */
+void ds_event_fields(struct ds_site *site, const char *action,
+		     const char *fields, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Unconditional one-off record (config, summary, fingerprint). */
 void ds_log_record(enum ds_source src, const char *call, const char *action,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -458,7 +469,7 @@ size_t ds_json_escape(char *buf, size_t cap, size_t len, const char *s);
 /* Format one JSON line into buf (pure; used by ds_event and the tests). */
 size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
 			  const char *src, const char *call, const char *action,
-			  const char *detail);
+			  const char *fields, const char *detail);
 
 /* Open the log named by ds_cfg.log_path (%p -> pid). 0 or -errno. */
 int ds_log_open(void);

@@ -53,7 +53,7 @@ static size_t escape_field(char *buf, size_t cap, size_t len, const char *s)
 
 size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
 			  const char *src, const char *call, const char *action,
-			  const char *detail)
+			  const char *fields, const char *detail)
 {
 	size_t len = 0;
 
@@ -63,7 +63,14 @@ size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
 	len = escape_field(buf, cap, len, call);
 	len = append(buf, cap, len, "\",\"action\":\"");
 	len = escape_field(buf, cap, len, action);
-	len = append(buf, cap, len, "\",\"detail\":\"");
+	len = append(buf, cap, len, "\",");
+	/* Fields are written whole or not at all (a cut one would not be
+	 * JSON); room is kept for the detail's opening and the close. */
+	if (fields && fields[0] && len + strlen(fields) + 16 < cap) {
+		len = append(buf, cap, len, fields);
+		len = append(buf, cap, len, ",");
+	}
+	len = append(buf, cap, len, "\"detail\":\"");
 	/* The detail stops before the room for the closing "}\n. */
 	len = ds_json_escape(buf, cap > 3 ? cap - 3 : 0, len, detail);
 	if (len > cap - 4)
@@ -196,7 +203,7 @@ static void write_line(const char *line, size_t n)
 }
 
 static void emit(enum ds_source src, const char *call, const char *action,
-		 const char *fmt, va_list ap)
+		 const char *fields, const char *fmt, va_list ap)
 {
 	char detail[512];
 	char line[1024];
@@ -206,25 +213,46 @@ static void emit(enum ds_source src, const char *call, const char *action,
 	n = ds_log_format_line(line, sizeof(line),
 			       atomic_fetch_add(&log_seq, 1) + 1,
 			       ds_sys_getpid(), ds_source_name(src), call,
-			       action, detail);
+			       action, fields, detail);
 	write_line(line, n);
 }
 
-void ds_event(struct ds_site *site, const char *action, const char *fmt, ...)
+/* Count an event at site; true if it is to be written. */
+static bool count_event(struct ds_site *site)
 {
-	va_list ap;
 	unsigned long n;
 
 	/* The counts exist for the summary, which only a log gets: without
 	 * one, an event costs a load (and writes no page after fork). */
 	if (!ds_log_on())
-		return;
+		return false;
 	n = atomic_fetch_add_explicit(&site->count, 1, memory_order_relaxed);
 	if (n >= ds_cfg.log_first_n)
-		return;
+		return false;
 	atomic_fetch_add_explicit(&site->logged, 1, memory_order_relaxed);
+	return true;
+}
+
+void ds_event(struct ds_site *site, const char *action, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!count_event(site))
+		return;
 	va_start(ap, fmt);
-	emit(site->src, site->call, action, fmt, ap);
+	emit(site->src, site->call, action, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void ds_event_fields(struct ds_site *site, const char *action,
+		     const char *fields, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!count_event(site))
+		return;
+	va_start(ap, fmt);
+	emit(site->src, site->call, action, fields, fmt, ap);
 	va_end(ap);
 }
 
@@ -236,7 +264,7 @@ void ds_log_record(enum ds_source src, const char *call, const char *action,
 	if (!ds_log_on())
 		return;
 	va_start(ap, fmt);
-	emit(src, call, action, fmt, ap);
+	emit(src, call, action, NULL, fmt, ap);
 	va_end(ap);
 }
 

@@ -276,7 +276,7 @@ static void fuzz_log_line(const uint8_t *d, size_t n)
 	}
 	len = ds_log_format_line(line, sizeof(line), (unsigned long)n,
 				 (long)n - 7, part[0], part[1], part[2],
-				 part[3]);
+				 NULL, part[3]);
 	REQUIRE(len < sizeof(line) && len >= 3);
 	REQUIRE(strlen(line) == len);
 	REQUIRE(line[len - 1] == '\n' && line[len - 2] == '}');

@@ -54,12 +54,33 @@ START_TEST(test_line_format)
 {
 	char b[512];
 	size_t n = ds_log_format_line(b, sizeof(b), 3, 99, "getrandom",
-				      "getrandom", "replaced", "len=\"16\"");
+				      "getrandom", "replaced", NULL,
+				      "len=\"16\"");
 
 	ck_assert_str_eq(b, "{\"seq\":3,\"pid\":99,\"src\":\"getrandom\","
 			    "\"call\":\"getrandom\",\"action\":\"replaced\","
 			    "\"detail\":\"len=\\\"16\\\"\"}\n");
 	ck_assert_uint_eq(n, strlen(b));
+}
+END_TEST
+
+START_TEST(test_line_format_fields)
+{
+	char b[512];
+	char small[96];
+
+	ds_log_format_line(b, sizeof(b), 4, 7, "libc_rand", "srand", "mixed",
+			   "\"seed_program\":\"5\",\"seed_used\":\"9\"", "x");
+	ck_assert_str_eq(b, "{\"seq\":4,\"pid\":7,\"src\":\"libc_rand\","
+			    "\"call\":\"srand\",\"action\":\"mixed\","
+			    "\"seed_program\":\"5\",\"seed_used\":\"9\","
+			    "\"detail\":\"x\"}\n");
+	/* A fragment that does not fit is left out whole. */
+	ds_log_format_line(small, sizeof(small), 4, 7, "libc_rand", "srand",
+			   "mixed", "\"k\":\"0123456789012345678901234567890\"",
+			   "x");
+	ck_assert_ptr_null(strstr(small, "\"k\""));
+	ck_assert_ptr_nonnull(strstr(small, "\"detail\":\"x\"}\n"));
 }
 END_TEST
 
@@ -71,7 +92,8 @@ START_TEST(test_line_format_long_detail_stays_valid)
 
 	memset(detail, '"', sizeof(detail) - 1);
 	detail[sizeof(detail) - 1] = '\0';
-	n = ds_log_format_line(b, sizeof(b), 1, 1, "s", "c", "a", detail);
+	n = ds_log_format_line(b, sizeof(b), 1, 1, "s", "c", "a", NULL,
+			       detail);
 	ck_assert_uint_eq(n, strlen(b));
 	ck_assert(n < sizeof(b));
 	ck_assert(b[n - 1] == '\n' && b[n - 2] == '}' && b[n - 3] == '"');
@@ -148,6 +170,7 @@ static Suite *make_log_suite(void)
 	tcase_add_test(t, test_fmt_truncates_safely);
 	tcase_add_test(t, test_json_escape);
 	tcase_add_test(t, test_line_format);
+	tcase_add_test(t, test_line_format_fields);
 	tcase_add_test(t, test_line_format_long_detail_stays_valid);
 	tcase_add_test(t, test_expand_path);
 	suite_add_tcase(s, t);
