@@ -428,11 +428,50 @@ static const char *env_get(char *const *envp, const char *name)
 }
 
 /*
+ * The rank variables, first to last in precedence: the first one set to a
+ * clean integer is mixed into the process key, so that the ranks of one
+ * job get distinct streams from one seed (docs/GUIDE.md, "torchrun and
+ * Slurm", says why this order).  RANK is what the launcher nearest the
+ * program set (torchrun, accelerate, DeepSpeed) and the rank the program
+ * itself uses; then the MPI launchers' ranks (Open MPI, MPICH/Hydra and
+ * Intel MPI); then Slurm's, which a task of a one-task-per-node step
+ * (mpirun or torchrun started by srun) passes to every process on its
+ * node; LOCAL_RANK last, unique on one node only.
+ */
+#define RANK_VAR(name) { name, sizeof(name) - 1 }
+static const struct rank_var {
+	const char *name;
+	size_t len;
+} rank_vars[] = {
+	RANK_VAR("RANK"),
+	RANK_VAR("OMPI_COMM_WORLD_RANK"),
+	RANK_VAR("PMI_RANK"),
+	RANK_VAR("SLURM_PROCID"),
+	RANK_VAR("LOCAL_RANK"),
+};
+#undef RANK_VAR
+
+/* The rank variable that entry e ("NAME=value") sets, or NULL. */
+static const struct rank_var *rank_var_of(const char *e)
+{
+	size_t i;
+
+	for (i = 0; i < DS_ARRAY_SIZE(rank_vars); i++) {
+		const struct rank_var *r = &rank_vars[i];
+
+		if (e[0] == r->name[0] && strncmp(e, r->name, r->len) == 0 &&
+		    e[r->len] == '=')
+			return r;
+	}
+	return NULL;
+}
+
+/*
  * The entries the shim can read: every variable name it knows starts with
- * "DETSHIM_", plus the three rank variables.  One pass over the
- * environment collects them into out (NULL-terminated, at most cap - 1),
- * so that the row lookups below scan a handful of entries instead of the
- * whole environment once per row (a job's environment can hold hundreds:
+ * "DETSHIM_", plus the rank variables.  One pass over the environment
+ * collects them into out (NULL-terminated, at most cap - 1), so that the
+ * row lookups below scan a handful of entries instead of the whole
+ * environment once per row (a job's environment can hold hundreds:
  * measured, the per-row scans were a sixth of a C program's start-up
  * instructions under the shim).  Returns out, or envp itself when more
  * entries match than fit.
@@ -447,26 +486,8 @@ static char *const *env_mine(char *const *envp, char **out, size_t cap)
 	for (; *envp; envp++) {
 		const char *e = *envp;
 
-		switch (e[0]) {
-		case 'D':
-			if (strncmp(e, "DETSHIM_", 8) != 0)
-				continue;
-			break;
-		case 'R':
-			if (strncmp(e, "RANK=", 5) != 0)
-				continue;
-			break;
-		case 'L':
-			if (strncmp(e, "LOCAL_RANK=", 11) != 0)
-				continue;
-			break;
-		case 'S':
-			if (strncmp(e, "SLURM_PROCID=", 13) != 0)
-				continue;
-			break;
-		default:
+		if (strncmp(e, "DETSHIM_", 8) != 0 && rank_var_of(e) == NULL)
 			continue;
-		}
 		if (n + 1 >= cap)
 			return all;
 		out[n++] = *envp;
@@ -475,16 +496,14 @@ static char *const *env_mine(char *const *envp, char **out, size_t cap)
 	return out;
 }
 
-/* RANK, then LOCAL_RANK, then SLURM_PROCID: the first set one is mixed
- * into the root key so that ranks of one job get distinct streams. */
+/* The first rank variable of rank_vars that holds a clean integer.  An
+ * empty one counts as unset. */
 static void read_rank(struct ds_config *cfg, char *const *envp)
 {
-	static const char *const vars[] = { "RANK", "LOCAL_RANK",
-					    "SLURM_PROCID" };
 	size_t i;
 
-	for (i = 0; i < DS_ARRAY_SIZE(vars); i++) {
-		const char *v = env_get(envp, vars[i]);
+	for (i = 0; i < DS_ARRAY_SIZE(rank_vars); i++) {
+		const char *v = env_get(envp, rank_vars[i].name);
 		uint64_t r;
 
 		if (v == NULL || *v == '\0')
@@ -494,11 +513,12 @@ static void read_rank(struct ds_config *cfg, char *const *envp)
 		 * a reason to stop the program. */
 		if (ds_parse_seed(v, &r)) {
 			if (cfg->rank_ignored == NULL)
-				cfg->rank_ignored = vars[i];
+				cfg->rank_ignored = rank_vars[i].name;
 			continue;
 		}
 		cfg->rank = r;
 		cfg->rank_given = true;
+		cfg->rank_var = rank_vars[i].name;
 		return;
 	}
 }

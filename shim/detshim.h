@@ -121,8 +121,9 @@ struct ds_config {
 	bool torch_fill;                /* gpu.torch_fill: keep PyTorch's NaN fill */
 	bool cublas_workspace;          /* gpu.cublas_workspace: pin the variable */
 	char secret_programs[512];      /* secret_programs: executables left alone */
-	uint64_t rank;                  /* RANK/LOCAL_RANK/SLURM_PROCID mix */
+	uint64_t rank;                  /* a rank variable's value (config.c) */
 	bool rank_given;                /* one of those was set */
+	const char *rank_var;           /* which one, or NULL */
 	const char *rank_ignored;       /* the rank variable that was not a clean
 					 * integer (ignored, logged), or NULL */
 	char lineage[80];               /* DETSHIM_LINEAGE as inherited */

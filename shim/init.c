@@ -6,7 +6,8 @@
  * library's constructor: docs/CPU_FACTS.md §0.5).  It
  *   1. builds and freezes the configuration (config.c);
  *   2. derives the process key: from DETSHIM_LINEAGE when an ancestor
- *      passed one across exec, else from the seed (and rank);
+ *      passed one across exec, else from the seed; then the rank, when a
+ *      launcher gave one;
  *   3. opens the log and records the configuration;
  *   4. resolves every libc symbol the hooks need (no dlsym later);
  *   5. seeds the libc PRNGs, installs the fork handlers, and applies the
@@ -46,8 +47,13 @@ static __thread int init_owner __attribute__((tls_model("initial-exec")));
 static void record_config(void)
 {
 	char off[256] = "";
+	char rank[64] = "none";
 	size_t n = 0;
 	int i;
+
+	if (ds_cfg.rank_given)
+		ds_fmt(rank, sizeof(rank), "%llu(%s)",
+		       (unsigned long long)ds_cfg.rank, ds_cfg.rank_var);
 
 	for (i = 0; i < DS_SRC_COUNT; i++)
 		if (!ds_cfg.source_on[i])
@@ -60,8 +66,8 @@ static void record_config(void)
 		      ds_cfg.seed_given ? "" : " (default: DETSHIM_SEED unset)",
 		      ds_policy_names[ds_cfg.policy],
 		      ds_seed_mode_names[ds_cfg.seed_mode],
-		      ds_cfg.lineage[0] ? "inherited" : "root",
-		      ds_cfg.rank_given ? "given" : "none", n ? off : "none",
+		      ds_cfg.lineage[0] ? "inherited" : "root", rank,
+		      n ? off : "none",
 		      ds_cfg.config_path[0] ? ds_cfg.config_path : "none");
 	if (ds_cfg.rank_ignored)
 		ds_log_record(DS_SRC_PROCESS, "init", "ignored",
@@ -137,6 +143,13 @@ static void do_init(void)
 	else
 		ds_key_root(&ds_process_key, ds_cfg.seed, ds_cfg.rank_given,
 			    ds_cfg.rank);
+	/* The rank is mixed in under an inherited key too: the tasks that
+	 * srun or mpirun starts, or the workers of one torchrun per node,
+	 * can inherit one DETSHIM_LINEAGE and one place in the tree, and
+	 * only their rank tells them apart (docs/DESIGN.md §4.1). */
+	if (ds_cfg.lineage[0] && ds_cfg.rank_given)
+		ds_key_derive(&ds_process_key, &ds_process_key, "rank",
+			      ds_cfg.rank);
 
 	e = ds_log_open();
 	if (e)

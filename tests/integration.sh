@@ -124,17 +124,7 @@ done
 env LD_PRELOAD="$PRE" DETSHIM_SEED=abc DETSHIM_POLICY=warn "$T/entropy" >/dev/null 2>"$TMP/err"
 check "DETSHIM_POLICY=warn with a bad seed -> runs, warns" \
 	sh -c "[ $? -eq 0 ] && grep -q 'continuing with defaults' '$TMP/err'"
-# Another tool's rank variable is input, not an order: a value that is not
-# a clean integer is logged and ignored, with only LD_PRELOAD set too.
-for v in RANK LOCAL_RANK SLURM_PROCID; do
-	rm -f "$TMP/rank.log"
-	env LD_PRELOAD="$PRE" "$v=node-a" "$T/entropy" >"$TMP/out" 2>"$TMP/err"
-	rc=$?
-	env LD_PRELOAD="$PRE" DETSHIM_LOG="$TMP/rank.log" "$v=node-a" \
-		"$T/entropy" >/dev/null 2>&1
-	check "$v=node-a -> runs (exit 0), nothing on stderr, logged as ignored" \
-		sh -c "[ $rc -eq 0 ] && [ ! -s '$TMP/err' ] && grep -q '\"ignored\",\"detail\":\"$v is not' '$TMP/rank.log'"
-done
+# Rank variables (values that are not ranks included): tests/it_ranks.sh.
 env LD_PRELOAD="$PRE" DETSHIM_POLICY=loud "$T/entropy" >/dev/null 2>"$TMP/err"
 check "DETSHIM_POLICY=loud -> exit 2" [ $? -eq 2 ]
 env LD_PRELOAD="$PRE" DETSHIM_CONFIG=/nonexistent.conf "$T/entropy" >/dev/null 2>"$TMP/err"

@@ -198,6 +198,20 @@ START_TEST(test_env_rank_order)
 	ck_assert_str_eq(c.rank_ignored, "RANK");
 	ck_assert_int_eq(from_env(&c, err, sizeof(err), "RANK=4", NULL), 0);
 	ck_assert_ptr_null(c.rank_ignored);
+	ck_assert_str_eq(c.rank_var, "RANK");
+	/* The MPI ranks before Slurm's, LOCAL_RANK last (config.c). */
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "LOCAL_RANK=1",
+				  "SLURM_PROCID=2", "PMI_RANK=3",
+				  "OMPI_COMM_WORLD_RANK=4", NULL), 0);
+	ck_assert(c.rank == 4);
+	ck_assert_str_eq(c.rank_var, "OMPI_COMM_WORLD_RANK");
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "LOCAL_RANK=1",
+				  "SLURM_PROCID=2", "PMI_RANK=3", NULL), 0);
+	ck_assert(c.rank == 3);
+	ck_assert_int_eq(from_env(&c, err, sizeof(err), "LOCAL_RANK=1",
+				  "SLURM_PROCID=2", NULL), 0);
+	ck_assert(c.rank == 2);
+	ck_assert_str_eq(c.rank_var, "SLURM_PROCID");
 }
 END_TEST
 
