@@ -9,11 +9,6 @@ import torch, torch.nn as nn, torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import result, step_ms
 
-mode = sys.argv[1] if len(sys.argv) > 1 else "default"
-steps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-torch.manual_seed(0)
-if mode == "torchdet":
-    torch.use_deterministic_algorithms(True)
 V, D, H, L, T, B = 4096, 512, 8, 4, 256, 16
 
 
@@ -44,23 +39,33 @@ class GPT(nn.Module):
         return self.head(self.blocks(self.emb(tok) + self.pos))
 
 
-net = GPT().cuda()
-opt = torch.optim.AdamW(net.parameters(), lr=3e-4)
-g = torch.Generator(device="cuda").manual_seed(1)
-data = torch.randint(0, V, (4, B, T + 1), device="cuda", generator=g)
-times = []
-for i in range(steps + 3):
-    torch.cuda.synchronize()
-    t = time.perf_counter()
-    d = data[i % 4]
-    with torch.autocast("cuda", dtype=torch.bfloat16):
-        loss = F.cross_entropy(net(d[:, :-1]).flatten(0, 1).float(), d[:, 1:].flatten())
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    torch.cuda.synchronize()
-    if i >= 3:
-        times.append(time.perf_counter() - t)
-w = torch.cat([p.detach().float().flatten() for p in net.parameters()])
-result("gpt", w.cpu().numpy().tobytes())
-step_ms(times)
+def main():
+    mode = sys.argv[1] if len(sys.argv) > 1 else "default"
+    steps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    torch.manual_seed(0)
+    if mode == "torchdet":
+        torch.use_deterministic_algorithms(True)
+    net = GPT().cuda()
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-4)
+    g = torch.Generator(device="cuda").manual_seed(1)
+    data = torch.randint(0, V, (4, B, T + 1), device="cuda", generator=g)
+    times = []
+    for i in range(steps + 3):
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        d = data[i % 4]
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = F.cross_entropy(net(d[:, :-1]).flatten(0, 1).float(), d[:, 1:].flatten())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        torch.cuda.synchronize()
+        if i >= 3:
+            times.append(time.perf_counter() - t)
+    w = torch.cat([p.detach().float().flatten() for p in net.parameters()])
+    result("gpt", w.cpu().numpy().tobytes())
+    step_ms(times)
+
+
+if __name__ == "__main__":  # tests/gpu/ddp_train.py imports the model
+    main()
