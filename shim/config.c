@@ -486,7 +486,8 @@ static char *const *env_mine(char *const *envp, char **out, size_t cap)
 	for (; *envp; envp++) {
 		const char *e = *envp;
 
-		if (strncmp(e, "DETSHIM_", 8) != 0 && rank_var_of(e) == NULL)
+		if (!(e[0] == 'D' && strncmp(e, "DETSHIM_", 8) == 0) &&
+		    rank_var_of(e) == NULL)
 			continue;
 		if (n + 1 >= cap)
 			return all;
