@@ -501,6 +501,8 @@ void ds_pins_apply(void);
 /* Install the fork handlers: one pthread_atfork trio walking process.c's
  * fork table (init.c calls it once). */
 void ds_process_init(void);
+/* devrandom.c, at init: a stdin on a random device becomes a served FILE. */
+void ds_devrandom_init(void);
 /* Rows of that table owned elsewhere: the cuDNN graph lock
  * (cuda_hooks/cudnn_choice.c). */
 void ds_cudnn_fork_prepare(void) DS_FORK_PATH;

@@ -141,6 +141,30 @@ run 7 "$T/rel_semantics" >"$W/sem1"
 check "semantics: write-only urandom EBADF, wrapping range EFAULT, readv, O_NONBLOCK /dev/random, GRND_RANDOM|GRND_NONBLOCK under the shim" \
 	grep -qx 'rel_semantics ok' "$W/sem1"
 
+# ---- stdio and zero-copy reads of the random devices --------------------
+echo "a line of the file" >"$W/line.txt"
+timeout "$TO" "$T/rel_stdio" contracts "$W/line.txt" >"$W/stdio0" 2>"$W/err"
+check "stdio: the contracts run without the shim (freopen, setvbuf, fseek, ftell, fileno)" \
+	grep -qx 'copy_file_range=-1 errno=22' "$W/stdio0"
+echo "a line of the file" >"$W/line.txt"
+run 7 "$T/rel_stdio" contracts "$W/line.txt" >"$W/stdio1"
+check "stdio: a FILE on /dev/urandom keeps every contract under the shim (same output as without)" \
+	cmp -s "$W/stdio0" "$W/stdio1"
+run 7 "$T/rel_stdio" values </dev/urandom >"$W/val1"
+run 7 "$T/rel_stdio" values </dev/urandom >"$W/val2"
+timeout "$TO" "$T/rel_stdio" values </dev/urandom >"$W/val0" 2>/dev/null
+check "stdio: fread of a FILE and of stdin on the device, sendfile, splice: same with one seed" \
+	sh -c "[ \$(wc -l <'$W/val1') -eq 6 ] && cmp -s '$W/val1' '$W/val2'"
+for k in fopen_fread stdin_fread sendfile splice freopen_stdin; do
+	check "stdio: $k differs without the shim (the test can fail)" \
+		sh -c "! grep -qx \"\$(grep '^$k ' '$W/val1')\" '$W/val0'"
+done
+run 7 od -An -N8 -tx8 </dev/urandom >"$W/od1"
+run 7 od -An -N8 -tx8 </dev/urandom >"$W/od2"
+od -An -N8 -tx8 </dev/urandom >"$W/od0"
+check "stdio: od -N8 < /dev/urandom (stdin open on the device at exec) is reproducible" \
+	sh -c "[ -s '$W/od1' ] && cmp -s '$W/od1' '$W/od2' && ! cmp -s '$W/od1' '$W/od0'"
+
 # ---- 5. bad input: what the user sees ----------------------------------
 E=$T/entropy
 # bad NAME STATUS PATTERN ENV...: the job exits STATUS and stderr carries
@@ -260,6 +284,8 @@ if [ -z "${SANITIZE:-}" ] && command -v valgrind >/dev/null; then
 		vg "$T/$t"
 		check "valgrind: $t under the shim, no memcheck error" [ $? -eq 0 ]
 	done
+	vg "$T/rel_stdio" contracts "$W/line.txt"
+	check "valgrind: rel_stdio contracts under the shim, no memcheck error" [ $? -eq 0 ]
 	vg "$T/rel_stress" threads 4 100
 	check "valgrind: rel_stress threads under the shim, no memcheck error" [ $? -eq 0 ]
 	vg "$T/rel_stress" signals 200
