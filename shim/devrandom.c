@@ -41,6 +41,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,6 +111,18 @@ static inline void forget(int fd)
 				      memory_order_relaxed);
 }
 
+/* Set once the program has entered seccomp (ds_devrandom_sandboxed): from
+ * then on nothing here makes a system call of its own.  Fds classified
+ * before (ds_devrandom_before_sandbox classifies every open one) are
+ * served without the re-check; an fd not classified by then, or opened
+ * later, is read by the kernel. */
+static atomic_int sandboxed;
+
+static inline bool in_sandbox(void)
+{
+	return atomic_load_explicit(&sandboxed, memory_order_relaxed) != 0;
+}
+
 /* Kind of fd as the shim treats it: a random device the configuration
  * watches, open for reading (a read of a write-only or O_PATH fd must
  * still fail with EBADF, and fdopen of one with "r" with EINVAL), or
@@ -143,13 +156,15 @@ static int serve_kind(int fd)
 	if (kind == FD_NONE || !ds_active())
 		return FD_NONE; /* before init: leave the fd unclassified */
 	if (kind == FD_UNKNOWN) {
+		if (in_sandbox())
+			return FD_NONE; /* no fstat under seccomp */
 		kind = classify(fd);
 		set_kind(fd, kind);
 		if (kind == FD_NONE)
 			return FD_NONE;
 		ds_event(&site_tracked, "tracked", "fd=%d device=%s", fd,
 			 kind == FD_RANDOM ? "/dev/random" : "/dev/urandom");
-	} else if (device_kind(fd) != kind) {
+	} else if (!in_sandbox() && device_kind(fd) != kind) {
 		/* Closed behind our back and the number reused. */
 		kind = classify(fd);
 		set_kind(fd, kind);
@@ -242,7 +257,7 @@ static __attribute__((noinline, cold)) void above_table(int fd)
 {
 	int kind;
 
-	if (!ds_active())
+	if (!ds_active() || in_sandbox())
 		return;
 	kind = device_kind(fd);
 	if (kind != FD_NONE && ds_watch(kind_source(kind)))
@@ -681,7 +696,8 @@ static DS_COLD ssize_t splice_cold(int in_fd, loff_t *in_off, int out_fd,
 	int kind = serve_kind(in_fd);
 	ssize_t r;
 
-	if (kind == FD_NONE || out_off != NULL || !is_pipe(out_fd))
+	if (kind == FD_NONE || out_off != NULL || in_sandbox() ||
+	    !is_pipe(out_fd))
 		return f ? f(in_fd, in_off, out_fd, out_off, n, flags)
 			 : ds_libc_missing();
 	r = serve_to_fd(&site_splice, kind, out_fd, n);
@@ -914,7 +930,7 @@ static ssize_t cookie_read(void *c, char *buf, size_t n)
 {
 	struct dev_cookie *ck = c;
 
-	if (device_kind(ck->fd) != ck->kind) {
+	if (!in_sandbox() && device_kind(ck->fd) != ck->kind) {
 		errno = EBADF;
 		return -1;
 	}
@@ -996,7 +1012,7 @@ static int stream_kind(int fd, const char *mode)
 	int kind;
 
 	if (fd < 0 || !read_only_mode(mode) || kind_of(fd) == FD_NONE ||
-	    !ds_active())
+	    in_sandbox() || !ds_active())
 		return FD_NONE;
 	if (!ds_enforce(DS_SRC_URANDOM) && !ds_enforce(DS_SRC_RANDOM))
 		return FD_NONE; /* no system call when nothing is served */
@@ -1163,4 +1179,68 @@ void ds_devrandom_init(void)
 	w = make_stream(0, kind);
 	if (w)
 		stdin = w;
+}
+
+/* ---- seccomp ----------------------------------------------------- */
+
+DS_SITE(site_sandbox, DS_SRC_URANDOM, "seccomp");
+
+static int classify_now(int fd)
+{
+	int kind;
+
+	if ((unsigned)fd >= FD_TABLE || kind_of(fd) != FD_UNKNOWN)
+		return 0;
+	kind = classify(fd);
+	set_kind(fd, kind);
+	return kind != FD_NONE;
+}
+
+/*
+ * Just before the program enters seccomp: classify every open fd now
+ * (the /proc/self/fd list, else the numbers below 1024), so that a
+ * random device opened before the sandbox is served after it without a
+ * system call (docs/measurements/RELIABILITY.md, "Sandboxes").
+ */
+void ds_devrandom_before_sandbox(void)
+{
+	char buf[4096];
+	int dfd, fd, found = 0;
+	long n;
+
+	if (!ds_watch(DS_SRC_URANDOM) && !ds_watch(DS_SRC_RANDOM))
+		return;
+	dfd = ds_sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			  0);
+	if (dfd < 0) {
+		for (fd = 0; fd < 1024; fd++)
+			found += classify_now(fd);
+	} else {
+		while ((n = ds_syscall6(SYS_getdents64, dfd, (long)buf,
+					sizeof(buf), 0, 0, 0)) > 0) {
+			long off = 0;
+
+			while (off < n) {
+				const struct dirent64 *d =
+					(const struct dirent64 *)(buf + off);
+				const char *c = d->d_name;
+
+				off += d->d_reclen;
+				for (fd = 0; *c >= '0' && *c <= '9' &&
+					     fd < FD_TABLE; c++)
+					fd = fd * 10 + (*c - '0');
+				if (*c == '\0' && c != d->d_name && fd != dfd)
+					found += classify_now(fd);
+			}
+		}
+		ds_sys_close(dfd);
+	}
+	ds_event(&site_sandbox, "tracked",
+		 "%d random-device fds classified before seccomp; later "
+		 "opens are read by the kernel", found);
+}
+
+void ds_devrandom_sandboxed(void)
+{
+	atomic_store(&sandboxed, 1);
 }

@@ -26,12 +26,16 @@
  * memory, so a vfork child's increment is the parent's too.
  */
 #include "detshim.h"
+#include "logfd.h"
 
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -351,4 +355,73 @@ DS_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 			   char *const envp[])
 {
 	return call_spawn(&real_posix_spawnp, pid, file, fa, attr, argv, envp);
+}
+
+/* ------------------------------------------------------------------ */
+/* seccomp */
+
+/*
+ * A program that enters seccomp (prctl(PR_SET_SECCOMP), or seccomp(2)
+ * through syscall(), as libseccomp does) is allowed from then on only the
+ * system calls its filter names; strict mode allows read, write, exit and
+ * sigreturn.  The shim must make no call the program would not have made:
+ * before the call it classifies the open fds (devrandom.c) and logs one
+ * line; once the call succeeded the log stops (ds_logfd_sandboxed: no
+ * getpid, open, fstat or signal masking) and devrandom.c makes no system
+ * call of its own.  The same rules then hold for every filter, whatever
+ * it allows.
+ */
+DS_LIBC_SYM(real_prctl, "prctl");
+
+DS_SITE(site_seccomp, DS_SRC_PROCESS, "seccomp");
+
+bool ds_sandbox_call(long nr, long a0)
+{
+	if (nr == SYS_prctl)
+		return a0 == PR_SET_SECCOMP;
+#ifdef SYS_seccomp
+	if (nr == SYS_seccomp)
+		return a0 == SECCOMP_SET_MODE_STRICT ||
+		       a0 == SECCOMP_SET_MODE_FILTER;
+#endif
+	return false;
+}
+
+void ds_sandbox_before(void)
+{
+	if (!ds_active())
+		return;
+	ds_devrandom_before_sandbox();
+	ds_event(&site_seccomp, "observed",
+		 "entering seccomp: no log line and no system call of the "
+		 "shim's own from now on");
+}
+
+void ds_sandbox_after(long result)
+{
+	if (result != 0)
+		return;
+	ds_devrandom_sandboxed();
+	ds_logfd_sandboxed();
+}
+
+DS_EXPORT int prctl(int option, ...)
+{
+	int (*f)(int, ...) = ds_sym_get(&real_prctl);
+	unsigned long a[4];
+	va_list ap;
+	int i, r;
+
+	va_start(ap, option);
+	for (i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (f == NULL)
+		return ds_libc_missing();
+	if (!ds_sandbox_call(SYS_prctl, option))
+		return f(option, a[0], a[1], a[2], a[3]);
+	ds_sandbox_before();
+	r = f(option, a[0], a[1], a[2], a[3]);
+	ds_sandbox_after(r);
+	return r;
 }

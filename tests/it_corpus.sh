@@ -190,6 +190,24 @@ wait $hold 2>/dev/null
 check "FIFO log whose reader never reads (full pipe): exit 0 in ${took}s, nothing on stderr" \
 	sh -c "[ $rc -eq 0 ] && [ $took -lt 20 ] && [ ! -s '$W/err' ]"
 
+# ---- 2b. sandboxes: seccomp strict and a filter ------------------------
+# tests/targets/rel_seccomp.c: a system call of the shim's own after the
+# program entered seccomp kills it (137 strict, 159 filter).
+for mode in strict filter; do
+	noshim "$T/rel_seccomp" $mode >"$W/sc0" 2>"$W/err"; rc0=$?
+	rm -f "$W/sc.jsonl"
+	shim "$W/sc.jsonl" "$T/rel_seccomp" $mode >"$W/sc1" 2>"$W/err"; rc1=$?
+	shim "$W/sc2.jsonl" "$T/rel_seccomp" $mode >"$W/sc2" 2>>"$W/err"; rc2=$?
+	check "seccomp $mode: runs without the shim (rc=$rc0) and under it with a log (rc=$rc1, $rc2)" \
+		sh -c "[ $rc0 -eq 0 ] && [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ -s '$W/sc1' ]"
+	check "seccomp $mode: the reads after it are served (same bytes twice, not the kernel's)" \
+		sh -c "cmp -s '$W/sc1' '$W/sc2' && ! cmp -s '$W/sc0' '$W/sc1'"
+	check "seccomp $mode: the log says so before the sandbox" \
+		sh -c "grep -q '\"call\":\"seccomp\",\"action\":\"observed\"' '$W/sc.jsonl'"
+	valid_log "$W/sc.jsonl" 2>"$W/err"
+	check "seccomp $mode: every log line is valid JSON" [ $? -eq 0 ]
+done
+
 # ---- 3. CPython's regression tests ------------------------------------
 # Failing test cases from a --junit-xml file, one "module.Class.test" a line.
 failing() {
