@@ -141,6 +141,17 @@ run 7 "$T/rel_semantics" >"$W/sem1"
 check "semantics: write-only urandom EBADF, wrapping range EFAULT, readv, O_NONBLOCK /dev/random, GRND_RANDOM|GRND_NONBLOCK under the shim" \
 	grep -qx 'rel_semantics ok' "$W/sem1"
 
+# ---- lineage: system, popen, execveat, a large environment --------------
+for mode in system execveat bigenv; do
+	(cd "$W" && run 7 "$T/rel_lineage" $mode >"$W/lin1")
+	_r1=$?
+	(cd "$W" && run 7 "$T/rel_lineage" $mode >"$W/lin2")
+	check "lineage $mode: runs (rc=$_r1), same values with one seed" \
+		sh -c "[ $_r1 -eq 0 ] && [ \$(wc -l <'$W/lin1') -ge 2 ] && cmp -s '$W/lin1' '$W/lin2'"
+	check "lineage $mode: every child has its own key (no value twice)" \
+		sh -c "[ -z \"\$(awk '{print \$2}' '$W/lin1' | sort | uniq -d)\" ]"
+done
+
 # ---- stdio and zero-copy reads of the random devices --------------------
 echo "a line of the file" >"$W/line.txt"
 timeout "$TO" "$T/rel_stdio" contracts "$W/line.txt" >"$W/stdio0" 2>"$W/err"
