@@ -141,6 +141,14 @@ run 7 "$T/rel_semantics" >"$W/sem1"
 check "semantics: write-only urandom EBADF, wrapping range EFAULT, readv, O_NONBLOCK /dev/random, GRND_RANDOM|GRND_NONBLOCK under the shim" \
 	grep -qx 'rel_semantics ok' "$W/sem1"
 
+# ---- exported CUDA names in a program without CUDA ----------------------
+timeout "$TO" "$T/rel_cuda_names" "$B/fakes/libcublas.so.13" >"$W/cn0" 2>"$W/err"
+check "CUDA names: without the shim, absent until a library is global (the test is right)" \
+	sh -c "grep -qx 'start cublasCreate_v2 absent (dlerror set)' '$W/cn0' && grep -qx 'global cublasCreate_v2 found' '$W/cn0'"
+run 7 "$T/rel_cuda_names" "$B/fakes/libcublas.so.13" >"$W/cn1"
+check "CUDA names: dlsym(RTLD_DEFAULT) finds a hook's name only when its library is global, as without the shim" \
+	cmp -s "$W/cn0" "$W/cn1"
+
 # ---- lineage: system, popen, execveat, a large environment --------------
 for mode in system execveat bigenv; do
 	(cd "$W" && run 7 "$T/rel_lineage" $mode >"$W/lin1")
