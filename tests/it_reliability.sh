@@ -149,6 +149,24 @@ run 7 "$T/rel_cuda_names" "$B/fakes/libcublas.so.13" >"$W/cn1"
 check "CUDA names: dlsym(RTLD_DEFAULT) finds a hook's name only when its library is global, as without the shim" \
 	cmp -s "$W/cn0" "$W/cn1"
 
+# ---- sanitized programs: a target built with -fsanitize=address --------
+if [ -z "${SANITIZE:-}" ] && printf '#include <stdio.h>\n#include <stdlib.h>\n#include <sys/random.h>\nint main(int argc,char**argv){(void)argv;unsigned long long v=0;if(getrandom(&v,8,0)!=8)return 3;printf("%%016llx\\n",v);if(argc>1)printf("%%s\\n",getenv("ASAN_OPTIONS"));return 0;}\n' >"$W/asan.c" &&
+	${CC:-cc} -fsanitize=address -o "$W/asan_t" "$W/asan.c" 2>/dev/null; then
+	run 7 "$W/asan_t" >/dev/null
+	_r0=$?
+	check "ASan target under a bare LD_PRELOAD: ASan refuses to start (rc=$_r0; the test can fail)" [ "$_r0" -eq 1 ]
+	timeout "$TO" "$B/detrun" -s 7 -- "$W/asan_t" >"$W/as1" 2>"$W/err"; _r1=$?
+	timeout "$TO" "$B/detrun" -s 7 -- "$W/asan_t" >"$W/as2" 2>>"$W/err"; _r2=$?
+	"$W/asan_t" >"$W/as0"
+	check "ASan target under detrun: runs (rc=$_r1, $_r2), served (same value twice, not the kernel's)" \
+		sh -c "[ $_r1 -eq 0 ] && [ $_r2 -eq 0 ] && [ -s '$W/as1' ] && cmp -s '$W/as1' '$W/as2' && ! cmp -s '$W/as0' '$W/as1'"
+	timeout "$TO" env ASAN_OPTIONS=detect_leaks=1 "$B/detrun" -s 7 -- "$W/asan_t" env >"$W/as3" 2>"$W/err"
+	check "ASan target under detrun: the user's ASAN_OPTIONS are kept, the link-order check added" \
+		grep -qx 'detect_leaks=1:verify_asan_link_order=0' "$W/as3"
+else
+	echo "skip ASan target (no -fsanitize=address here, or a sanitizer build)"
+fi
+
 # ---- lineage: system, popen, execveat, a large environment --------------
 for mode in system execveat bigenv; do
 	(cd "$W" && run 7 "$T/rel_lineage" $mode >"$W/lin1")
