@@ -1112,7 +1112,7 @@ static FILE *do_freopen(struct ds_sym *s, const char *path, const char *mode,
 			FILE *fp)
 {
 	freopen_fn f = (freopen_fn)ds_sym_get(s);
-	struct dev_cookie *ck = fp ? stream_take(fp) : NULL;
+	struct dev_cookie *ck;
 	FILE *r, *w;
 	int kind;
 
@@ -1120,6 +1120,7 @@ static FILE *do_freopen(struct ds_sym *s, const char *path, const char *mode,
 		ds_libc_missing();
 		return NULL;
 	}
+	ck = fp ? stream_take(fp) : NULL;
 	if (ck) {
 		void *wide;
 

@@ -592,7 +592,7 @@ void ds_sandbox_before(void)
 
 void ds_sandbox_after(long result)
 {
-	if (result != 0)
+	if (result < 0) /* a filter with a listener returns its fd */
 		return;
 	ds_devrandom_sandboxed();
 	ds_logfd_sandboxed();
