@@ -71,7 +71,7 @@ static int by_execveat(void)
 	if (fd < 0)
 		return 1;
 	for (i = 0; i < 2; i++) {
-		char who[16];
+		char who[32];
 		pid_t p;
 
 		snprintf(who, sizeof(who), "execveat%d", i);
