@@ -1133,9 +1133,11 @@ static FILE *do_freopen(struct ds_sym *s, const char *path, const char *mode,
 			return NULL;
 		}
 		fp->_wide_data = wide;
-		free(ck); /* its fd is now the FILE's */
 	}
 	r = f(path, mode, fp);
+	/* freopen flushed through the cookie first; now the FILE is an
+	 * ordinary one and the cookie's fd is the FILE's. */
+	free(ck);
 	if (r == NULL || r != stdin)
 		return r;
 	kind = stream_kind(fileno(r), mode);
