@@ -484,6 +484,35 @@ static void *wrap(int slot, void *real, const char *how)
 DS_HIDDEN void *_Atomic ds_dlsym_next;
 
 /*
+ * dlsym(RTLD_DEFAULT, name) where the shim's own export (a cuBLAS, cuDNN
+ * or cuRAND hook) is what the lookup finds: without the shim it finds
+ * the name only if a library in the global scope defines it.  So the
+ * shim's export answers only while an object after it defines the name
+ * too; else the lookup fails, as it would without the shim (a program
+ * that probes "is cuBLAS loaded?" by symbol keeps its CPU path), and
+ * dlerror() names the symbol (the failed lookup set it).  Names bound
+ * at load time (a weak reference) still bind to the hook, which answers
+ * the library's "not initialised" status (README, "Limits").
+ */
+static DS_NO_SANITIZE bool own_name_without_library(const char *name)
+{
+	Dl_info own, found;
+	void *p, *next;
+
+	ds_inside++;
+	p = ds_real_dlsym(RTLD_DEFAULT, name);
+	if (p == NULL || dladdr(p, &found) == 0 ||
+	    dladdr((const void *)own_name_without_library, &own) == 0 ||
+	    found.dli_fbase != own.dli_fbase) {
+		ds_inside--;
+		return false;
+	}
+	next = ds_real_dlsym(RTLD_NEXT, name); /* sets dlerror when absent */
+	ds_inside--;
+	return next == NULL;
+}
+
+/*
  * Decide one dlsym call.  Returns 1 with *answer set when the shim answers
  * (a wrapper), 0 when the stub must jump to the real dlsym.  Only "cu"
  * names reach the configuration; everything else costs two compares.
@@ -509,6 +538,10 @@ DS_HIDDEN __attribute__((used)) DS_NO_SANITIZE int ds_dlsym_route(void *handle,
 	if (handle == RTLD_NEXT || name == NULL || name[0] != 'c' ||
 	    name[1] != 'u')
 		return 0;
+	if (handle == RTLD_DEFAULT && own_name_without_library(name)) {
+		*answer = NULL;
+		return 1;
+	}
 	slot = ds_drv_by_export(name);
 	if (slot == DS_DRV_NONE || !ds_active() || !ds_watch(DS_SRC_DRIVER))
 		return 0;

@@ -502,6 +502,18 @@ void ds_pins_apply(void);
 /* Install the fork handlers: one pthread_atfork trio walking process.c's
  * fork table (init.c calls it once). */
 void ds_process_init(void);
+/* devrandom.c, at init: a stdin on a random device becomes a served FILE. */
+void ds_devrandom_init(void);
+/* The program enters seccomp (process.c's hooks): devrandom.c classifies
+ * the open fds before, and makes no system call of its own after. */
+void ds_devrandom_before_sandbox(void);
+void ds_devrandom_sandboxed(void);
+/* process.c: around the program's own prctl(PR_SET_SECCOMP) or
+ * seccomp(SECCOMP_SET_MODE_STRICT/FILTER); after takes its result. */
+void ds_sandbox_before(void);
+void ds_sandbox_after(long result);
+/* True for the seccomp calls that put this thread in a sandbox. */
+bool ds_sandbox_call(long nr, long a0);
 /* Rows of that table owned elsewhere: the cuDNN graph lock
  * (cuda_hooks/cudnn_choice.c). */
 void ds_cudnn_fork_prepare(void) DS_FORK_PATH;

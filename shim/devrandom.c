@@ -26,9 +26,11 @@
  *
  * stdio: fopen/fdopen of a random device returns a fopencookie FILE whose
  * reads come from the stream (fread and getc use glibc's internal read
- * and would bypass the read hook); fileno() on it returns -1.  The FILE
- * must be chosen at fopen, so a read-only fopen still makes one fstat
- * (docs/measurements/BENCHMARKS.md).
+ * and would bypass the read hook), and so does a stdin that is a random
+ * device at start; the stdio section below lists the contracts it keeps.
+ * The FILE must be chosen at fopen, so a read-only fopen still makes one
+ * fstat (docs/measurements/BENCHMARKS.md).  sendfile and splice from a
+ * served fd are served too.
  *
  * Contracts kept: reads never write beyond what was asked; a NULL or
  * non-user buffer fails with EFAULT; a read of a write-only fd fails with
@@ -39,6 +41,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +50,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -107,6 +111,18 @@ static inline void forget(int fd)
 				      memory_order_relaxed);
 }
 
+/* Set once the program has entered seccomp (ds_devrandom_sandboxed): from
+ * then on nothing here makes a system call of its own.  Fds classified
+ * before (ds_devrandom_before_sandbox classifies every open one) are
+ * served without the re-check; an fd not classified by then, or opened
+ * later, is read by the kernel. */
+static atomic_int sandboxed;
+
+static inline bool in_sandbox(void)
+{
+	return atomic_load_explicit(&sandboxed, memory_order_relaxed) != 0;
+}
+
 /* Kind of fd as the shim treats it: a random device the configuration
  * watches, open for reading (a read of a write-only or O_PATH fd must
  * still fail with EBADF, and fdopen of one with "r" with EINVAL), or
@@ -140,13 +156,15 @@ static int serve_kind(int fd)
 	if (kind == FD_NONE || !ds_active())
 		return FD_NONE; /* before init: leave the fd unclassified */
 	if (kind == FD_UNKNOWN) {
+		if (in_sandbox())
+			return FD_NONE; /* no fstat under seccomp */
 		kind = classify(fd);
 		set_kind(fd, kind);
 		if (kind == FD_NONE)
 			return FD_NONE;
 		ds_event(&site_tracked, "tracked", "fd=%d device=%s", fd,
 			 kind == FD_RANDOM ? "/dev/random" : "/dev/urandom");
-	} else if (device_kind(fd) != kind) {
+	} else if (!in_sandbox() && device_kind(fd) != kind) {
 		/* Closed behind our back and the number reused. */
 		kind = classify(fd);
 		set_kind(fd, kind);
@@ -239,7 +257,7 @@ static __attribute__((noinline, cold)) void above_table(int fd)
 {
 	int kind;
 
-	if (!ds_active())
+	if (!ds_active() || in_sandbox())
 		return;
 	kind = device_kind(fd);
 	if (kind != FD_NONE && ds_watch(kind_source(kind)))
@@ -583,6 +601,121 @@ DS_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt,
 	return preadv2_cold(&real_preadv64v2, fd, iov, cnt, off, flags);
 }
 
+/* ---- zero-copy reads: sendfile, splice -------------------------- */
+
+/*
+ * sendfile and splice from a served fd are served: the bytes come from
+ * the fd's stream, as read() would give them, and are written to the
+ * output fd with one write(2) per call (a short count, as both calls may
+ * return).  Stream bytes that the write did not take are skipped, never
+ * given twice.  splice still needs a pipe on the output side (else
+ * EINVAL, as from the kernel).  copy_file_range needs regular files on
+ * both sides, so the kernel refuses a random device with EINVAL: it is
+ * not hooked.
+ */
+DS_LIBC_SYM(real_sendfile, "sendfile");
+DS_LIBC_SYM(real_sendfile64, "sendfile64");
+DS_LIBC_SYM(real_splice, "splice");
+
+DS_SITE(site_sendfile, DS_SRC_URANDOM, "sendfile");
+DS_SITE(site_splice, DS_SRC_URANDOM, "splice");
+
+#define DS_COPY_CHUNK 16384 /* bytes per served call: stack-sized */
+
+/* Serve up to n bytes of kind's stream into out_fd; the count written or
+ * -1 with errno. */
+static ssize_t serve_to_fd(struct ds_site *site, int kind, int out_fd,
+			   size_t n)
+{
+	unsigned char buf[DS_COPY_CHUNK];
+	long w;
+
+	if (n > sizeof(buf))
+		n = sizeof(buf);
+	if (n == 0)
+		return 0;
+	ds_stream_fill(kind_source(kind), 0, buf, n);
+	w = ds_syscall6(SYS_write, out_fd, (long)buf, (long)n, 0, 0, 0);
+	if (w < 0) {
+		errno = (int)-w;
+		return -1;
+	}
+	ds_event(site, "replaced", "len=%ld", w);
+	return (ssize_t)w;
+}
+
+typedef ssize_t (*sendfile_fn)(int, int, off_t *, size_t);
+
+static DS_COLD ssize_t do_sendfile(struct ds_sym *s, int out_fd, int in_fd,
+				   off_t *off, size_t n)
+{
+	sendfile_fn f = (sendfile_fn)ds_sym_get(s);
+	int kind = serve_kind(in_fd);
+	ssize_t r;
+
+	if (kind == FD_NONE)
+		return f ? f(out_fd, in_fd, off, n) : ds_libc_missing();
+	r = serve_to_fd(&site_sendfile, kind, out_fd, n);
+	if (r > 0 && off)
+		*off += r;
+	return r;
+}
+
+DS_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *off, size_t n)
+{
+	sendfile_fn f = (sendfile_fn)REAL_NOW(real_sendfile);
+
+	if (DS_LIKELY(kind_of(in_fd) == FD_NONE && f != NULL))
+		return f(out_fd, in_fd, off, n);
+	return do_sendfile(&real_sendfile, out_fd, in_fd, off, n);
+}
+
+DS_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off_t *off, size_t n)
+{
+	sendfile_fn f = (sendfile_fn)REAL_NOW(real_sendfile64);
+
+	if (DS_LIKELY(kind_of(in_fd) == FD_NONE && f != NULL))
+		return f(out_fd, in_fd, off, n);
+	return do_sendfile(&real_sendfile64, out_fd, in_fd, off, n);
+}
+
+typedef ssize_t (*splice_fn)(int, loff_t *, int, loff_t *, size_t, unsigned);
+
+static bool is_pipe(int fd)
+{
+	struct stat st;
+
+	return ds_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) == 0 &&
+	       S_ISFIFO(st.st_mode);
+}
+
+static DS_COLD ssize_t splice_cold(int in_fd, loff_t *in_off, int out_fd,
+				   loff_t *out_off, size_t n, unsigned flags)
+{
+	splice_fn f = (splice_fn)ds_sym_get(&real_splice);
+	int kind = serve_kind(in_fd);
+	ssize_t r;
+
+	if (kind == FD_NONE || out_off != NULL || in_sandbox() ||
+	    !is_pipe(out_fd))
+		return f ? f(in_fd, in_off, out_fd, out_off, n, flags)
+			 : ds_libc_missing();
+	r = serve_to_fd(&site_splice, kind, out_fd, n);
+	if (r > 0 && in_off)
+		*in_off += r;
+	return r;
+}
+
+DS_EXPORT ssize_t splice(int in_fd, loff_t *in_off, int out_fd,
+			 loff_t *out_off, size_t n, unsigned flags)
+{
+	splice_fn f = (splice_fn)REAL_NOW(real_splice);
+
+	if (DS_LIKELY(kind_of(in_fd) == FD_NONE && f != NULL))
+		return f(in_fd, in_off, out_fd, out_off, n, flags);
+	return splice_cold(in_fd, in_off, out_fd, out_off, n, flags);
+}
+
 /* ---- fd lifecycle ------------------------------------------------ */
 
 DS_LIBC_SYM(real_close, "close");
@@ -729,40 +862,100 @@ DS_EXPORT void closefrom(int lowfd)
 		f(lowfd);
 }
 
-/* ---- stdio ------------------------------------------------------- */
+/* ---- stdio ------------------------------------------------------ */
 
+/*
+ * A FILE on a random device is a fopencookie FILE whose reads come from
+ * the stream: glibc's fread and getc read through its internal __read,
+ * which no preload sees.  The FILE keeps every other stdio contract:
+ *   - fileno() gives the device's descriptor (the FILE's _fileno is set;
+ *     glibc marks cookie FILEs with -2, which makes fileno fail);
+ *   - seeks go to lseek on that descriptor, so setvbuf after a read,
+ *     fseek and ftell give the device's own results and errors;
+ *   - freopen (hooked below) turns it into the ordinary FILE that glibc
+ *     makes, on the same descriptor number;
+ *   - fclose closes the descriptor.
+ * The FILE that fopen opened is released at once without closing its
+ * descriptor (the cookie owns it).  Served FILEs are listed in streams[]
+ * so that freopen can find their cookie; past DS_STREAMS at once, a FILE
+ * is left to the kernel (logged).
+ */
 DS_LIBC_SYM(real_fopen, "fopen");
 DS_LIBC_SYM(real_fopen64, "fopen64");
 DS_LIBC_SYM(real_fdopen, "fdopen");
 DS_LIBC_SYM(real_fclose, "fclose");
+DS_LIBC_SYM(real_freopen, "freopen");
+DS_LIBC_SYM(real_freopen64, "freopen64");
+
+DS_SITE(site_freopen, DS_SRC_URANDOM, "freopen");
 
 struct dev_cookie {
-	FILE *inner; /* the real FILE, or NULL (fdopen: fd only) */
-	int fd;      /* the device fd */
+	FILE *self; /* the FILE the program holds */
+	int fd;     /* the device fd, owned */
 	int kind;
 };
+
+#define DS_STREAMS 64
+static struct dev_cookie *_Atomic streams[DS_STREAMS];
+
+static bool stream_add(struct dev_cookie *ck)
+{
+	int i;
+
+	for (i = 0; i < DS_STREAMS; i++) {
+		struct dev_cookie *none = NULL;
+
+		if (atomic_compare_exchange_strong(&streams[i], &none, ck))
+			return true;
+	}
+	return false;
+}
+
+/* Remove and return fp's cookie; NULL when fp is not a served FILE. */
+static struct dev_cookie *stream_take(FILE *fp)
+{
+	int i;
+
+	for (i = 0; i < DS_STREAMS; i++) {
+		struct dev_cookie *ck = atomic_load(&streams[i]);
+
+		if (ck && ck->self == fp &&
+		    atomic_compare_exchange_strong(&streams[i], &ck, NULL))
+			return ck;
+	}
+	return NULL;
+}
 
 static ssize_t cookie_read(void *c, char *buf, size_t n)
 {
 	struct dev_cookie *ck = c;
 
-	if (device_kind(ck->fd) != ck->kind) {
+	if (!in_sandbox() && device_kind(ck->fd) != ck->kind) {
 		errno = EBADF;
 		return -1;
 	}
 	return fill_read(ck->kind, buf, n);
 }
 
+/* The device's own answer: lseek is not hooked. */
+static int cookie_seek(void *c, off64_t *pos, int whence)
+{
+	struct dev_cookie *ck = c;
+	off64_t r = lseek64(ck->fd, *pos, whence);
+
+	if (r < 0)
+		return -1;
+	*pos = r;
+	return 0;
+}
+
 static int cookie_close(void *c)
 {
 	struct dev_cookie *ck = c;
-	int (*fc)(FILE *) = ds_sym_get(&real_fclose);
 	int r;
 
-	if (ck->inner && fc)
-		r = fc(ck->inner);
-	else
-		r = close(ck->fd);
+	stream_take(ck->self);
+	r = close(ck->fd);
 	free(ck);
 	return r;
 }
@@ -774,36 +967,72 @@ static bool read_only_mode(const char *mode)
 	return mode && mode[0] == 'r' && strchr(mode, '+') == NULL;
 }
 
-static FILE *wrap_stream(FILE *inner, int fd, const char *mode)
+/* A served FILE for fd, a random device of this kind; NULL when none
+ * could be made. */
+static FILE *make_stream(int fd, int kind)
 {
-	cookie_io_functions_t io = { cookie_read, NULL, NULL, cookie_close };
+	cookie_io_functions_t io = { cookie_read, NULL, cookie_seek,
+				     cookie_close };
 	struct dev_cookie *ck;
-	FILE *wrapped;
-	int kind;
+	FILE *w;
 
-	if (fd < 0 || !read_only_mode(mode) || kind_of(fd) == FD_NONE ||
-	    !ds_active())
-		return NULL;
-	if (!ds_enforce(DS_SRC_URANDOM) && !ds_enforce(DS_SRC_RANDOM))
-		return NULL; /* no system call when nothing is served */
-	kind = classify(fd); /* the device, and a readable fd */
-	if (kind == FD_NONE || !ds_enforce(kind_source(kind)))
-		return NULL;
 	ds_inside++;
 	ck = malloc(sizeof(*ck));
-	wrapped = ck ? fopencookie(ck, "r", io) : NULL;
+	w = ck ? fopencookie(ck, "r", io) : NULL;
 	ds_inside--;
-	if (wrapped == NULL) {
+	if (w == NULL) {
 		free(ck);
 		return NULL;
 	}
-	ck->inner = inner;
+	ck->self = w;
 	ck->fd = fd;
 	ck->kind = kind;
-	ds_event(&site_fopen, "wrapped",
-		 "FILE on %s served from the stream (fileno() is -1)",
-		 kind == FD_RANDOM ? "/dev/random" : "/dev/urandom");
-	return wrapped;
+	if (!stream_add(ck)) {
+		int (*fc)(FILE *) = ds_sym_get(&real_fclose);
+		int e = errno;
+
+		ck->fd = -1; /* the descriptor stays the caller's */
+		if (fc)
+			fc(w);
+		errno = e;
+		ds_event(&site_fopen, "untracked",
+			 "more than %d FILEs on random devices: read by the "
+			 "kernel", DS_STREAMS);
+		return NULL;
+	}
+	w->_fileno = fd;
+	ds_event(&site_fopen, "wrapped", "FILE on %s (fd %d) served from the stream",
+		 kind == FD_RANDOM ? "/dev/random" : "/dev/urandom", fd);
+	return w;
+}
+
+/* The kind to serve for a FILE on fd opened with mode, or FD_NONE. */
+static int stream_kind(int fd, const char *mode)
+{
+	int kind;
+
+	if (fd < 0 || !read_only_mode(mode) || kind_of(fd) == FD_NONE ||
+	    in_sandbox() || !ds_active())
+		return FD_NONE;
+	if (!ds_enforce(DS_SRC_URANDOM) && !ds_enforce(DS_SRC_RANDOM))
+		return FD_NONE; /* no system call when nothing is served */
+	kind = classify(fd); /* the device, and a readable fd */
+	if (kind == FD_NONE || !ds_enforce(kind_source(kind)))
+		return FD_NONE;
+	return kind;
+}
+
+/* Release a FILE that glibc opened, keeping its descriptor open. */
+static void release_keeping_fd(FILE *fp)
+{
+	int (*fc)(FILE *) = ds_sym_get(&real_fclose);
+	int e = errno;
+
+	if (fc == NULL)
+		return;
+	fp->_fileno = -1; /* glibc closes no descriptor then */
+	fc(fp);
+	errno = e;
 }
 
 typedef FILE *(*fopen_fn)(const char *, const char *);
@@ -812,6 +1041,7 @@ static FILE *do_fopen(struct ds_sym *s, const char *path, const char *mode)
 {
 	fopen_fn f = (fopen_fn)ds_sym_get(s);
 	FILE *fp, *w;
+	int fd, kind;
 
 	if (f == NULL) {
 		ds_libc_missing();
@@ -820,9 +1050,16 @@ static FILE *do_fopen(struct ds_sym *s, const char *path, const char *mode)
 	fp = f(path, mode);
 	if (fp == NULL)
 		return NULL;
-	opened(fileno(fp));
-	w = wrap_stream(fp, fileno(fp), mode);
-	return w ? w : fp;
+	fd = fileno(fp);
+	opened(fd);
+	kind = stream_kind(fd, mode);
+	if (kind == FD_NONE)
+		return fp;
+	w = make_stream(fd, kind);
+	if (w == NULL)
+		return fp;
+	release_keeping_fd(fp);
+	return w;
 }
 
 DS_EXPORT FILE *fopen(const char *path, const char *mode)
@@ -838,17 +1075,175 @@ DS_EXPORT FILE *fopen64(const char *path, const char *mode)
 DS_EXPORT FILE *fdopen(int fd, const char *mode)
 {
 	FILE *(*f)(int, const char *) = ds_sym_get(&real_fdopen);
+	int kind = stream_kind(fd, mode);
 	FILE *w;
 
 	/* The FILE takes ownership of fd: closing it closes the fd. */
-	w = wrap_stream(NULL, fd, mode);
-	if (w) {
-		forget(fd);
-		return w;
+	if (kind != FD_NONE) {
+		w = make_stream(fd, kind);
+		if (w) {
+			forget(fd);
+			return w;
+		}
 	}
 	if (f == NULL) {
 		ds_libc_missing();
 		return NULL;
 	}
 	return f(fd, mode);
+}
+
+/*
+ * freopen of a served FILE: glibc turns the FILE into an ordinary file
+ * FILE in place, writing the wide-character area's vtable; fopencookie
+ * leaves that area unset ((void *)-1: a crash), so the FILE gets a
+ * zeroed one first (never freed: freopen of a served FILE is rare).  The
+ * cookie's descriptor stays open, and glibc moves the new file onto its
+ * number, as without the shim.
+ * A FILE that freopen puts onto a random device is an ordinary FILE,
+ * read by the kernel, except stdin: the stdin variable then names a
+ * served FILE on the same descriptor (glibc lets programs assign stdin).
+ */
+#define DS_WIDE_AREA 1024 /* bytes; glibc 2.36's area is about 300 */
+
+typedef FILE *(*freopen_fn)(const char *, const char *, FILE *);
+
+static FILE *do_freopen(struct ds_sym *s, const char *path, const char *mode,
+			FILE *fp)
+{
+	freopen_fn f = (freopen_fn)ds_sym_get(s);
+	struct dev_cookie *ck;
+	FILE *r, *w;
+	int kind;
+
+	if (f == NULL) {
+		ds_libc_missing();
+		return NULL;
+	}
+	ck = fp ? stream_take(fp) : NULL;
+	if (ck) {
+		void *wide;
+
+		ds_inside++;
+		wide = calloc(1, DS_WIDE_AREA);
+		ds_inside--;
+		if (wide == NULL) {
+			stream_add(ck);
+			errno = ENOMEM;
+			return NULL;
+		}
+		fp->_wide_data = wide;
+	}
+	r = f(path, mode, fp);
+	/* freopen flushed through the cookie first; now the FILE is an
+	 * ordinary one and the cookie's fd is the FILE's. */
+	free(ck);
+	if (r == NULL || r != stdin)
+		return r;
+	kind = stream_kind(fileno(r), mode);
+	if (kind == FD_NONE)
+		return r;
+	w = make_stream(fileno(r), kind);
+	if (w) {
+		stdin = w;
+		ds_event(&site_freopen, "wrapped",
+			 "stdin reopened on a random device: stdin is a "
+			 "served FILE on fd %d", fileno(w));
+	}
+	return r;
+}
+
+DS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
+{
+	return do_freopen(&real_freopen, path, mode, fp);
+}
+
+DS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
+{
+	return do_freopen(&real_freopen64, path, mode, fp);
+}
+
+/*
+ * At start-up: a stdin that is already a random device (`od < /dev/urandom`,
+ * inherited across exec) becomes a served FILE, so that stdio reads of it
+ * are served like read(0, ...).  One fstat of fd 0 when a random device is
+ * served (two calls when fd 0 is a character device).
+ */
+void ds_devrandom_init(void)
+{
+	int kind;
+	FILE *w;
+
+	if (!ds_enforce(DS_SRC_URANDOM) && !ds_enforce(DS_SRC_RANDOM))
+		return;
+	kind = classify(0);
+	if (kind == FD_NONE || !ds_enforce(kind_source(kind)))
+		return;
+	w = make_stream(0, kind);
+	if (w)
+		stdin = w;
+}
+
+/* ---- seccomp ----------------------------------------------------- */
+
+DS_SITE(site_sandbox, DS_SRC_URANDOM, "seccomp");
+
+static int classify_now(int fd)
+{
+	int kind;
+
+	if ((unsigned)fd >= FD_TABLE || kind_of(fd) != FD_UNKNOWN)
+		return 0;
+	kind = classify(fd);
+	set_kind(fd, kind);
+	return kind != FD_NONE;
+}
+
+/*
+ * Just before the program enters seccomp: classify every open fd now
+ * (the /proc/self/fd list, else the numbers below 1024), so that a
+ * random device opened before the sandbox is served after it without a
+ * system call (docs/measurements/RELIABILITY.md, "Sandboxes").
+ */
+void ds_devrandom_before_sandbox(void)
+{
+	char buf[4096];
+	int dfd, fd, found = 0;
+	long n;
+
+	if (!ds_watch(DS_SRC_URANDOM) && !ds_watch(DS_SRC_RANDOM))
+		return;
+	dfd = ds_sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			  0);
+	if (dfd < 0) {
+		for (fd = 0; fd < 1024; fd++)
+			found += classify_now(fd);
+	} else {
+		while ((n = ds_syscall6(SYS_getdents64, dfd, (long)buf,
+					sizeof(buf), 0, 0, 0)) > 0) {
+			long off = 0;
+
+			while (off < n) {
+				const struct dirent64 *d =
+					(const struct dirent64 *)(buf + off);
+				const char *c = d->d_name;
+
+				off += d->d_reclen;
+				for (fd = 0; *c >= '0' && *c <= '9' &&
+					     fd < FD_TABLE; c++)
+					fd = fd * 10 + (*c - '0');
+				if (*c == '\0' && c != d->d_name && fd != dfd)
+					found += classify_now(fd);
+			}
+		}
+		ds_sys_close(dfd);
+	}
+	ds_event(&site_sandbox, "tracked",
+		 "%d random-device fds classified before seccomp; later "
+		 "opens are read by the kernel", found);
+}
+
+void ds_devrandom_sandboxed(void)
+{
+	atomic_store(&sandboxed, 1);
 }

@@ -182,8 +182,9 @@ DS_EXPORT uint32_t arc4random_uniform(uint32_t bound)
 }
 
 /*
- * syscall(): only SYS_getrandom is served; every other number passes
- * through with all six arguments (reading six longs from a variadic call
+ * syscall(): only SYS_getrandom is served; seccomp(2) and
+ * prctl(PR_SET_SECCOMP) are bracketed by the sandbox rules of process.c;
+ * every other number passes through with all six arguments (reading six longs from a variadic call
  * is how glibc's own syscall() works on x86-64 and aarch64).
  */
 DS_EXPORT long syscall(long nr, ...)
@@ -211,5 +212,13 @@ DS_EXPORT long syscall(long nr, ...)
 	f = ds_sym_get(&real_syscall);
 	if (f == NULL)
 		return ds_libc_missing();
+	if (DS_UNLIKELY(ds_sandbox_call(nr, a[0]))) {
+		long r;
+
+		ds_sandbox_before();
+		r = f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		ds_sandbox_after(r);
+		return r;
+	}
 	return f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

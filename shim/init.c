@@ -162,6 +162,7 @@ static void do_init(void)
 	if (ds_cfg.policy == DS_POLICY_OFF)
 		return;
 	ds_libc_random_init();
+	ds_devrandom_init();
 	ds_process_init();
 }
 

@@ -117,10 +117,15 @@ static bool starting_up(void)
 	return atomic_load_explicit(&ds_init_state, memory_order_acquire) != 2;
 }
 
-/* Before main, a warning is one "detshim: ..." line on stderr.  After
- * start-up the program's stderr is its own (it may have moved a file onto
- * fd 2): the warning goes into the log, and to stderr only when there is
- * no log.  A vfork child (sharing the parent's memory) writes nothing. */
+/* Before main, a warning is one "detshim: ..." line on stderr (the
+ * start-up errors that stop the shim, a log that cannot be opened).
+ * After start-up the program's stderr is its own (it may have moved a
+ * file onto fd 2, or capture it): the warning goes into the log, and
+ * without a log it is dropped (a log is where warnings are read; with no
+ * log there is no exit summary to count it in either:
+ * docs/measurements/RELIABILITY.md).  A vfork child (sharing the
+ * parent's memory) writes nothing. */
+
 void ds_warn(const char *fmt, ...)
 {
 	char line[1024];
@@ -129,11 +134,13 @@ void ds_warn(const char *fmt, ...)
 
 	if (!ds_logfd_owner())
 		return;
+	if (!starting_up() && !ds_log_on())
+		return;
 	n = ds_fmt(line, sizeof(line), "detshim: ");
 	va_start(ap, fmt);
 	n += ds_vfmt(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);
-	if (!starting_up() && ds_log_on()) {
+	if (!starting_up()) {
 		ds_log_record(DS_SRC_PROCESS, "detshim", "warning", "%s",
 			      line + 9);
 		return;

@@ -47,12 +47,11 @@
  * the owner, and nothing is written and no state of the parent's is
  * changed.
  *
- * Sandboxes: once the program has entered seccomp (ds_logfd_sandboxed;
- * no hook calls it yet: prctl(PR_SET_SECCOMP) and seccomp() are not
- * interposed, an open item of docs/measurements/CORPUS.md's limits), the
- * log makes no system call at all
- * (openat, fstat, rt_sigprocmask may be forbidden where write is not):
- * later lines and warnings are not written.
+ * Sandboxes: once the program has entered seccomp (ds_logfd_sandboxed,
+ * called by process.c's prctl hook and by the syscall hook for
+ * seccomp(2)), the log makes no system call at all
+ * (openat, fstat, rt_sigprocmask, getpid may be forbidden where write is
+ * not): later lines and warnings are not written.
  *
  * Everything here is raw system calls on the stack: no allocation, no
  * lock, no stdio, async-signal-safe, usable before init.
@@ -292,8 +291,10 @@ bool ds_logfd_owner(void)
 void ds_logfd_sandboxed(void)
 {
 	/* No system call here: after seccomp even close may be forbidden.
-	 * A kept FIFO fd stays open, unused. */
+	 * A kept FIFO fd stays open, unused.  With the mode at none, no
+	 * event is formatted either (formatting reads the pid). */
 	atomic_store(&log_sandboxed, 1);
+	atomic_store(&ds_log_mode, DS_LOG_NONE);
 }
 
 const char *ds_logfd_path(void)

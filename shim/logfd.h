@@ -1,5 +1,6 @@
 /*
- * logfd.h - where the log's lines go (logfd.c); used by log.c only.
+ * logfd.h - where the log's lines go (logfd.c); used by log.c, and by
+ * process.c's seccomp hooks (ds_logfd_sandboxed).
  */
 #ifndef DS_LOGFD_H
 #define DS_LOGFD_H

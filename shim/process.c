@@ -1,5 +1,6 @@
 /*
- * process.c - the key tree across fork and exec.
+ * process.c - the key tree across fork and exec, and the entry into a
+ * seccomp sandbox.
  *
  * fork: one pthread_atfork trio walks one table (fork_table below): the
  * stream key and positions, the log, the cuDNN graph lock.  The parent's
@@ -13,25 +14,31 @@
  * of the handler.
  *
  * exec: every exported exec entry point (execve, execv, execvp, execvpe,
- * execl, execlp, execle, fexecve, posix_spawn, posix_spawnp) passes the
- * child key H(process key, "exec", ordinal) in DETSHIM_LINEAGE, a
- * fixed-width variable (the environment's size moves addresses:
- * docs/CPU_FACTS.md §1.7).  glibc's system() and popen() reach the kernel
- * through internal symbols no preload can see; their children inherit this
- * process's DETSHIM_LINEAGE unchanged (README, "Limits").
+ * execveat, execl, execlp, execle, fexecve, posix_spawn, posix_spawnp,
+ * and system and popen, whose internal spawn sees environ as it is at the
+ * call) passes the child key H(process key, "exec", ordinal) in
+ * DETSHIM_LINEAGE, a fixed-width variable (the environment's size moves
+ * addresses: docs/CPU_FACTS.md §1.7), through one path, with_lineage.
  *
  * The exec hooks run between vfork and exec (Python's subprocess does
- * this), sharing the parent's memory: they use only the stack, no
- * malloc, no locks, no stdio.  The exec ordinal is an atomic in shared
+ * this), sharing the parent's memory: they use only the stack (or, past
+ * MAX_ENV entries, a mapping made by a raw system call), no malloc, no
+ * locks, no stdio.  The exec ordinal is an atomic in shared
  * memory, so a vfork child's increment is the parent's too.
  */
 #include "detshim.h"
+#include "logfd.h"
 
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -111,12 +118,18 @@ void ds_process_init(void)
 
 DS_LIBC_SYM(real_execve, "execve");
 DS_LIBC_SYM(real_execvpe, "execvpe");
+DS_LIBC_SYM(real_execveat, "execveat");
 DS_LIBC_SYM(real_fexecve, "fexecve");
 DS_LIBC_SYM(real_posix_spawn, "posix_spawn");
 DS_LIBC_SYM(real_posix_spawnp, "posix_spawnp");
+DS_LIBC_SYM(real_system, "system");
+DS_LIBC_SYM(real_popen, "popen");
 
 #define LINEAGE_LEN (sizeof(DS_LINEAGE_VAR "=") - 1 + 64)
-#define MAX_ENV 8192 /* entries (64 KiB of stack); larger environments pass unchanged */
+/* Entries whose array lives on the stack (64 KiB); a larger environment
+ * gets a private mapping (in a vfork child it stays mapped in the parent
+ * after the exec: one per such exec). */
+#define MAX_ENV 8192
 
 static bool has_prefix(const char *s, const char *p)
 {
@@ -138,7 +151,7 @@ static size_t env_count(char *const *envp, bool *preload)
 }
 
 /* Fill out[] (room for n + 2) with envp minus any old lineage, plus var.
- * Returns out, or envp itself when nothing should change. */
+ * Returns out. */
 static char *const *child_env(char *const *envp, size_t n, char **out,
 			      char *var)
 {
@@ -160,8 +173,7 @@ static char *const *child_env(char *const *envp, size_t n, char **out,
 	return out;
 }
 
-/* True if the exec should carry a lineage key (macro-free: the caller
- * owns the stack arrays, sized from n). */
+/* True if the exec should carry a lineage key; *n: envp's entries. */
 static bool want_lineage(char *const *envp, size_t *n)
 {
 	bool preload;
@@ -169,31 +181,116 @@ static bool want_lineage(char *const *envp, size_t *n)
 	if (!ds_active() || !ds_enforce(DS_SRC_PROCESS))
 		return false;
 	*n = env_count(envp, &preload);
-	return preload && *n < MAX_ENV;
+	return preload;
+}
+
+/* Room for n + 2 pointers past MAX_ENV: an anonymous mapping (raw system
+ * calls: usable between vfork and exec).  NULL when it cannot be had. */
+static char **big_room(size_t n)
+{
+	long p = ds_syscall6(SYS_mmap, 0, (long)((n + 2) * sizeof(char *)),
+			     PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p < 0 && p > -4096 ? NULL : (char **)p;
+}
+
+static void big_free(char **room, size_t n)
+{
+	ds_syscall6(SYS_munmap, (long)room, (long)((n + 2) * sizeof(char *)),
+		    0, 0, 0, 0);
+}
+
+/*
+ * The one path of every exec-like call: step(ctx, env) with env = envp
+ * plus this child's lineage key when the shim loads in the child, else
+ * envp itself.  The array is on the stack (no malloc: vfork children run
+ * this), or mapped past MAX_ENV entries.
+ */
+typedef long (*exec_step)(void *ctx, char *const envp[]);
+
+static long with_lineage(char *const *envp, exec_step step, void *ctx)
+{
+	size_t n = 0;
+
+	if (want_lineage(envp, &n)) {
+		char *room[n < MAX_ENV ? n + 2 : 1];
+		char var[LINEAGE_LEN + 1];
+		char **out = n < MAX_ENV ? room : big_room(n);
+		long r;
+
+		if (out != NULL) {
+			r = step(ctx, child_env(envp, n, out, var));
+			if (out != room)
+				big_free(out, n);
+			return r;
+		}
+		ds_event(&site_exec, "unchanged",
+			 "%zu environment entries and no memory for a copy: "
+			 "the child shares this process's streams", n);
+	}
+	return step(ctx, envp);
 }
 
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execveat_fn)(int, const char *, char *const[], char *const[],
+			   int);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 typedef int (*spawn_fn)(pid_t *, const char *,
 			const posix_spawn_file_actions_t *,
 			const posix_spawnattr_t *, char *const[],
 			char *const[]);
 
+/* The arguments of any exec-like call, for its step. */
+struct exec_args {
+	void *f;      /* the real function */
+	int fd;       /* fexecve, execveat */
+	int flags;    /* execveat */
+	const char *path;
+	char *const *argv;
+	pid_t *pid;   /* posix_spawn */
+	const posix_spawn_file_actions_t *fa;
+	const posix_spawnattr_t *attr;
+};
+
+static long step_execve(void *c, char *const envp[])
+{
+	struct exec_args *a = c;
+
+	return ((execve_fn)a->f)(a->path, a->argv, envp);
+}
+
+static long step_execveat(void *c, char *const envp[])
+{
+	struct exec_args *a = c;
+
+	return ((execveat_fn)a->f)(a->fd, a->path, a->argv, envp, a->flags);
+}
+
+static long step_fexecve(void *c, char *const envp[])
+{
+	struct exec_args *a = c;
+
+	return ((fexecve_fn)a->f)(a->fd, a->argv, envp);
+}
+
+static long step_spawn(void *c, char *const envp[])
+{
+	struct exec_args *a = c;
+
+	return ((spawn_fn)a->f)(a->pid, a->path, a->fa, a->attr, a->argv,
+				envp);
+}
+
 static int call_exec(struct ds_sym *sym, const char *path,
 		     char *const argv[], char *const envp[])
 {
-	execve_fn f = (execve_fn)ds_sym_get(sym);
-	size_t n = 0;
+	struct exec_args a = { .f = ds_sym_get(sym), .path = path,
+			       .argv = argv };
 
-	if (f == NULL)
+	if (a.f == NULL)
 		return ds_libc_missing();
-	if (want_lineage(envp, &n)) {
-		char *out[n + 2];
-		char var[LINEAGE_LEN + 1];
-
-		return f(path, argv, child_env(envp, n, out, var));
-	}
-	return f(path, argv, envp);
+	return (int)with_lineage(envp, step_execve, &a);
 }
 
 DS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
@@ -216,20 +313,25 @@ DS_EXPORT int execvp(const char *file, char *const argv[])
 	return call_exec(&real_execvpe, file, argv, environ);
 }
 
+DS_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
+		       char *const envp[], int flags)
+{
+	struct exec_args a = { .f = ds_sym_get(&real_execveat), .fd = dirfd,
+			       .flags = flags, .path = path, .argv = argv };
+
+	if (a.f == NULL)
+		return ds_libc_missing();
+	return (int)with_lineage(envp, step_execveat, &a);
+}
+
 DS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	fexecve_fn f = (fexecve_fn)ds_sym_get(&real_fexecve);
-	size_t n = 0;
+	struct exec_args a = { .f = ds_sym_get(&real_fexecve), .fd = fd,
+			       .argv = argv };
 
-	if (f == NULL)
+	if (a.f == NULL)
 		return ds_libc_missing();
-	if (want_lineage(envp, &n)) {
-		char *out[n + 2];
-		char var[LINEAGE_LEN + 1];
-
-		return f(fd, argv, child_env(envp, n, out, var));
-	}
-	return f(fd, argv, envp);
+	return (int)with_lineage(envp, step_fexecve, &a);
 }
 
 /* execl family: gather the variadic list on the stack, as glibc's own
@@ -322,19 +424,13 @@ static int call_spawn(struct ds_sym *sym, pid_t *pid, const char *path,
 		      const posix_spawnattr_t *attr, char *const argv[],
 		      char *const envp[])
 {
-	spawn_fn f = (spawn_fn)ds_sym_get(sym);
-	size_t n = 0;
+	struct exec_args a = { .f = ds_sym_get(sym), .path = path,
+			       .argv = argv, .pid = pid, .fa = fa,
+			       .attr = attr };
 
-	if (f == NULL)
+	if (a.f == NULL)
 		return ENOSYS; /* posix_spawn returns its error (detshim.h) */
-	if (want_lineage(envp, &n)) {
-		char *out[n + 2];
-		char var[LINEAGE_LEN + 1];
-
-		return f(pid, path, fa, attr, argv,
-			 child_env(envp, n, out, var));
-	}
-	return f(pid, path, fa, attr, argv, envp);
+	return (int)with_lineage(envp, step_spawn, &a);
 }
 
 DS_EXPORT int posix_spawn(pid_t *pid, const char *path,
@@ -351,4 +447,174 @@ DS_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 			   char *const envp[])
 {
 	return call_spawn(&real_posix_spawnp, pid, file, fa, attr, argv, envp);
+}
+
+/*
+ * system() and popen() start their shell through glibc's internal
+ * posix_spawn, with the environ array as it is at the call; no preload
+ * sees that spawn.  So for the length of the call environ names a copy
+ * that carries the child's lineage key (the same copy every other exec
+ * gets), and then the program's own array again.  A setenv in another
+ * thread during the call copies the copy: the key is then taken out of
+ * that new array again, and the old entry put back.
+ */
+struct env_swap {
+	char **saved;  /* the program's array */
+	void *f;       /* the real system or popen */
+	const char *cmd;
+	const char *mode;
+	bool is_popen;
+	long result;
+};
+
+static long call_shell(const struct env_swap *w)
+{
+	if (w->is_popen)
+		return (long)((FILE * (*)(const char *, const char *))w->f)(
+			w->cmd, w->mode);
+	return ((int (*)(const char *))w->f)(w->cmd);
+}
+
+/* Put the program's array back, or mend the array that a concurrent
+ * setenv made from the copy: var (ours) out, the old entry back. */
+static void env_restore(const struct env_swap *w, char **copy, char *var)
+{
+	char *old = NULL;
+	char **e;
+	size_t i;
+
+	if (environ == copy) {
+		environ = w->saved;
+		return;
+	}
+	for (i = 0; w->saved[i]; i++)
+		if (has_prefix(w->saved[i], DS_LINEAGE_VAR "="))
+			old = w->saved[i];
+	for (e = environ; e && *e; e++) {
+		if (*e != var)
+			continue;
+		if (old) {
+			*e = old;
+		} else {
+			do
+				e[0] = e[1];
+			while (*e++);
+		}
+		return;
+	}
+}
+
+static long step_shell(void *c, char *const envp[])
+{
+	struct env_swap *w = c;
+	char **copy = (char **)envp;
+	size_t n = 0;
+
+	if (envp == w->saved) { /* no lineage for this child */
+		w->result = call_shell(w);
+		return 0;
+	}
+	while (copy[n])
+		n++;
+	environ = copy;
+	w->result = call_shell(w);
+	env_restore(w, copy, copy[n - 1]); /* child_env puts the key last */
+	return 0;
+}
+
+static long run_shell(struct env_swap *w)
+{
+	w->saved = environ;
+	with_lineage(w->saved, step_shell, w);
+	return w->result;
+}
+
+DS_EXPORT int system(const char *cmd)
+{
+	struct env_swap w = { .f = ds_sym_get(&real_system), .cmd = cmd };
+
+	if (w.f == NULL)
+		return ds_libc_missing();
+	return (int)run_shell(&w);
+}
+
+DS_EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	struct env_swap w = { .f = ds_sym_get(&real_popen), .cmd = cmd,
+			      .mode = mode, .is_popen = true };
+
+	if (w.f == NULL) {
+		ds_libc_missing();
+		return NULL;
+	}
+	return (FILE *)run_shell(&w);
+}
+
+/* ------------------------------------------------------------------ */
+/* seccomp */
+
+/*
+ * A program that enters seccomp (prctl(PR_SET_SECCOMP), or seccomp(2)
+ * through syscall(), as libseccomp does) is allowed from then on only the
+ * system calls its filter names; strict mode allows read, write, exit and
+ * sigreturn.  The shim must make no call the program would not have made:
+ * before the call it classifies the open fds (devrandom.c) and logs one
+ * line; once the call succeeded the log stops (ds_logfd_sandboxed: no
+ * getpid, open, fstat or signal masking) and devrandom.c makes no system
+ * call of its own.  The same rules then hold for every filter, whatever
+ * it allows.
+ */
+DS_LIBC_SYM(real_prctl, "prctl");
+
+DS_SITE(site_seccomp, DS_SRC_PROCESS, "seccomp");
+
+bool ds_sandbox_call(long nr, long a0)
+{
+	if (nr == SYS_prctl)
+		return a0 == PR_SET_SECCOMP;
+#ifdef SYS_seccomp
+	if (nr == SYS_seccomp)
+		return a0 == SECCOMP_SET_MODE_STRICT ||
+		       a0 == SECCOMP_SET_MODE_FILTER;
+#endif
+	return false;
+}
+
+void ds_sandbox_before(void)
+{
+	if (!ds_active())
+		return;
+	ds_devrandom_before_sandbox();
+	ds_event(&site_seccomp, "observed",
+		 "entering seccomp: no log line and no system call of the "
+		 "shim's own from now on");
+}
+
+void ds_sandbox_after(long result)
+{
+	if (result < 0) /* a filter with a listener returns its fd */
+		return;
+	ds_devrandom_sandboxed();
+	ds_logfd_sandboxed();
+}
+
+DS_EXPORT int prctl(int option, ...)
+{
+	int (*f)(int, ...) = ds_sym_get(&real_prctl);
+	unsigned long a[4];
+	va_list ap;
+	int i, r;
+
+	va_start(ap, option);
+	for (i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (f == NULL)
+		return ds_libc_missing();
+	if (!ds_sandbox_call(SYS_prctl, option))
+		return f(option, a[0], a[1], a[2], a[3]);
+	ds_sandbox_before();
+	r = f(option, a[0], a[1], a[2], a[3]);
+	ds_sandbox_after(r);
+	return r;
 }

@@ -190,6 +190,74 @@ wait $hold 2>/dev/null
 check "FIFO log whose reader never reads (full pipe): exit 0 in ${took}s, nothing on stderr" \
 	sh -c "[ $rc -eq 0 ] && [ $took -lt 20 ] && [ ! -s '$W/err' ]"
 
+# ---- 2b. sandboxes: seccomp strict and a filter ------------------------
+# tests/targets/rel_seccomp.c: a system call of the shim's own after the
+# program entered seccomp kills it (137 strict, 159 filter).
+for mode in strict filter; do
+	noshim "$T/rel_seccomp" $mode >"$W/sc0" 2>"$W/err"; rc0=$?
+	rm -f "$W/sc.jsonl"
+	shim "$W/sc.jsonl" "$T/rel_seccomp" $mode >"$W/sc1" 2>"$W/err"; rc1=$?
+	shim "$W/sc2.jsonl" "$T/rel_seccomp" $mode >"$W/sc2" 2>>"$W/err"; rc2=$?
+	check "seccomp $mode: runs without the shim (rc=$rc0) and under it with a log (rc=$rc1, $rc2)" \
+		sh -c "[ $rc0 -eq 0 ] && [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ -s '$W/sc1' ]"
+	check "seccomp $mode: the reads after it are served (same bytes twice, not the kernel's)" \
+		sh -c "cmp -s '$W/sc1' '$W/sc2' && ! cmp -s '$W/sc0' '$W/sc1'"
+	check "seccomp $mode: the log says so before the sandbox" \
+		sh -c "grep -q '\"call\":\"seccomp\",\"action\":\"observed\"' '$W/sc.jsonl'"
+	valid_log "$W/sc.jsonl" 2>"$W/err"
+	check "seccomp $mode: every log line is valid JSON" [ $? -eq 0 ]
+done
+
+# ---- 2c. other people's programs that draw entropy, under a log --------
+# prog NAME EXPECT 'sh command': two runs without the shim, two with it
+# (seed 1, a log each); the exit status must be the same, the logs valid,
+# and the two outputs under the shim the same (EXPECT=same) or different
+# (EXPECT=differ: a program that makes secrets, left alone).  A row of
+# the table in docs/measurements/RELIABILITY.md is appended to
+# $CORPUS_TABLE when it is set.
+prog() {
+	_n=$1 _e=$2 _c=$3
+	_b=${_c%% *}
+	if ! command -v "$_b" >/dev/null 2>&1; then
+		sk "$_n: $_b not installed"
+		return
+	fi
+	for _i in 1 2; do
+		rm -rf "$W/k"
+		noshim sh -c "$_c" >"$W/p.n$_i" 2>/dev/null; eval _rn$_i=\$?
+		rm -rf "$W/k" "$W/p$_i.jsonl"
+		shim "$W/p$_i.jsonl" sh -c "$_c" >"$W/p.s$_i" 2>"$W/err"; eval _rs$_i=\$?
+	done
+	same "$W/p.n1" "$W/p.n2" && _dn=same || _dn=differ
+	same "$W/p.s1" "$W/p.s2" && _ds=same || _ds=differ
+	check "$_n: exit status without the shim ($_rn1, $_rn2) = with it and a log ($_rs1, $_rs2)" \
+		sh -c "[ $_rn1 = $_rs1 ] && [ $_rn2 = $_rs2 ] && [ $_rn1 = $_rn2 ]"
+	check "$_n: two runs under the shim: output $_ds (want $_e)" [ "$_ds" = "$_e" ]
+	valid_log "$W/p1.jsonl" 2>"$W/err" && valid_log "$W/p2.jsonl" 2>>"$W/err"
+	check "$_n: every log line is valid JSON" [ $? -eq 0 ]
+	[ -n "${CORPUS_TABLE:-}" ] &&
+		printf '| %s | `%s` | rc %s, output %s | rc %s, output %s, %s log lines | %s |\n' \
+			"$_n" "$(printf '%s' "$_c" | sed 's/|/\\|/g')" "$_rn1" "$_dn" "$_rs1" "$_ds" "$(wc -l <"$W/p1.jsonl")" \
+			"$([ "$_ds" = "$_e" ] && [ "$_rn1" = "$_rs1" ] && echo pass || echo FAIL)" >>"$CORPUS_TABLE"
+	return 0
+}
+prog "od, stdin on the device" same 'od -An -N8 -tx8 < /dev/urandom'
+prog "base64, stdin on the device" same 'base64 < /dev/urandom | head -c 24'
+prog "hexdump (freopen of stdin)" same 'hexdump -n 8 -e "8/1 \"%02x\" \"\n\"" /dev/urandom'
+prog "xxd" same 'xxd -l 8 -p /dev/urandom'
+prog "dd" same 'dd if=/dev/urandom bs=8 count=1 status=none | od -An -tx1'
+prog "shuf" same 'seq 100 | shuf | md5sum'
+prog "sort -R" same 'seq 50 | sort -R | md5sum'
+prog "sqlite3 random()" same 'sqlite3 :memory: "select random(); select hex(randomblob(16));"'
+prog "perl rand" same 'perl -e "print int(rand(1e9)), qq(\n)"'
+prog "python3 os.urandom, random, uuid4" same "$SYSPY"' -c "import os, random, uuid; print(os.urandom(8).hex(), random.random(), uuid.uuid4())"'
+prog "python3 subprocess children" same "$SYSPY"' -c "import subprocess as s; [print(s.check_output([\"od\", \"-An\", \"-N4\", \"-tx4\", \"/dev/urandom\"], stderr=s.STDOUT)) for _ in range(3)]"'
+prog "bash \$SRANDOM and pipeline children" same 'bash -c '\''echo $SRANDOM; for i in 1 2; do head -c4 /dev/urandom | od -An -tx4; done'\'''
+prog "python3 os.system and os.popen children" same "$SYSPY"' -c "import os; os.system(\"od -An -N4 -tx4 /dev/urandom\"); os.system(\"od -An -N4 -tx4 /dev/urandom\"); print(os.popen(\"od -An -N4 -tx4 /dev/urandom\").read())"'
+prog "git init + commit" same 'git init -q k && cd k && git -c user.name=a -c user.email=a@b commit -q --allow-empty -m x --date=2020-01-01T00:00:00 && GIT_COMMITTER_DATE=2020-01-01T00:00:00 git log --format=%H -1 >/dev/null; git -C . rev-parse --is-inside-work-tree'
+prog "openssl rand (its own DRBG)" differ 'openssl rand -hex 8'
+prog "ssh-keygen ed25519 (makes secrets)" differ 'mkdir -p k && ssh-keygen -q -t ed25519 -N "" -C c -f k/id && cat k/id.pub'
+
 # ---- 3. CPython's regression tests ------------------------------------
 # Failing test cases from a --junit-xml file, one "module.Class.test" a line.
 failing() {

@@ -141,6 +141,67 @@ run 7 "$T/rel_semantics" >"$W/sem1"
 check "semantics: write-only urandom EBADF, wrapping range EFAULT, readv, O_NONBLOCK /dev/random, GRND_RANDOM|GRND_NONBLOCK under the shim" \
 	grep -qx 'rel_semantics ok' "$W/sem1"
 
+# ---- exported CUDA names in a program without CUDA ----------------------
+timeout "$TO" "$T/rel_cuda_names" "$B/fakes/libcublas.so.13" >"$W/cn0" 2>"$W/err"
+check "CUDA names: without the shim, absent until a library is global (the test is right)" \
+	sh -c "grep -qx 'start cublasCreate_v2 absent (dlerror set)' '$W/cn0' && grep -qx 'global cublasCreate_v2 found' '$W/cn0'"
+run 7 "$T/rel_cuda_names" "$B/fakes/libcublas.so.13" >"$W/cn1"
+check "CUDA names: dlsym(RTLD_DEFAULT) finds a hook's name only when its library is global, as without the shim" \
+	cmp -s "$W/cn0" "$W/cn1"
+
+# ---- sanitized programs: a target built with -fsanitize=address --------
+if [ -z "${SANITIZE:-}" ] && printf '#include <stdio.h>\n#include <stdlib.h>\n#include <sys/random.h>\nint main(int argc,char**argv){(void)argv;unsigned long long v=0;if(getrandom(&v,8,0)!=8)return 3;printf("%%016llx\\n",v);if(argc>1)printf("%%s\\n",getenv("ASAN_OPTIONS"));return 0;}\n' >"$W/asan.c" &&
+	${CC:-cc} -fsanitize=address -o "$W/asan_t" "$W/asan.c" 2>/dev/null; then
+	run 7 "$W/asan_t" >/dev/null
+	_r0=$?
+	check "ASan target under a bare LD_PRELOAD: ASan refuses to start (rc=$_r0; the test can fail)" [ "$_r0" -eq 1 ]
+	timeout "$TO" "$B/detrun" -s 7 -- "$W/asan_t" >"$W/as1" 2>"$W/err"; _r1=$?
+	timeout "$TO" "$B/detrun" -s 7 -- "$W/asan_t" >"$W/as2" 2>>"$W/err"; _r2=$?
+	"$W/asan_t" >"$W/as0"
+	check "ASan target under detrun: runs (rc=$_r1, $_r2), served (same value twice, not the kernel's)" \
+		sh -c "[ $_r1 -eq 0 ] && [ $_r2 -eq 0 ] && [ -s '$W/as1' ] && cmp -s '$W/as1' '$W/as2' && ! cmp -s '$W/as0' '$W/as1'"
+	timeout "$TO" env ASAN_OPTIONS=detect_leaks=1 "$B/detrun" -s 7 -- "$W/asan_t" env >"$W/as3" 2>"$W/err"
+	check "ASan target under detrun: the user's ASAN_OPTIONS are kept, the link-order check added" \
+		grep -qx 'detect_leaks=1:verify_asan_link_order=0' "$W/as3"
+else
+	echo "skip ASan target (no -fsanitize=address here, or a sanitizer build)"
+fi
+
+# ---- lineage: system, popen, execveat, a large environment --------------
+for mode in system execveat bigenv; do
+	(cd "$W" && run 7 "$T/rel_lineage" $mode >"$W/lin1")
+	_r1=$?
+	(cd "$W" && run 7 "$T/rel_lineage" $mode >"$W/lin2")
+	check "lineage $mode: runs (rc=$_r1), same values with one seed" \
+		sh -c "[ $_r1 -eq 0 ] && [ \$(wc -l <'$W/lin1') -ge 2 ] && cmp -s '$W/lin1' '$W/lin2'"
+	check "lineage $mode: every child has its own key (no value twice)" \
+		sh -c "[ -z \"\$(awk '{print \$2}' '$W/lin1' | sort | uniq -d)\" ]"
+done
+
+# ---- stdio and zero-copy reads of the random devices --------------------
+echo "a line of the file" >"$W/line.txt"
+timeout "$TO" "$T/rel_stdio" contracts "$W/line.txt" >"$W/stdio0" 2>"$W/err"
+check "stdio: the contracts run without the shim (freopen, setvbuf, fseek, ftell, fileno)" \
+	grep -qx 'copy_file_range=-1 errno=22' "$W/stdio0"
+echo "a line of the file" >"$W/line.txt"
+run 7 "$T/rel_stdio" contracts "$W/line.txt" >"$W/stdio1"
+check "stdio: a FILE on /dev/urandom keeps every contract under the shim (same output as without)" \
+	cmp -s "$W/stdio0" "$W/stdio1"
+run 7 "$T/rel_stdio" values </dev/urandom >"$W/val1"
+run 7 "$T/rel_stdio" values </dev/urandom >"$W/val2"
+timeout "$TO" "$T/rel_stdio" values </dev/urandom >"$W/val0" 2>/dev/null
+check "stdio: fread of a FILE and of stdin on the device, sendfile, splice: same with one seed" \
+	sh -c "[ \$(wc -l <'$W/val1') -eq 6 ] && cmp -s '$W/val1' '$W/val2'"
+for k in fopen_fread stdin_fread sendfile splice freopen_stdin; do
+	check "stdio: $k differs without the shim (the test can fail)" \
+		sh -c "! grep -qx \"\$(grep '^$k ' '$W/val1')\" '$W/val0'"
+done
+run 7 od -An -N8 -tx8 </dev/urandom >"$W/od1"
+run 7 od -An -N8 -tx8 </dev/urandom >"$W/od2"
+od -An -N8 -tx8 </dev/urandom >"$W/od0"
+check "stdio: od -N8 < /dev/urandom (stdin open on the device at exec) is reproducible" \
+	sh -c "[ -s '$W/od1' ] && cmp -s '$W/od1' '$W/od2' && ! cmp -s '$W/od1' '$W/od0'"
+
 # ---- 5. bad input: what the user sees ----------------------------------
 E=$T/entropy
 # bad NAME STATUS PATTERN ENV...: the job exits STATUS and stderr carries
@@ -260,6 +321,8 @@ if [ -z "${SANITIZE:-}" ] && command -v valgrind >/dev/null; then
 		vg "$T/$t"
 		check "valgrind: $t under the shim, no memcheck error" [ $? -eq 0 ]
 	done
+	vg "$T/rel_stdio" contracts "$W/line.txt"
+	check "valgrind: rel_stdio contracts under the shim, no memcheck error" [ $? -eq 0 ]
 	vg "$T/rel_stress" threads 4 100
 	check "valgrind: rel_stress threads under the shim, no memcheck error" [ $? -eq 0 ]
 	vg "$T/rel_stress" signals 200

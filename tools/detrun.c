@@ -435,6 +435,17 @@ int main(int argc, char **argv)
 	e = dr_build_env(&o, &l);
 	if (e)
 		return e;
+	if (dr_needs_asan(l.exe)) {
+		/* ASan exits 1 when a preload comes before its runtime; the
+		 * runtime still initialises before the shim, which it serves
+		 * (docs/measurements/RELIABILITY.md, "Sanitized programs"). */
+		const char *a = getenv("ASAN_OPTIONS");
+		char v[4096];
+
+		snprintf(v, sizeof(v), "%s%sverify_asan_link_order=0",
+			 a ? a : "", a && *a ? ":" : "");
+		dr_env_set(&l, "ASAN_OPTIONS", v);
+	}
 	dr_aslr_setup(&o);
 	if (o.verify)
 		return dr_verify(&o, &l);

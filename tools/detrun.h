@@ -135,6 +135,11 @@ int dr_find_shim(const struct dr_opts *o, char *out, size_t cap);
 int dr_check_command(const char *shim, const char *cmd, char *exe,
 		     size_t cap);
 
+/* True if the (64-bit ELF) program at path needs libasan: ASan then
+ * refuses to start unless its runtime comes first, so detrun adds
+ * verify_asan_link_order=0 to ASAN_OPTIONS for it. */
+bool dr_needs_asan(const char *path);
+
 /* True if an LD_PRELOAD entry is a detshim: the path shim (NULL when not
  * known yet) or any file named DR_SHIM_NAME. */
 bool dr_is_shim_entry(const char *entry, const char *shim);

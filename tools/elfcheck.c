@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -393,4 +394,56 @@ int dr_check_command(const char *shim, const char *cmd, char *exe,
 	if (e)
 		return e;
 	return check_loadable(shim, exe, 0);
+}
+
+/* True if the 64-bit ELF program at path names libasan among its
+ * DT_NEEDED libraries (its .dynamic section and the string table it
+ * links to). */
+bool dr_needs_asan(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	const unsigned char *m;
+	const Elf64_Ehdr *h;
+	bool found = false;
+	int i;
+
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(*h)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return false;
+	h = (const Elf64_Ehdr *)m;
+#define IN_FILE(off, len) ((off) <= (size_t)st.st_size && \
+			   (len) <= (size_t)st.st_size - (off))
+	if (memcmp(h->e_ident, ELFMAG, SELFMAG) == 0 &&
+	    h->e_ident[EI_CLASS] == ELFCLASS64 && h->e_shentsize == sizeof(Elf64_Shdr) &&
+	    IN_FILE(h->e_shoff, (size_t)h->e_shnum * sizeof(Elf64_Shdr))) {
+		const Elf64_Shdr *sh = (const Elf64_Shdr *)(m + h->e_shoff);
+
+		for (i = 0; i < h->e_shnum && !found; i++) {
+			const Elf64_Shdr *str = &sh[sh[i].sh_link % h->e_shnum];
+			const Elf64_Dyn *d = (const Elf64_Dyn *)(m + sh[i].sh_offset);
+			size_t k, n = sh[i].sh_size / sizeof(*d);
+
+			if (sh[i].sh_type != SHT_DYNAMIC ||
+			    !IN_FILE(sh[i].sh_offset, sh[i].sh_size) ||
+			    !IN_FILE(str->sh_offset, str->sh_size))
+				continue;
+			for (k = 0; k < n && d[k].d_tag != DT_NULL; k++)
+				if (d[k].d_tag == DT_NEEDED &&
+				    d[k].d_un.d_val + 11 < str->sh_size &&
+				    strncmp((const char *)m + str->sh_offset +
+						    d[k].d_un.d_val,
+					    "libasan.so", 10) == 0)
+					found = true;
+		}
+	}
+#undef IN_FILE
+	munmap((void *)m, (size_t)st.st_size);
+	return found;
 }

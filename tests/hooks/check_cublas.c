@@ -32,8 +32,7 @@ static int scenario(const char *name)
 	hdl h = NULL;
 
 	if (strcmp(name, "missing") == 0) {
-		strided64_fn f = (strided64_fn)dlsym(RTLD_DEFAULT,
-						     "cublasGemmStridedBatchedEx_64");
+		strided64_fn f = (strided64_fn)hook_sym("cublasGemmStridedBatchedEx_64");
 		int i;
 
 		for (i = 0; i < 3; i++)
@@ -138,7 +137,7 @@ START_TEST(missing_real_symbol_returns_not_initialized)
 			  const void *, const void *, int, int64_t, long long,
 			  const void *, int, int64_t, long long, const void *,
 			  void *, int, int64_t, long long, int64_t, int, int);
-	fn f = (fn)dlsym(RTLD_DEFAULT, "cublasGemmStridedBatchedEx_64");
+	fn f = (fn)hook_sym("cublasGemmStridedBatchedEx_64");
 	hdl h = NULL;
 
 	ck_assert_ptr_nonnull(f);

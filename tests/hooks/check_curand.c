@@ -81,7 +81,7 @@ END_TEST
 START_TEST(missing_create_host)
 {
 	typedef int (*fn)(void **, int);
-	fn f = (fn)dlsym(RTLD_DEFAULT, "curandCreateGeneratorHost");
+	fn f = (fn)hook_sym("curandCreateGeneratorHost");
 	void *g = NULL;
 
 	ck_assert_ptr_nonnull(f); /* the shim's hook; the fake has none */

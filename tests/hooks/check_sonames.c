@@ -10,8 +10,8 @@
  *   -DSET_LOCAL=\"N\"   linked against none; dlopens libcublas.so.N and
  *                      libcublasLt.so.N RTLD_LOCAL at run time, as Python
  *                      loads torch's libraries (N = 12, and 14)
- * Every call goes through dlsym(RTLD_DEFAULT), which finds the shim's
- * definition first, exactly where the program's own call binds.  Each
+ * Every call goes through the shim's definition (hook_sym), exactly where
+ * the program's own call binds.  Each
  * test runs a child with DETSHIM_POLICY=off and one with enforce: with
  * off the fake's own behaviour shows (the contrast that proves the check
  * can fail), with enforce the shim's pins show.
@@ -26,7 +26,7 @@ static void *libs[2]; /* the RTLD_LOCAL libraries (SET_LOCAL) */
 /* A hook (the shim's definition). */
 static void *hook(const char *name)
 {
-	void *p = dlsym(RTLD_DEFAULT, name);
+	void *p = hook_sym(name);
 
 	if (p == NULL) {
 		printf("no symbol %s\n", name);

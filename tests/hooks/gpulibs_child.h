@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hook_sym.h"
+
 extern char **environ;
 
 /* Run scenario with env (NULL-terminated "K=V" list); stdout into out.

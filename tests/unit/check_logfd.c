@@ -214,6 +214,30 @@ START_TEST(test_warn_after_start_up_goes_to_the_log)
 }
 END_TEST
 
+/* After start-up without a log, a warning is dropped: the program's
+ * stderr is its own.  Before main it is one line on stderr. */
+START_TEST(test_warn_without_log_after_start_up_dropped)
+{
+	char buf[4096], errp[160];
+	int saved;
+
+	snprintf(errp, sizeof(errp), "%s/stderr", dir);
+	ds_cfg.log_path[0] = '\0';
+	ck_assert_int_eq(ds_log_open(), 0);
+	atomic_store(&ds_init_state, 2);
+	saved = capture_stderr(errp);
+	ds_warn("after main %d", 1);
+	restore_stderr(saved);
+	ck_assert_int_eq(slurp(errp, buf, sizeof(buf)), 0);
+	atomic_store(&ds_init_state, 1);
+	saved = capture_stderr(errp);
+	ds_warn("before main %d", 2);
+	restore_stderr(saved);
+	slurp(errp, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "detshim: before main 2\n");
+}
+END_TEST
+
 START_TEST(test_vfork_child_writes_nothing)
 {
 	char buf[8192], errp[160], pidstr[32];
@@ -456,6 +480,7 @@ static Suite *make_logfd_suite(void)
 	tcase_add_test(t, test_failure_reported_once_in_the_log);
 	tcase_add_test(t, test_failure_at_start_up_on_stderr_once);
 	tcase_add_test(t, test_warn_after_start_up_goes_to_the_log);
+	tcase_add_test(t, test_warn_without_log_after_start_up_dropped);
 	tcase_add_test(t, test_vfork_child_writes_nothing);
 	tcase_add_test(t, test_sandboxed_writes_nothing);
 	suite_add_tcase(s, t);

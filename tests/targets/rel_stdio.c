@@ -1,0 +1,162 @@
+/*
+ * rel_stdio.c - stdio and zero-copy calls on the random devices
+ * (docs/measurements/RELIABILITY.md, "stdio and zero-copy reads").
+ *
+ *   rel_stdio contracts FILE   every stdio contract of a FILE on
+ *                              /dev/urandom, printed one per line, no
+ *                              random byte printed: the output must be the
+ *                              same with and without the shim
+ *   rel_stdio values           hex of what each way of reading urandom
+ *                              gave: fread of a fopen'ed FILE, fread of
+ *                              stdin (run it with stdin on the device),
+ *                              sendfile and splice into a pipe, read on
+ *                              the fd afterwards, and fread of stdin
+ *                              after freopen onto the device
+ *
+ * tests/it_reliability.sh runs both with and without the shim.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+static void hex(const char *what, const unsigned char *b, size_t n)
+{
+	size_t i;
+
+	printf("%s ", what);
+	for (i = 0; i < n; i++)
+		printf("%02x", b[i]);
+	printf("\n");
+}
+
+/* Each result as "name=value errno=E" (errno only on failure). */
+static void said(const char *name, long r)
+{
+	if (r < 0)
+		printf("%s=%ld errno=%d\n", name, r, errno);
+	else
+		printf("%s=%ld\n", name, r);
+}
+
+static int contracts(const char *path)
+{
+	unsigned char b[64];
+	char line[256] = "";
+	FILE *f, *g;
+	int fd;
+
+	f = fopen("/dev/urandom", "r");
+	if (f == NULL)
+		return 1;
+	fd = fileno(f);
+	said("fileno_valid", fd >= 0 && fcntl(fd, F_GETFD) >= 0);
+	said("fread", (long)fread(b, 1, 8, f));
+	errno = 0;
+	said("setvbuf_after_read", setvbuf(f, NULL, _IOFBF, 1024));
+	errno = 0;
+	said("ftell", ftell(f));
+	errno = 0;
+	said("fseek_set", fseek(f, 0, SEEK_SET));
+	errno = 0;
+	said("fseek_cur", fseek(f, 16, SEEK_CUR));
+	errno = 0;
+	/* The value is glibc's buffer arithmetic for a real FILE (the
+	 * offset asked for) and the device's lseek (0) for a served one. */
+	said("ftell_after_seek_ok", ftell(f) >= 0);
+	said("fread_after_seek", (long)fread(b, 1, 16, f));
+	said("feof", feof(f));
+	said("ferror", ferror(f));
+	said("fgetc_ok", fgetc(f) != EOF);
+	said("ungetc", ungetc('x', f));
+	said("fgetc_ungot", fgetc(f));
+	/* freopen keeps the FILE and the descriptor number. */
+	errno = 0;
+	g = freopen(path, "r", f);
+	said("freopen_same", g == f);
+	if (g == NULL)
+		return 1;
+	said("freopen_fd_kept", fileno(g) == fd);
+	said("fgets_ok", fgets(line, sizeof(line), g) != NULL);
+	printf("line %s", line);
+	said("fclose", fclose(g));
+	/* fdopen of a read-only fd, then fileno. */
+	fd = open("/dev/urandom", O_RDONLY);
+	f = fdopen(fd, "r");
+	said("fdopen_fileno", f != NULL && fileno(f) == fd);
+	said("fdopen_fread", f ? (long)fread(b, 1, 4, f) : -1);
+	said("fdopen_fclose", f ? fclose(f) : -1);
+	errno = 0;
+	said("fd_closed", fcntl(fd, F_GETFD));
+	/* A FILE reopened onto the device with freopen(NULL, ...). */
+	f = fopen("/dev/urandom", "r");
+	errno = 0;
+	g = f ? freopen(NULL, "r", f) : NULL;
+	said("freopen_null", g != NULL);
+	said("freopen_null_fread", g ? (long)fread(b, 1, 8, g) : -1);
+	if (g)
+		fclose(g);
+	/* copy_file_range needs regular files: EINVAL from the kernel. */
+	fd = open("/dev/urandom", O_RDONLY);
+	{
+		int out = open(path, O_WRONLY | O_APPEND);
+
+		errno = 0;
+		said("copy_file_range",
+		     (long)copy_file_range(fd, NULL, out, NULL, 8, 0));
+		close(out);
+	}
+	close(fd);
+	return 0;
+}
+
+static int values(void)
+{
+	unsigned char b[32];
+	int p[2], fd;
+	FILE *f;
+
+	f = fopen("/dev/urandom", "r");
+	if (f == NULL || fread(b, 1, 8, f) != 8)
+		return 1;
+	hex("fopen_fread", b, 8);
+	fclose(f);
+	if (fread(b, 1, 8, stdin) == 8)
+		hex("stdin_fread", b, 8);
+	else
+		printf("stdin_fread none\n");
+	fd = open("/dev/urandom", O_RDONLY);
+	if (fd < 0 || pipe(p) != 0)
+		return 1;
+	if (sendfile(p[1], fd, NULL, 8) != 8 || read(p[0], b, 8) != 8)
+		return 1;
+	hex("sendfile", b, 8);
+	if (splice(fd, NULL, p[1], NULL, 8, 0) != 8 || read(p[0], b, 8) != 8)
+		return 1;
+	hex("splice", b, 8);
+	if (read(fd, b, 8) != 8)
+		return 1;
+	hex("read_after", b, 8);
+	/* util-linux hexdump reopens stdin on the file it is given. */
+	if (freopen("/dev/urandom", "r", stdin) == NULL ||
+	    fread(b, 1, 8, stdin) != 8)
+		return 1;
+	hex("freopen_stdin", b, 8);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int r = 1;
+
+	if (argc == 3 && strcmp(argv[1], "contracts") == 0)
+		r = contracts(argv[2]);
+	else if (argc == 2 && strcmp(argv[1], "values") == 0)
+		r = values();
+	else
+		fprintf(stderr, "usage: rel_stdio contracts FILE | values\n");
+	fflush(stdout);
+	return r;
+}
