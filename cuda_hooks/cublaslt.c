@@ -344,7 +344,7 @@ static void lt_why(char *buf, size_t cap, const struct ds_cublaslt_algo *algo,
 	}
 	ds_fmt(buf, cap, "cuBLASLt algo %d split-K %d reduction scheme %u%s",
 	       id, splitk, scheme,
-	       chose ? " (chosen by detshim: first unsplit)" : "");
+	       chose ? " (detshim: first unsplit)" : "");
 }
 
 /* Its pointer type is lt_hashed's first parameter. */

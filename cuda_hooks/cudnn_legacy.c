@@ -422,7 +422,7 @@ static const char *const cudnn_types[] = {
 };
 
 /* Bytes of the operand described by d (a filter or a tensor), and its
- * shape appended to what ("x=float[1,3,8,8] "). */
+ * shape appended to what (" x=float[1,3,8,8]"). */
 static size_t operand(void *d, bool filter, char tag, char *what, size_t cap,
 		      size_t *len)
 {
@@ -452,13 +452,13 @@ static size_t operand(void *d, bool filter, char tag, char *what, size_t cap,
 			   DS_CUDNN_STATUS_NOT_INITIALIZED;
 	if (st != DS_CUDNN_STATUS_SUCCESS || nd < 0 || nd > 8)
 		nd = 0;
-	*len += ds_fmt(what + *len, cap - *len, "%c=%s[", tag,
+	*len += ds_fmt(what + *len, cap - *len, " %c=%s[", tag,
 		       type >= 0 && type < (int)DS_ARRAY_SIZE(cudnn_types) ?
 			       cudnn_types[type] : "?");
 	for (i = 0; i < nd; i++)
 		*len += ds_fmt(what + *len, cap - *len, "%s%d", i ? "," : "",
 			       dims[i]);
-	*len += ds_fmt(what + *len, cap - *len, "] ");
+	*len += ds_fmt(what + *len, cap - *len, "]");
 	return bytes;
 }
 
@@ -486,7 +486,7 @@ static ds_cudnn_status hashed_exec(enum ds_cudnn_conv_kind kind,
 	if (!ds_hc_begin(&hc, stream))
 		return exec(kind, site, h, alpha, ad, a, bd, b, c, algo, ws,
 			    wss, beta, dd, d);
-	len = ds_fmt(what, sizeof(what), "%s algo=%d ", families[kind].kind,
+	len = ds_fmt(what, sizeof(what), "%s algo=%d", families[kind].kind,
 		     algo);
 	na = operand(ad, kind == DS_CUDNN_CONV_BWD_DATA, tags[kind][0], what,
 		     sizeof(what), &len);

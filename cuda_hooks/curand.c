@@ -230,19 +230,20 @@ DS_EXPORT ds_curand_status curandSetStream(ds_curand_generator g, void *stream)
 
 /* After a generate call: hash its n outputs of elem bytes, log. */
 static void generated(struct ds_site *site, struct ds_hc *hc,
-		      ds_curand_generator g, ds_curand_status st,
-		      const void *out, size_t n, size_t elem, const char *type,
-		      const char *params)
+		      ds_curand_status st, const void *out, size_t n,
+		      size_t elem, const char *type, const char *params)
 {
-	char what[120];
+	char what[120], why[72];
 
 	ds_hc_out(hc, out, n <= SIZE_MAX / elem ? n * elem : 0);
-	ds_fmt(what, sizeof(what), "n=%zu out=%s%s generator=%p", n, type,
-	       params, g);
-	ds_hc_end(site, hc, st, what,
-		  ds_enforce(DS_SRC_CURAND) ?
-			  "cuRAND generator seeded and ordered by detshim" :
-			  "cuRAND generator as the program set it");
+	ds_fmt(what, sizeof(what), "n=%zu out=%s%s", n, type, params);
+	if (ds_enforce(DS_SRC_CURAND))
+		ds_fmt(why, sizeof(why),
+		       "cuRAND generator: seed mode %s, ordering pinned",
+		       ds_seed_mode_names[ds_cfg.seed_mode]);
+	else
+		ds_fmt(why, sizeof(why), "cuRAND generator as the program set it");
+	ds_hc_end(site, hc, st, what, why);
 }
 
 /* The generate functions: one body each, the real call between
@@ -266,7 +267,7 @@ DS_EXPORT ds_curand_status curandGenerate(ds_curand_generator g,
 	on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n);
 	if (on)
-		generated(&site, &hc, g, st, out, n, 4, "u32", "");
+		generated(&site, &hc, st, out, n, 4, "u32", "");
 	return st;
 }
 
@@ -283,7 +284,7 @@ DS_EXPORT ds_curand_status curandGenerateLongLong(ds_curand_generator g,
 	on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n);
 	if (on)
-		generated(&site, &hc, g, st, out, n, 8, "u64", "");
+		generated(&site, &hc, st, out, n, 8, "u64", "");
 	return st;
 }
 
@@ -299,7 +300,7 @@ DS_EXPORT ds_curand_status curandGenerateUniform(ds_curand_generator g,
 	on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n);
 	if (on)
-		generated(&site, &hc, g, st, out, n, 4, "R_32F", " uniform");
+		generated(&site, &hc, st, out, n, 4, "R_32F", " uniform");
 	return st;
 }
 
@@ -315,7 +316,7 @@ DS_EXPORT ds_curand_status curandGenerateUniformDouble(ds_curand_generator g,
 	on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n);
 	if (on)
-		generated(&site, &hc, g, st, out, n, 8, "R_64F", " uniform");
+		generated(&site, &hc, st, out, n, 8, "R_64F", " uniform");
 	return st;
 }
 
@@ -332,7 +333,7 @@ DS_EXPORT ds_curand_status curandGenerateNormal(ds_curand_generator g,
 	on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n, mean, sd);
 	if (on)
-		generated(&site, &hc, g, st, out, n, 4, "R_32F", " normal");
+		generated(&site, &hc, st, out, n, 4, "R_32F", " normal");
 	return st;
 }
 
@@ -349,7 +350,7 @@ DS_EXPORT ds_curand_status curandGenerateNormalDouble(ds_curand_generator g,
 	on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n, mean, sd);
 	if (on)
-		generated(&site, &hc, g, st, out, n, 8, "R_64F", " normal");
+		generated(&site, &hc, st, out, n, 8, "R_64F", " normal");
 	return st;
 }
 
@@ -366,7 +367,7 @@ DS_EXPORT ds_curand_status curandGenerateLogNormal(ds_curand_generator g,
 	on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n, mean, sd);
 	if (on)
-		generated(&site, &hc, g, st, out, n, 4, "R_32F", " log-normal");
+		generated(&site, &hc, st, out, n, 4, "R_32F", " log-normal");
 	return st;
 }
 
@@ -382,7 +383,7 @@ DS_EXPORT ds_curand_status curandGenerateLogNormalDouble(
 	on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n, mean, sd);
 	if (on)
-		generated(&site, &hc, g, st, out, n, 8, "R_64F", " log-normal");
+		generated(&site, &hc, st, out, n, 8, "R_64F", " log-normal");
 	return st;
 }
 
@@ -399,6 +400,6 @@ DS_EXPORT ds_curand_status curandGeneratePoisson(ds_curand_generator g,
 	on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n, lambda);
 	if (on)
-		generated(&site, &hc, g, st, out, n, 4, "u32", " poisson");
+		generated(&site, &hc, st, out, n, 4, "u32", " poisson");
 	return st;
 }

@@ -127,7 +127,7 @@ struct pending {
 	size_t out_bytes;
 	int status;            /* of the real call */
 	char what[120];
-	char why[48];
+	char why[72];
 };
 
 static __thread int group_depth;
