@@ -13,7 +13,9 @@
  * show exactly that call as the first whose inputs agree and whose
  * output does not.
  */
+#include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "gpulibs_child.h"
 
@@ -245,10 +247,47 @@ static int seq(int host_operand)
 	return 0;
 }
 
+/* The cost of the hooks: ns per cublasGemmEx of 8x8 floats (with
+ * BENCH_NULL=1, of no matrices: the fake then computes nothing), median
+ * of 9 rounds of BENCH_CALLS calls (docs/measurements/BENCHMARKS.md). */
+static int bench(void)
+{
+	const char *v = getenv("BENCH_CALLS"), *z = getenv("BENCH_NULL");
+	long calls = v ? atol(v) : 100000, i;
+	bool none = z && z[0] == '1';
+	float *a = none ? NULL : dev(64), *b = none ? NULL : dev(64);
+	float *c = none ? NULL : dev(64), one = 1.0f, zero = 0.0f;
+	double ns[9], t;
+	struct timespec t0, t1;
+	ptr h = NULL;
+	int r, j;
+
+	cublasCreate_v2(&h);
+	for (r = 0; r < 9; r++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < calls; i++)
+			cublasGemmEx(h, 0, 0, 8, 8, 8, &one, a, R_32F, 8, b,
+				     R_32F, 8, &zero, c, R_32F, 8, 68, -1);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ns[r] = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
+			 (double)(t1.tv_nsec - t0.tv_nsec)) / (double)calls;
+	}
+	for (r = 1; r < 9; r++) /* insertion sort */
+		for (j = r; j > 0 && ns[j - 1] > ns[j]; j--) {
+			t = ns[j];
+			ns[j] = ns[j - 1];
+			ns[j - 1] = t;
+		}
+	printf("gemm_ns=%.1f\n", ns[4]);
+	return 0;
+}
+
 static int scenario(const char *name)
 {
 	if (cuInit(0) != 0)
 		return 3;
+	if (strcmp(name, "bench") == 0)
+		return bench();
 	if (strcmp(name, "seq") == 0)
 		return seq(0);
 	if (strcmp(name, "host") == 0)
