@@ -294,7 +294,12 @@ void ds_cudnn_hc_note(struct ds_cudnn_desc *d, uint32_t name, int type,
 	struct ds_cudnn_hcinfo *h;
 	int64_t i;
 
-	if (count <= 0 || vals == NULL || (h = hcinfo(d)) == NULL)
+	/* Only what a variant pack's sizes are found through. */
+	if (count <= 0 || vals == NULL ||
+	    (d->type != DS_CUDNN_BACKEND_TENSOR_DESCRIPTOR &&
+	     d->type != DS_CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR &&
+	     type != DS_CUDNN_TYPE_BACKEND_DESCRIPTOR) ||
+	    (h = hcinfo(d)) == NULL)
 		return;
 	if (d->type == DS_CUDNN_BACKEND_TENSOR_DESCRIPTOR) {
 		if (name == DS_CUDNN_ATTR_TENSOR_UNIQUE_ID &&

@@ -200,19 +200,30 @@ bool ds_cu_stream_wait(void *stream)
 {
 	ds_cu_result (*capturing)(ds_cu_stream, int *);
 	ds_cu_result (*sync)(ds_cu_stream);
+	ds_cu_result (*mode)(int *);
 	int status = DS_CU_STREAM_CAPTURE_STATUS_NONE;
+	int m = DS_CU_STREAM_CAPTURE_MODE_RELAXED;
 	bool ok = false;
 
 	ds_inside++;
 	capturing = drv_call(CALL_STREAM_IS_CAPTURING);
 	sync = drv_call(CALL_STREAM_SYNCHRONIZE);
+	mode = drv_call(CALL_EXCHANGE_CAPTURE_MODE);
 	/* A synchronisation of a stream being captured into a CUDA graph
 	 * fails and invalidates the capture (CUDA programming guide,
-	 * "Prohibited and unhandled operations"): never try. */
+	 * "Prohibited and unhandled operations"): never try.  Another
+	 * thread's capture in global mode would forbid this thread's
+	 * synchronisation too: this thread's mode is relaxed meanwhile
+	 * (cuThreadExchangeStreamCaptureMode), then given back. */
 	if (sync && capturing &&
 	    capturing(stream, &status) == DS_CUDA_SUCCESS &&
-	    status == DS_CU_STREAM_CAPTURE_STATUS_NONE)
+	    status == DS_CU_STREAM_CAPTURE_STATUS_NONE) {
+		bool relaxed = mode && mode(&m) == DS_CUDA_SUCCESS;
+
 		ok = sync(stream) == DS_CUDA_SUCCESS;
+		if (relaxed)
+			mode(&m);
+	}
 	ds_inside--;
 	return ok;
 }
@@ -248,13 +259,21 @@ bool ds_cu_copy_to_host(void *dst, unsigned long long src, size_t n,
 	ds_cu_result (*sync)(ds_cu_stream);
 	bool ok = false;
 
+	ds_cu_result (*mode)(int *);
+	int m = DS_CU_STREAM_CAPTURE_MODE_RELAXED;
+	bool relaxed;
+
 	ds_inside++;
 	copy = drv_call(CALL_MEMCPY_DTOH_ASYNC);
 	sync = drv_call(CALL_STREAM_SYNCHRONIZE);
+	mode = drv_call(CALL_EXCHANGE_CAPTURE_MODE);
+	relaxed = mode && mode(&m) == DS_CUDA_SUCCESS; /* as above */
 	/* On the call's own stream, so that no other stream is waited for;
 	 * the copy into pageable memory has finished when the stream has. */
 	if (copy && sync && copy(dst, src, n, stream) == DS_CUDA_SUCCESS)
 		ok = sync(stream) == DS_CUDA_SUCCESS;
+	if (relaxed)
+		mode(&m);
 	ds_inside--;
 	return ok;
 }

@@ -86,6 +86,8 @@
 	  "cuMemsetD8Async_ptsz")                                            \
 	X(STREAM_IS_CAPTURING, "cuStreamIsCapturing", DS_CU_VERSION_10_0, 0, \
 	  "cuStreamIsCapturing")                                             \
+	X(EXCHANGE_CAPTURE_MODE, "cuThreadExchangeStreamCaptureMode",        \
+	  DS_CU_VERSION_10_1, 0, "cuThreadExchangeStreamCaptureMode")        \
 	X(STREAM_SYNCHRONIZE, "cuStreamSynchronize", DS_CU_VERSION_2_0, 0,   \
 	  "cuStreamSynchronize")                                             \
 	X(POINTER_GET_ATTRIBUTE, "cuPointerGetAttribute", DS_CU_VERSION_4_0, \

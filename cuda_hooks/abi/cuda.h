@@ -33,6 +33,7 @@ typedef int ds_cu_device;             /* CUdevice */
 #define DS_CU_POINTER_ATTRIBUTE_IS_MANAGED 8
 #define DS_CU_MEMORYTYPE_DEVICE 2
 #define DS_CU_STREAM_CAPTURE_STATUS_NONE 0
+#define DS_CU_STREAM_CAPTURE_MODE_RELAXED 2
 
 /* ABI versions (cudaTypedefs.h PFN_*_vNNNN): the version from which
  * cuGetProcAddress hands out the _v2 ABI of these entry points. */
@@ -50,6 +51,7 @@ typedef int ds_cu_device;             /* CUdevice */
 #define DS_CU_VERSION_4_0 4000   /* cuPointerGetAttribute */
 #define DS_CU_VERSION_7_0 7000   /* cuMemsetD8Async_ptsz */
 #define DS_CU_VERSION_10_0 10000 /* cuStreamIsCapturing */
+#define DS_CU_VERSION_10_1 10010 /* cuThreadExchangeStreamCaptureMode */
 #define DS_CU_VERSION_11_4 11040 /* cuDeviceGetUuid_v2 */
 
 #endif /* DS_ABI_CUDA_H */

@@ -10,7 +10,10 @@
  * memory does), cuStreamIsCapturing (FAKE_CUDA_CAPTURING=1: every
  * stream is being captured), cuStreamSynchronize and cuMemcpyDtoHAsync_v2
  * (a copy that leaves an allocation fails); fake_cuda_copies() counts
- * the copies.  cuMemAllocFromPoolAsync is deliberately
+ * the copies.  FAKE_CUDA_OTHER_CAPTURE=1 plays another thread capturing
+ * in global mode: both then fail unless this thread's capture mode is
+ * relaxed (cuThreadExchangeStreamCaptureMode); fake_cuda_capture_mode()
+ * reads the thread's mode.  cuMemAllocFromPoolAsync is deliberately
  * missing (not exported, not in the table): the shim must never hand out
  * a wrapper for it.  cuMemAlloc below version 3020 is the 32-bit v1 ABI.
  */
@@ -142,15 +145,38 @@ int cuStreamIsCapturing(void *s, int *status)
 	return OK;
 }
 
+static __thread int capture_mode; /* 0 GLOBAL, 1 THREAD_LOCAL, 2 RELAXED */
+
+int cuThreadExchangeStreamCaptureMode(int *mode)
+{
+	int old = capture_mode;
+
+	capture_mode = *mode;
+	*mode = old;
+	return OK;
+}
+
+/* An unsafe call while another thread captures in global mode. */
+static int forbidden(void)
+{
+	const char *c = getenv("FAKE_CUDA_OTHER_CAPTURE");
+
+	return c && c[0] == '1' && capture_mode != 2;
+}
+
 int cuStreamSynchronize(void *s)
 {
 	(void)s;
+	if (forbidden())
+		return 900; /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED */
 	return inited ? OK : NOT_INIT;
 }
 
 int cuMemcpyDtoHAsync_v2(void *dst, dptr src, size_t n, void *s)
 {
 	(void)s;
+	if (forbidden())
+		return 900;
 	if (alloc_of(src, n) < 0)
 		return INVALID;
 	copies++;
@@ -252,6 +278,8 @@ int cuGetProcAddress_v2(const char *sym, void **pfn, int ver,
 		f = ptsz ? (void *)cuMemsetD8Async_ptsz : (void *)cuMemsetD8Async;
 	else if (IS("cuPointerGetAttribute")) f = (void *)cuPointerGetAttribute;
 	else if (IS("cuStreamIsCapturing")) f = (void *)cuStreamIsCapturing;
+	else if (IS("cuThreadExchangeStreamCaptureMode"))
+		f = (void *)cuThreadExchangeStreamCaptureMode;
 	else if (IS("cuStreamSynchronize")) f = (void *)cuStreamSynchronize;
 	else if (IS("cuMemcpyDtoHAsync")) f = (void *)cuMemcpyDtoHAsync_v2;
 #undef IS
@@ -264,3 +292,4 @@ int cuGetProcAddress_v2(const char *sym, void **pfn, int ver,
 /* Test probes. */
 int fake_cuda_memsets(void) { return memsets; }
 int fake_cuda_copies(void) { return copies; }
+int fake_cuda_capture_mode(void) { return capture_mode; }

@@ -25,6 +25,7 @@ typedef unsigned long long dptr;
 int cuInit(unsigned flags);
 int cuMemAlloc_v2(dptr *p, size_t n);
 int fake_cuda_copies(void);
+int fake_cuda_capture_mode(void);
 int curandCreateGenerator(ptr *g, int type);
 int curandSetStream(ptr g, ptr s);
 int curandSetPseudoRandomGeneratorSeed(ptr g, unsigned long long seed);
@@ -244,6 +245,7 @@ static int seq(int host_operand)
 	ncclReduce(n4, n5, 64, 7, 0, 0, COMM, S1);
 	ncclBroadcast(n5, n6, 64, 7, 0, COMM, S1);
 	printf("copies=%d\n", fake_cuda_copies());
+	printf("capture_mode=%d\n", fake_cuda_capture_mode());
 	return 0;
 }
 
@@ -524,6 +526,21 @@ START_TEST(captured_stream_is_not_waited_for)
 }
 END_TEST
 
+START_TEST(other_threads_capture_is_left_alone)
+{
+	const char *on[] = { "DETSHIM_HASH_CALLS=1", "FAKE_CUDA_OTHER_CAPTURE=1",
+			     NULL };
+	int n = run_logged("seq", on, a), i;
+
+	/* read in relaxed mode, and the thread's mode given back */
+	ck_assert_int_eq(n, NSEQ);
+	ck_assert_int_gt(child_value(out, "copies"), 0);
+	ck_assert_int_eq(child_value(out, "capture_mode"), 0);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(a[i].unreadable == 0, "%s", a[i].line);
+}
+END_TEST
+
 static Suite *hash_calls_suite(void)
 {
 	Suite *s = suite_create("call hashing");
@@ -538,6 +555,7 @@ static Suite *hash_calls_suite(void)
 	tcase_add_loop_test(t, one_varied_call_is_named, 12, NSEQ);
 	tcase_add_test(t, host_memory_is_unreadable_not_read);
 	tcase_add_test(t, captured_stream_is_not_waited_for);
+	tcase_add_test(t, other_threads_capture_is_left_alone);
 	suite_add_tcase(s, t);
 	return s;
 }
