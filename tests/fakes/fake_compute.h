@@ -7,7 +7,9 @@
  *   FAKE_HASH_VARY=<function>  FAKE_HASH_VARY_BY=<n>
  *
  * adds n to the first byte that function writes, as a kernel with
- * atomics would change a low bit from run to run.
+ * atomics would change a low bit from run to run (FAKE_HASH_VARY_BY=clock:
+ * an odd number from the clock, so that two runs of one command differ,
+ * as under detrun --verify).
  * The fakes' "device memory" is host memory (tests/fakes/libcuda.so.1.c).
  */
 #ifndef FAKE_COMPUTE_H
@@ -17,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* out[0..n) from the first na bytes of a and nb bytes of b (either may
  * be NULL), then the knob for call. */
@@ -41,9 +44,16 @@ static __attribute__((unused)) void fake_compute(const char *call, void *out,
 		h = (h ^ (uint32_t)i) * 16777619u;
 		po[i] = (unsigned char)(h >> 24);
 	}
-	if (vary && strcmp(vary, call) == 0 && getenv("FAKE_HASH_VARY_BY"))
-		po[0] = (unsigned char)(po[0] +
-					atoi(getenv("FAKE_HASH_VARY_BY")));
+	if (vary && strcmp(vary, call) == 0 && getenv("FAKE_HASH_VARY_BY")) {
+		const char *by = getenv("FAKE_HASH_VARY_BY");
+
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		po[0] = (unsigned char)(po[0] + (strcmp(by, "clock") == 0 ?
+							 (int)ts.tv_nsec | 1 :
+							 atoi(by)));
+	}
 }
 
 #endif /* FAKE_COMPUTE_H */
