@@ -15,10 +15,10 @@
  *     by pins.c (CUBLAS_WORKSPACE_CONFIG=:4096:8) before the library starts,
  *     unless gpu.cublas_workspace is false.
  * Each decision is logged once per handle (ds_once table), and counted per
- * site.  With gpu.hash_calls on, each GEMM also logs a "hashed" event
- * with hashes of A, B and C before the call and of C after it
- * (hash_calls.h).  Under policy warn the decisions are logged as "would-*" and the
- * calls pass unchanged.
+ * site.  Under policy warn the decisions are logged as "would-*" and the
+ * calls pass unchanged.  With gpu.hash_calls on, each GEMM also logs a
+ * "hashed" event with hashes of A, B and C before the call and of C
+ * after it (hash_calls.h).
  *
  * A hook whose real function is loaded nowhere returns
  * CUBLAS_STATUS_NOT_INITIALIZED, the library's own answer before
@@ -247,16 +247,27 @@ static void gemm_args(ds_cublas_handle h, int *ct, int *algo,
 /* Call hashing (hash_calls.h): one description of a GEMM for every entry
  * point.  Column-major; op(A) is m x k, op(B) k x n, C m x n. */
 struct gemm {
-	int ta, tb;                /* cublasOperation_t: 0 = N */
-	int64_t m, n, k;
-	const void *a, *b;         /* matrices, or device arrays of them */
-	void *c;
-	int at, bt, ct;            /* cudaDataType_t of A, B, C */
-	int64_t lda, ldb, ldc;
+	int ta;                    /* cublasOperation_t of A: 0 = N */
+	int tb;                    /* of B */
+	int64_t m;                 /* rows of op(A) and C */
+	int64_t n;                 /* columns of op(B) and C */
+	int64_t k;                 /* columns of op(A), rows of op(B) */
+	const void *a;             /* A, or a device array of them */
+	const void *b;             /* B, or a device array of them */
+	void *c;                   /* C, or a device array of them */
+	int at;                    /* cudaDataType_t of A */
+	int bt;                    /* of B */
+	int ct;                    /* of C */
+	int64_t lda;               /* leading dimensions */
+	int64_t ldb;
+	int64_t ldc;
 	int64_t batch;             /* 1 unless batched */
-	long long sa, sb, sc;      /* strides in elements (strided batch) */
+	long long sa;              /* strides in elements (strided batch) */
+	long long sb;
+	long long sc;
 	bool arrays;               /* a, b, c are device pointer arrays */
-	int compute, algo;         /* after gemm_args */
+	int compute;               /* compute type, after gemm_args */
+	int algo;                  /* algorithm, after gemm_args */
 };
 
 static size_t gemm_bytes(const struct gemm *g, int which)

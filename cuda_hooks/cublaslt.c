@@ -264,9 +264,10 @@ DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(
 struct lt_matrix {
 	uint32_t type;      /* cudaDataType_t */
 	int32_t order;      /* cublasLtOrder_t */
-	uint64_t rows, cols;
-	int64_t ld;
-	int32_t batch;
+	uint64_t rows;      /* of the stored matrix */
+	uint64_t cols;
+	int64_t ld;         /* leading dimension */
+	int32_t batch;      /* matrices in the batch */
 	int64_t stride;     /* elements between batch members */
 };
 

@@ -516,6 +516,8 @@ static ds_cudnn_status hashed_execute(__typeof__(&cudnnBackendExecute) f,
 		return f(h, plan, vp);
 	if (c && (c->flags & DS_CUDNN_F_OG))
 		gr = ds_cudnn_hc_lookup(c->og);
+	if (pack == NULL || pack->npack == 0)
+		ds_hc_in(&hc, NULL, 1); /* pack unknown: say so, never "same" */
 	hash_pack(&hc, pack, gr, false);
 	st = f(h, plan, vp);
 	hash_pack(&hc, pack, gr, true);

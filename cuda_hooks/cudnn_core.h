@@ -107,8 +107,8 @@ struct ds_cudnn_hcinfo {
 	int64_t uid;                 /* tensor: CUDNN_ATTR_TENSOR_UNIQUE_ID */
 	int32_t dtype;               /* tensor: cudnnDataType_t, -1 unknown */
 	int32_t nd;                  /* tensor: dimensions set */
-	int64_t dims[DS_CUDNN_HC_DIMS];    /* tensor */
-	int64_t strides[DS_CUDNN_HC_DIMS]; /* tensor */
+	int64_t dims[DS_CUDNN_HC_DIMS];    /* tensor: dimensions */
+	int64_t strides[DS_CUDNN_HC_DIMS]; /* tensor: strides, elements */
 	bool is_virtual;             /* tensor: never in a variant pack */
 	unsigned nref;               /* operation, graph: used refs */
 	void *refs[DS_CUDNN_HC_REFS];      /* descriptors referenced */
@@ -120,7 +120,7 @@ struct ds_cudnn_hcinfo {
 
 /* One tensor of a registered graph. */
 struct ds_cudnn_hc_tensor {
-	int64_t uid;
+	int64_t uid;                 /* CUDNN_ATTR_TENSOR_UNIQUE_ID */
 	size_t bytes;                /* extent in bytes, 0 unknown */
 	bool out;                    /* written by the graph */
 	char shape[40];              /* "float[1,3,8,8]" */
@@ -128,8 +128,8 @@ struct ds_cudnn_hc_tensor {
 
 struct ds_cudnn_hc_graph {
 	uint64_t g;                  /* op-graph fingerprint */
-	unsigned n;                  /* used entries */
-	struct ds_cudnn_hc_tensor t[DS_CUDNN_HC_REFS];
+	unsigned n;                  /* used entries of t */
+	struct ds_cudnn_hc_tensor t[DS_CUDNN_HC_REFS]; /* non-virtual tensors */
 };
 
 /* Remember one SetAttribute for call hashing (as above). */

@@ -347,8 +347,8 @@ void ds_cudnn_hc_note(struct ds_cudnn_desc *d, uint32_t name, int type,
 
 /* cudnnDataType_t: bits per element and name (cudnn_graph.h, 9.19). */
 static const struct {
-	int bits;
-	const char *name;
+	int bits;              /* per element */
+	const char *name;      /* less "CUDNN_DATA_", lower case */
 } cudnn_dtypes[] = {
 	{ 32, "float" },  { 64, "double" }, { 16, "half" },   { 8, "int8" },
 	{ 32, "int32" },  { 32, "int8x4" }, { 8, "uint8" },   { 32, "uint8x4" },

@@ -204,9 +204,9 @@ void ds_hc_out_array(struct ds_hc *hc, const void *const *array,
 
 /* cudaDataType_t (library_types.h, CUDA 13.0): value, bits, name. */
 static const struct {
-	int type;
-	int bits;
-	const char *name;
+	int type;              /* cudaDataType_t */
+	int bits;              /* per element */
+	const char *name;      /* less "CUDA_" */
 } dtypes[] = {
 	{ 0, 32, "R_32F" },   { 1, 64, "R_64F" },   { 2, 16, "R_16F" },
 	{ 3, 8, "R_8I" },     { 4, 64, "C_32F" },   { 5, 128, "C_64F" },

@@ -66,8 +66,8 @@ DS_NCCL_CALLS(DS_NCCL_SLOT)
 
 /* ncclDataType_t: bytes and name, by value. */
 static const struct {
-	int bytes;
-	const char *name;
+	int bytes;             /* per element */
+	const char *name;      /* as nccl.h spells it, less "nccl" */
 } nccl_types[] = {
 	{ 1, "int8" },    { 1, "uint8" },   { 4, "int32" },   { 4, "uint32" },
 	{ 8, "int64" },   { 8, "uint64" },  { 2, "float16" }, { 4, "float32" },
@@ -124,10 +124,10 @@ struct pending {
 	struct ds_hc hc;       /* inputs hashed, parked */
 	struct ds_site *site;  /* where the event goes */
 	void *out;             /* receive buffer, NULL: none */
-	size_t out_bytes;
+	size_t out_bytes;      /* its size */
 	int status;            /* of the real call */
-	char what[120];
-	char why[72];
+	char what[120];        /* the event's what */
+	char why[72];          /* and why, as at the call */
 };
 
 static __thread int group_depth;
