@@ -9,7 +9,9 @@
  * adds n to the first byte that function writes, as a kernel with
  * atomics would change a low bit from run to run (FAKE_HASH_VARY_BY=clock:
  * an odd number from the clock, so that two runs of one command differ,
- * as under detrun --verify).
+ * as under detrun --verify).  FAKE_HASH_VARY_AT=last changes the last
+ * byte instead, so that a hook that hashes too little of the output is
+ * seen.
  * The fakes' "device memory" is host memory (tests/fakes/libcuda.so.1.c).
  */
 #ifndef FAKE_COMPUTE_H
@@ -46,13 +48,14 @@ static __attribute__((unused)) void fake_compute(const char *call, void *out,
 	}
 	if (vary && strcmp(vary, call) == 0 && getenv("FAKE_HASH_VARY_BY")) {
 		const char *by = getenv("FAKE_HASH_VARY_BY");
-
 		struct timespec ts;
+		const char *at = getenv("FAKE_HASH_VARY_AT");
+		unsigned char *v = at && strcmp(at, "last") == 0 ? &po[n - 1] :
+								 &po[0];
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		po[0] = (unsigned char)(po[0] + (strcmp(by, "clock") == 0 ?
-							 (int)ts.tv_nsec | 1 :
-							 atoi(by)));
+		*v = (unsigned char)(*v + (strcmp(by, "clock") == 0 ?
+						   (int)ts.tv_nsec | 1 : atoi(by)));
 	}
 }
 

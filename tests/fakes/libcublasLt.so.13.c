@@ -30,11 +30,16 @@ struct layout {
 };
 struct mdesc { int32_t compute; int32_t scale; };
 
-/* Bytes of a column-major float layout (the only kind the tests use). */
+/* Bytes of a float layout, column-major or (order 1) row-major. */
 static size_t layout_bytes(const struct layout *l)
 {
-	return l && l->rows && l->cols ?
-		       ((l->cols - 1) * (uint64_t)l->ld + l->rows) * 4 : 0;
+	uint64_t inner, outer;
+
+	if (l == NULL || l->rows == 0 || l->cols == 0)
+		return 0;
+	inner = l->order == 1 ? l->cols : l->rows;
+	outer = l->order == 1 ? l->rows : l->cols;
+	return ((outer - 1) * (uint64_t)l->ld + inner) * 4;
 }
 
 

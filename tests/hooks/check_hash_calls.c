@@ -48,6 +48,8 @@ int cublasGemmStridedBatchedEx(ptr h, int ta, int tb, int m, int n, int k,
 int cublasLtMatrixLayoutCreate(ptr *l, uint32_t type, uint64_t rows,
 			       uint64_t cols, int64_t ld);
 int cublasLtMatmulDescCreate(ptr *d, int32_t compute, int32_t scale);
+int cublasLtMatrixLayoutSetAttribute(ptr l, int attr, const void *buf,
+				     size_t n);
 int cublasLtMatmul(ptr h, ptr d, const void *al, const void *a, ptr A,
 		   const void *b, ptr B, const void *be, const void *c, ptr C,
 		   void *dd, ptr D, const void *algo, void *ws, size_t wss,
@@ -284,6 +286,39 @@ static int bench(void)
 	return 0;
 }
 
+/* Transposed, batched and row-major operands in buffers of exactly the
+ * size they span: a hook that sized one too large gets a failed copy
+ * ("unreadable"). */
+static int shapes(void)
+{
+	float one = 1.0f, zero = 0.0f, ws[4];
+	float *a = dev(32), *b = dev(48), *c = dev(24);
+	float *sa = dev(12), *sb = dev(12), *sc = dev(12), *d = dev(24);
+	ptr h = NULL, la = NULL, lb = NULL, ld = NULL, md = NULL;
+	int32_t row = 1;
+
+	cublasCreate_v2(&h);
+	/* op(A) = A^T is 4x8: A is 8x4, lda 8; op(B) = B^T is 8x6: B is
+	 * 6x8, ldb 6; C is 4x6 */
+	cublasGemmEx(h, 1, 1, 4, 6, 8, &one, a, R_32F, 8, b, R_32F, 6, &zero,
+		     c, R_32F, 4, 68, -1);
+	/* 2x2 matrices 4 elements apart, 3 of them: 2 + 2 + 2 * 4 */
+	cublasGemmStridedBatchedEx(h, 0, 0, 2, 2, 2, &one, sa, R_32F, 2, 4, sb,
+				   R_32F, 2, 4, &zero, sc, R_32F, 2, 4, 3, 68,
+				   -1);
+	/* row-major 4x8 (ld 8) times 8x6 (ld 6) into 4x6 (ld 6) */
+	cublasLtMatrixLayoutCreate(&la, R_32F, 4, 8, 8);
+	cublasLtMatrixLayoutCreate(&lb, R_32F, 8, 6, 6);
+	cublasLtMatrixLayoutCreate(&ld, R_32F, 4, 6, 6);
+	cublasLtMatrixLayoutSetAttribute(la, 1, &row, sizeof(row));
+	cublasLtMatrixLayoutSetAttribute(lb, 1, &row, sizeof(row));
+	cublasLtMatrixLayoutSetAttribute(ld, 1, &row, sizeof(row));
+	cublasLtMatmulDescCreate(&md, 68, R_32F);
+	cublasLtMatmul((ptr)0x1, md, &one, a, la, b, lb, &zero, c, ld, d, ld,
+		       NULL, ws, 0, S1);
+	return 0;
+}
+
 static int scenario(const char *name)
 {
 	if (cuInit(0) != 0)
@@ -294,6 +329,8 @@ static int scenario(const char *name)
 		return seq(0);
 	if (strcmp(name, "host") == 0)
 		return seq(1);
+	if (strcmp(name, "shapes") == 0)
+		return shapes();
 	return 2;
 }
 
@@ -459,19 +496,21 @@ START_TEST(every_call_hashed_uncapped_and_repeatable)
 }
 END_TEST
 
-/* Vary one call's output: the events name it as the first whose inputs
- * agree and whose output differs, and the calls after it see other
- * inputs. */
-static void vary(const char *call)
+/* Vary one call's output at its first or last byte (at): the events name
+ * it as the first whose inputs agree and whose output differs, and a
+ * call after it sees other inputs.  The last byte shows that the whole
+ * output was hashed. */
+static void vary(const char *call, const char *at)
 {
-	char v[96];
-	const char *one[] = { "DETSHIM_HASH_CALLS=1", v, "FAKE_HASH_VARY_BY=1",
-			      NULL };
-	const char *two[] = { "DETSHIM_HASH_CALLS=1", v, "FAKE_HASH_VARY_BY=2",
-			      NULL };
+	char v[96], w[64];
+	const char *one[] = { "DETSHIM_HASH_CALLS=1", v, w,
+			      "FAKE_HASH_VARY_BY=1", NULL };
+	const char *two[] = { "DETSHIM_HASH_CALLS=1", v, w,
+			      "FAKE_HASH_VARY_BY=2", NULL };
 	int n, m, i;
 
 	snprintf(v, sizeof(v), "FAKE_HASH_VARY=%s", call);
+	snprintf(w, sizeof(w), "FAKE_HASH_VARY_AT=%s", at);
 	n = run_logged("seq", one, a);
 	m = run_logged("seq", two, b);
 	ck_assert_int_eq(n, NSEQ);
@@ -484,8 +523,10 @@ static void vary(const char *call)
 	ck_assert_str_eq(a[i].call, call);
 	ck_assert_str_eq(a[i].in, b[i].in);
 	ck_assert_str_ne(a[i].out, b[i].out);
-	if (i + 1 == n)
-		return; /* the last call: nothing reads its output */
+	/* the last call: nothing reads its output; a last byte: the next
+	 * calls may read only the front of a buffer (a 4x4 view of 8x8) */
+	if (i + 1 == n || strcmp(at, "last") == 0)
+		return;
 	for (m = i + 1; m < n; m++)
 		if (strcmp(a[m].in, b[m].in) != 0)
 			break;
@@ -494,7 +535,28 @@ static void vary(const char *call)
 
 START_TEST(one_varied_call_is_named)
 {
-	vary(seq_calls[_i]);
+	vary(seq_calls[_i], "first");
+	vary(seq_calls[_i], "last");
+}
+END_TEST
+
+START_TEST(operands_sized_exactly)
+{
+	const char *on[] = { "DETSHIM_HASH_CALLS=1", NULL };
+	const char *last[] = { "DETSHIM_HASH_CALLS=1", "FAKE_HASH_VARY_AT=last",
+			       "FAKE_HASH_VARY=cublasGemmEx",
+			       "FAKE_HASH_VARY_BY=1", NULL };
+	int n = run_logged("shapes", on, a), i;
+
+	ck_assert_int_eq(n, 3);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(a[i].unreadable == 0, "%s", a[i].line);
+	ck_assert_ptr_nonnull(strstr(a[0].line, "A=R_32F^T lda=8"));
+	ck_assert_ptr_nonnull(strstr(a[2].line, "A=R_32F 4x8r ld=8"));
+	/* C's last element is in the hash */
+	ck_assert_int_eq(run_logged("shapes", last, b), 3);
+	ck_assert_str_eq(a[0].in, b[0].in);
+	ck_assert_str_ne(a[0].out, b[0].out);
 }
 END_TEST
 
@@ -553,6 +615,7 @@ static Suite *hash_calls_suite(void)
 	 * the first's name, so it is the first's test) */
 	tcase_add_loop_test(t, one_varied_call_is_named, 0, 11);
 	tcase_add_loop_test(t, one_varied_call_is_named, 12, NSEQ);
+	tcase_add_test(t, operands_sized_exactly);
 	tcase_add_test(t, host_memory_is_unreadable_not_read);
 	tcase_add_test(t, captured_stream_is_not_waited_for);
 	tcase_add_test(t, other_threads_capture_is_left_alone);
