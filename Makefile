@@ -139,12 +139,13 @@ $(DETRUN): $(TOOL_SRCS) $(wildcard tools/*.h) $(HDRS) $(CORE_LIB) $(BUILD)/paths
 	$(CC) $(ALL_CFLAGS) -fvisibility=default -DDS_BUILD_SO='"$(DETRUN_FALLBACK_SO)"' \
 	  -DDS_LIBDIR='"$(PKGLIBDIR)"' -Itools -o $@ $(TOOL_SRCS) $(CORE_LIB) -ldl $(SAN) $(LDFLAGS)
 
-$(BUILD)/fakes/%: tests/fakes/%.c $(HDRS)
+$(BUILD)/fakes/%: tests/fakes/%.c $(HDRS) $(wildcard tests/fakes/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fvisibility=default -shared -Wl,-soname,$* -o $@ $<
 
 define fake_alias_rule
-$(BUILD)/fakes/old/$(call alias_name,$(1)): tests/fakes/$(call alias_src,$(1)).c $(HDRS)
+$(BUILD)/fakes/old/$(call alias_name,$(1)): tests/fakes/$(call alias_src,$(1)).c $(HDRS) \
+		$(wildcard tests/fakes/*.h)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_CFLAGS) -fvisibility=default -shared \
 	  -Wl,-soname,$(call alias_name,$(1)) -o $$@ $$<

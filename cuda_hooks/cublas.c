@@ -16,7 +16,9 @@
  *     unless gpu.cublas_workspace is false.
  * Each decision is logged once per handle (ds_once table), and counted per
  * site.  Under policy warn the decisions are logged as "would-*" and the
- * calls pass unchanged.
+ * calls pass unchanged.  With gpu.hash_calls on, each GEMM also logs a
+ * "hashed" event with hashes of A, B and C before the call and of C
+ * after it (hash_calls.h).
  *
  * A hook whose real function is loaded nowhere returns
  * CUBLAS_STATUS_NOT_INITIALIZED, the library's own answer before
@@ -31,6 +33,7 @@
 #include "abi/cublas.h"
 #include "cublas_rules.h"
 #include "handle_set.h"
+#include "hash_calls.h"
 
 /* cuBLAS of CUDA 13, 12 and 11 (one ABI for every hooked function). */
 static const char *const cublas_libs[] = {
@@ -51,12 +54,21 @@ static const char *const cublas_libs[] = {
 	X(cublasGemmBatchedEx)                                               \
 	X(cublasGemmBatchedEx_64)                                            \
 	X(cublasGemmStridedBatchedEx)                                        \
-	X(cublasGemmStridedBatchedEx_64)
+	X(cublasGemmStridedBatchedEx_64)                                     \
+	X(cublasSgemm_v2)
+/* Only called (call hashing: the handle's stream and atomics mode). */
+#define DS_CUBLAS_CALLS(X)                                                   \
+	X(cublasGetStream_v2)                                                \
+	X(cublasGetAtomicsMode)
+
+ds_cublas_status cublasGetStream_v2(ds_cublas_handle h, ds_cuda_stream *s);
+ds_cublas_status cublasGetAtomicsMode(ds_cublas_handle h, int *mode);
 
 #define DS_CUBLAS_SLOT(name)                                                 \
 	static struct ds_sym real_##name =                                   \
 		DS_SYM_INIT(cublas_libs, DS_SRC_CUBLAS, #name);
 DS_CUBLAS_HOOKS(DS_CUBLAS_SLOT)
+DS_CUBLAS_CALLS(DS_CUBLAS_SLOT)
 #undef DS_CUBLAS_SLOT
 
 /* Decisions logged once per handle. */
@@ -231,6 +243,125 @@ static void gemm_args(ds_cublas_handle h, int *ct, int *algo,
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Call hashing (hash_calls.h): one description of a GEMM for every entry
+ * point.  Column-major; op(A) is m x k, op(B) k x n, C m x n. */
+struct gemm {
+	int ta;                    /* cublasOperation_t of A: 0 = N */
+	int tb;                    /* of B */
+	int64_t m;                 /* rows of op(A) and C */
+	int64_t n;                 /* columns of op(B) and C */
+	int64_t k;                 /* columns of op(A), rows of op(B) */
+	const void *a;             /* A, or a device array of them */
+	const void *b;             /* B, or a device array of them */
+	void *c;                   /* C, or a device array of them */
+	int at;                    /* cudaDataType_t of A */
+	int bt;                    /* of B */
+	int ct;                    /* of C */
+	int64_t lda;               /* leading dimensions */
+	int64_t ldb;
+	int64_t ldc;
+	int64_t batch;             /* 1 unless batched */
+	long long sa;              /* strides in elements (strided batch) */
+	long long sb;
+	long long sc;
+	bool arrays;               /* a, b, c are device pointer arrays */
+	int compute;               /* compute type, after gemm_args */
+	int algo;                  /* algorithm, after gemm_args */
+};
+
+static size_t gemm_bytes(const struct gemm *g, int which)
+{
+	const char *name;
+	int64_t rows, cols, ld;
+	long long stride;
+	int type;
+	bool t;
+
+	if (which == 0) {
+		t = g->ta != 0;
+		rows = t ? g->k : g->m;
+		cols = t ? g->m : g->k;
+		ld = g->lda, stride = g->sa, type = g->at;
+	} else if (which == 1) {
+		t = g->tb != 0;
+		rows = t ? g->n : g->k;
+		cols = t ? g->k : g->n;
+		ld = g->ldb, stride = g->sb, type = g->bt;
+	} else {
+		rows = g->m, cols = g->n, ld = g->ldc, stride = g->sc;
+		type = g->ct;
+	}
+	return ds_hc_matrix_bytes(rows, cols, ld, false,
+				  g->arrays ? 1 : g->batch,
+				  g->arrays ? 0 : stride,
+				  ds_hc_dtype_bits(type, &name));
+}
+
+static void gemm_hash(struct ds_hc *hc, const struct gemm *g, int which,
+		      bool out)
+{
+	const void *p = which == 0 ? g->a : which == 1 ? g->b : g->c;
+	size_t n = gemm_bytes(g, which);
+
+	if (g->arrays && out)
+		ds_hc_out_array(hc, p, g->batch, n);
+	else if (g->arrays)
+		ds_hc_in_array(hc, p, g->batch, n);
+	else if (out)
+		ds_hc_out(hc, p, n);
+	else
+		ds_hc_in(hc, p, n);
+}
+
+/* Before the real call: A, B and C (read when beta is not 0). */
+static bool gemm_begin(struct ds_hc *hc, ds_cublas_handle h,
+		       const struct gemm *g)
+{
+	__typeof__(&cublasGetStream_v2) gs = ds_sym_get(&real_cublasGetStream_v2);
+	ds_cuda_stream s = NULL;
+
+	if (gs == NULL || gs(h, &s) != DS_CUBLAS_STATUS_SUCCESS)
+		s = NULL;
+	if (!ds_hc_begin(hc, s))
+		return false;
+	gemm_hash(hc, g, 0, false);
+	gemm_hash(hc, g, 1, false);
+	gemm_hash(hc, g, 2, false);
+	return true;
+}
+
+/* After it: C, and the event. */
+static void gemm_end(struct ds_site *site, struct ds_hc *hc,
+		     ds_cublas_handle h, const struct gemm *g,
+		     ds_cublas_status st)
+{
+	__typeof__(&cublasGetAtomicsMode) ga =
+		ds_sym_get(&real_cublasGetAtomicsMode);
+	const char *an, *bn, *cn;
+	char what[160], why[64];
+	int mode = -1;
+
+	gemm_hash(hc, g, 2, true);
+	ds_hc_dtype_bits(g->at, &an);
+	ds_hc_dtype_bits(g->bt, &bn);
+	ds_hc_dtype_bits(g->ct, &cn);
+	ds_fmt(what, sizeof(what),
+	       "m=%lld n=%lld k=%lld A=%s%s lda=%lld B=%s%s ldb=%lld C=%s "
+	       "ldc=%lld batch=%lld compute=%d algo=%d",
+	       (long long)g->m, (long long)g->n, (long long)g->k, an,
+	       g->ta ? "^T" : "", (long long)g->lda, bn, g->tb ? "^T" : "",
+	       (long long)g->ldb, cn, (long long)g->ldc, (long long)g->batch,
+	       g->compute, g->algo);
+	if (ga == NULL || ga(h, &mode) != DS_CUBLAS_STATUS_SUCCESS)
+		mode = -1;
+	ds_fmt(why, sizeof(why), "cuBLAS GEMM with atomics %s",
+	       mode == DS_CUBLAS_ATOMICS_ALLOWED ? "allowed" :
+	       mode < 0 ? "mode unknown" :
+	       ds_enforce(DS_SRC_CUBLAS) ? "not allowed (pinned)" :
+					   "not allowed");
+	ds_hc_end(site, hc, st, what, why);
+}
 
 DS_EXPORT ds_cublas_status cublasGemmEx(ds_cublas_handle h, int ta, int tb,
 					int m, int n, int k, const void *alpha,
@@ -245,6 +376,19 @@ DS_EXPORT ds_cublas_status cublasGemmEx(ds_cublas_handle h, int ta, int tb,
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
+	if (DS_UNLIKELY(ds_hash_calls_on())) {
+		struct gemm g = { ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
+				  ldb, ldc, 1, 0, 0, 0, false, ct, algo };
+		struct ds_hc hc;
+		bool on = gemm_begin(&hc, h, &g);
+		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
+					   lda, B, Bt, ldb, beta, C, Ct, ldc,
+					   ct, algo);
+
+		if (on)
+			gemm_end(&site, &hc, h, &g, st);
+		return st;
+	}
 	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
 		    Ct, ldc, ct, algo);
 }
@@ -263,6 +407,19 @@ DS_EXPORT ds_cublas_status cublasGemmEx_64(ds_cublas_handle h, int ta, int tb,
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
+	if (DS_UNLIKELY(ds_hash_calls_on())) {
+		struct gemm g = { ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
+				  ldb, ldc, 1, 0, 0, 0, false, ct, algo };
+		struct ds_hc hc;
+		bool on = gemm_begin(&hc, h, &g);
+		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
+					   lda, B, Bt, ldb, beta, C, Ct, ldc,
+					   ct, algo);
+
+		if (on)
+			gemm_end(&site, &hc, h, &g, st);
+		return st;
+	}
 	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
 		    Ct, ldc, ct, algo);
 }
@@ -285,6 +442,20 @@ DS_EXPORT ds_cublas_status cublasGemmBatchedEx(ds_cublas_handle h, int ta,
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
+	if (DS_UNLIKELY(ds_hash_calls_on())) {
+		struct gemm g = { ta, tb, m, n, k, A, B, (void *)C, At, Bt,
+				  Ct, lda, ldb, ldc, batch, 0, 0, 0, true, ct,
+				  algo };
+		struct ds_hc hc;
+		bool on = gemm_begin(&hc, h, &g);
+		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
+					   lda, B, Bt, ldb, beta, C, Ct, ldc,
+					   batch, ct, algo);
+
+		if (on)
+			gemm_end(&site, &hc, h, &g, st);
+		return st;
+	}
 	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
 		    Ct, ldc, batch, ct, algo);
 }
@@ -302,6 +473,20 @@ DS_EXPORT ds_cublas_status cublasGemmBatchedEx_64(
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
+	if (DS_UNLIKELY(ds_hash_calls_on())) {
+		struct gemm g = { ta, tb, m, n, k, A, B, (void *)C, At, Bt,
+				  Ct, lda, ldb, ldc, batch, 0, 0, 0, true, ct,
+				  algo };
+		struct ds_hc hc;
+		bool on = gemm_begin(&hc, h, &g);
+		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
+					   lda, B, Bt, ldb, beta, C, Ct, ldc,
+					   batch, ct, algo);
+
+		if (on)
+			gemm_end(&site, &hc, h, &g, st);
+		return st;
+	}
 	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
 		    Ct, ldc, batch, ct, algo);
 }
@@ -319,6 +504,20 @@ DS_EXPORT ds_cublas_status cublasGemmStridedBatchedEx(
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
+	if (DS_UNLIKELY(ds_hash_calls_on())) {
+		struct gemm g = { ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
+				  ldb, ldc, batch, sA, sB, sC, false, ct,
+				  algo };
+		struct ds_hc hc;
+		bool on = gemm_begin(&hc, h, &g);
+		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
+					   lda, sA, B, Bt, ldb, sB, beta, C, Ct,
+					   ldc, sC, batch, ct, algo);
+
+		if (on)
+			gemm_end(&site, &hc, h, &g, st);
+		return st;
+	}
 	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
 		    beta, C, Ct, ldc, sC, batch, ct, algo);
 }
@@ -337,6 +536,51 @@ DS_EXPORT ds_cublas_status cublasGemmStridedBatchedEx_64(
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
+	if (DS_UNLIKELY(ds_hash_calls_on())) {
+		struct gemm g = { ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
+				  ldb, ldc, batch, sA, sB, sC, false, ct,
+				  algo };
+		struct ds_hc hc;
+		bool on = gemm_begin(&hc, h, &g);
+		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
+					   lda, sA, B, Bt, ldb, sB, beta, C, Ct,
+					   ldc, sC, batch, ct, algo);
+
+		if (on)
+			gemm_end(&site, &hc, h, &g, st);
+		return st;
+	}
 	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
 		    beta, C, Ct, ldc, sC, batch, ct, algo);
+}
+
+/* cublasSgemm_v2 (PyTorch's float matmul, docs/DESIGN.md §9.4): nothing to
+ * rewrite (its algorithm is the library's default), hooked for call
+ * hashing only. */
+DS_EXPORT ds_cublas_status cublasSgemm_v2(ds_cublas_handle h, int ta, int tb,
+					  int m, int n, int k,
+					  const float *alpha, const float *A,
+					  int lda, const float *B, int ldb,
+					  const float *beta, float *C, int ldc)
+{
+	DS_SITE(site, DS_SRC_CUBLAS, "cublasSgemm_v2");
+	__typeof__(&cublasSgemm_v2) real = ds_sym_get(&real_cublasSgemm_v2);
+
+	if (real == NULL)
+		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	if (DS_UNLIKELY(ds_hash_calls_on())) {
+		/* CUDA_R_32F everywhere, CUBLAS_COMPUTE_32F. */
+		struct gemm g = { ta, tb, m, n, k, A, B, C, 0, 0, 0, lda, ldb,
+				  ldc, 1, 0, 0, 0, false,
+				  DS_CUBLAS_COMPUTE_32F, DS_CUBLAS_GEMM_DEFAULT };
+		struct ds_hc hc;
+		bool on = gemm_begin(&hc, h, &g);
+		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, lda, B,
+					   ldb, beta, C, ldc);
+
+		if (on)
+			gemm_end(&site, &hc, h, &g, st);
+		return st;
+	}
+	return real(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }

@@ -31,6 +31,11 @@
  * itself through step 1-2 with the caller's workspace as the limit.
  * The preference object is the caller's and keeps the mask afterwards.
  *
+ * With gpu.hash_calls on, cublasLtMatmul logs a "hashed" event: A, B and
+ * C before the call, D after it, sized from their layouts
+ * (hash_calls.h).  Its src is "cublas", the one source of both
+ * libraries; the call name says which.
+ *
  * Missing real functions: CUBLAS_STATUS_NOT_INITIALIZED, logged once by
  * resolve.c under the cublas source.
  */
@@ -40,6 +45,7 @@
 
 #include "abi/cublaslt.h"
 #include "cublas_rules.h"
+#include "hash_calls.h"
 
 /* cuBLASLt of CUDA 13, 12 and 11 (one ABI for these functions). */
 static const char *const cublaslt_libs[] = {
@@ -58,6 +64,12 @@ ds_cublas_status cublasLtMatmulPreferenceGetAttribute(ds_cublaslt_pref p,
 ds_cublas_status cublasLtMatmulAlgoConfigGetAttribute(
 	const struct ds_cublaslt_algo *algo, int attr, void *buf, size_t n,
 	size_t *written);
+ds_cublas_status cublasLtMatrixLayoutGetAttribute(ds_cublaslt_layout l,
+						  int attr, void *buf,
+						  size_t n, size_t *written);
+ds_cublas_status cublasLtMatmulDescGetAttribute(ds_cublaslt_matmul_desc d,
+						int attr, void *buf, size_t n,
+						size_t *written);
 
 /* Interposed: the definitions below. */
 #define DS_CUBLASLT_HOOKS(X)                                                 \
@@ -69,7 +81,9 @@ ds_cublas_status cublasLtMatmulAlgoConfigGetAttribute(
 	X(cublasLtMatmulPreferenceDestroy)                                   \
 	X(cublasLtMatmulPreferenceSetAttribute)                              \
 	X(cublasLtMatmulPreferenceGetAttribute)                              \
-	X(cublasLtMatmulAlgoConfigGetAttribute)
+	X(cublasLtMatmulAlgoConfigGetAttribute)                              \
+	X(cublasLtMatrixLayoutGetAttribute)                                  \
+	X(cublasLtMatmulDescGetAttribute)
 
 #define DS_LT_SLOT(name)                                                     \
 	static struct ds_sym real_##name =                                   \
@@ -243,6 +257,150 @@ DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(
 	return st;
 }
 
+/* ------------------------------------------------------------------ */
+/* Call hashing (hash_calls.h). */
+
+/* What a layout says about its matrix. */
+struct lt_matrix {
+	uint32_t type;      /* cudaDataType_t */
+	int32_t order;      /* cublasLtOrder_t */
+	uint64_t rows;      /* of the stored matrix */
+	uint64_t cols;
+	int64_t ld;         /* leading dimension */
+	int32_t batch;      /* matrices in the batch */
+	int64_t stride;     /* elements between batch members */
+};
+
+static void lt_layout(ds_cublaslt_layout l, struct lt_matrix *m)
+{
+	__typeof__(&cublasLtMatrixLayoutGetAttribute) get =
+		ds_sym_get(&real_cublasLtMatrixLayoutGetAttribute);
+	size_t w = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->batch = 1;
+	if (get == NULL || l == NULL)
+		return;
+	/* Each read leaves its default on failure. */
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_TYPE, &m->type, sizeof(m->type), &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_ORDER, &m->order, sizeof(m->order),
+	    &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_ROWS, &m->rows, sizeof(m->rows), &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_COLS, &m->cols, sizeof(m->cols), &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_LD, &m->ld, sizeof(m->ld), &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &m->batch,
+	    sizeof(m->batch), &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &m->stride,
+	    sizeof(m->stride), &w);
+}
+
+/* Bytes the matrix spans; 0 (not read) for the tiled orders (COL32 and
+ * the like), whose extent the layout does not say plainly. */
+static size_t lt_bytes(const struct lt_matrix *m)
+{
+	const char *name;
+
+	if (m->order != DS_CUBLASLT_ORDER_COL &&
+	    m->order != DS_CUBLASLT_ORDER_ROW)
+		return 0;
+	return ds_hc_matrix_bytes((int64_t)m->rows, (int64_t)m->cols, m->ld,
+				  m->order == DS_CUBLASLT_ORDER_ROW, m->batch,
+				  m->stride,
+				  ds_hc_dtype_bits((int)m->type, &name));
+}
+
+static size_t lt_what(char *buf, size_t cap, char tag,
+		      const struct lt_matrix *m, size_t len)
+{
+	const char *name;
+
+	ds_hc_dtype_bits((int)m->type, &name);
+	return len + ds_fmt(buf + len, cap - len, "%c=%s %llux%llu%s ld=%lld%s",
+			    tag, name, (unsigned long long)m->rows,
+			    (unsigned long long)m->cols,
+			    m->order == DS_CUBLASLT_ORDER_ROW ? "r" : "",
+			    (long long)m->ld, tag == 'D' ? "" : " ");
+}
+
+/* The hooks' view of the algorithm that runs. */
+static void lt_why(char *buf, size_t cap, const struct ds_cublaslt_algo *algo,
+		   bool chose)
+{
+	__typeof__(&cublasLtMatmulAlgoConfigGetAttribute) get =
+		ds_sym_get(&real_cublasLtMatmulAlgoConfigGetAttribute);
+	uint32_t scheme = DS_CUBLASLT_REDUCTION_SCHEME_NONE;
+	int32_t id = -1, splitk = 1;
+	size_t w = 0;
+
+	if (algo == NULL) {
+		ds_fmt(buf, cap, "cuBLASLt implicit heuristic (algo NULL)");
+		return;
+	}
+	if (get) {
+		get(algo, DS_CUBLASLT_ALGO_CONFIG_ID, &id, sizeof(id), &w);
+		get(algo, DS_CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &splitk,
+		    sizeof(splitk), &w);
+		get(algo, DS_CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &scheme,
+		    sizeof(scheme), &w);
+	}
+	ds_fmt(buf, cap, "cuBLASLt algo %d split-K %d reduction scheme %u%s",
+	       id, splitk, scheme,
+	       chose ? " (detshim: first unsplit)" : "");
+}
+
+/* Its pointer type is lt_hashed's first parameter. */
+DS_EXPORT ds_cublas_status cublasLtMatmul(
+	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, const void *alpha,
+	const void *a, ds_cublaslt_layout A, const void *b, ds_cublaslt_layout B,
+	const void *beta, const void *c, ds_cublaslt_layout C, void *dd,
+	ds_cublaslt_layout D, const struct ds_cublaslt_algo *algo, void *ws,
+	size_t wss, void *stream);
+
+/* cublasLtMatmul with hashing around the real call. */
+static ds_cublas_status lt_hashed(
+	__typeof__(&cublasLtMatmul) real, struct ds_site *site,
+	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, const void *alpha,
+	const void *a, ds_cublaslt_layout A, const void *b, ds_cublaslt_layout B,
+	const void *beta, const void *c, ds_cublaslt_layout C, void *dd,
+	ds_cublaslt_layout D, const struct ds_cublaslt_algo *algo, void *ws,
+	size_t wss, void *stream, bool chose)
+{
+	__typeof__(&cublasLtMatmulDescGetAttribute) dget =
+		ds_sym_get(&real_cublasLtMatmulDescGetAttribute);
+	struct lt_matrix ma, mb, mc, md;
+	char what[160], why[72];
+	int32_t compute = -1;
+	struct ds_hc hc;
+	ds_cublas_status st;
+	size_t len, w = 0;
+
+	if (!ds_hc_begin(&hc, stream))
+		return real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo,
+			    ws, wss, stream);
+	lt_layout(A, &ma);
+	lt_layout(B, &mb);
+	lt_layout(C, &mc);
+	lt_layout(D, &md);
+	ds_hc_in(&hc, a, lt_bytes(&ma));
+	ds_hc_in(&hc, b, lt_bytes(&mb));
+	ds_hc_in(&hc, c, lt_bytes(&mc));
+	st = real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo, ws, wss,
+		  stream);
+	ds_hc_out(&hc, dd, lt_bytes(&md));
+	if (dget)
+		dget(d, DS_CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &compute,
+		     sizeof(compute), &w);
+	len = lt_what(what, sizeof(what), 'A', &ma, 0);
+	len = lt_what(what, sizeof(what), 'B', &mb, len);
+	len = lt_what(what, sizeof(what), 'C', &mc, len);
+	len = lt_what(what, sizeof(what), 'D', &md, len);
+	ds_fmt(what + len, sizeof(what) - len, " batch=%d compute=%d",
+	       (int)md.batch, (int)compute);
+	lt_why(why, sizeof(why), algo, chose);
+	ds_hc_end(site, &hc, st, what, why);
+	return st;
+}
+
 DS_EXPORT ds_cublas_status cublasLtMatmul(
 	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, const void *alpha,
 	const void *a, ds_cublaslt_layout A, const void *b, ds_cublaslt_layout B,
@@ -263,9 +421,14 @@ DS_EXPORT ds_cublas_status cublasLtMatmul(
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
-	if (algo != NULL || !ds_active() || !ds_enforce(DS_SRC_CUBLAS))
+	if (algo != NULL || !ds_active() || !ds_enforce(DS_SRC_CUBLAS)) {
+		if (DS_UNLIKELY(ds_hash_calls_on()))
+			return lt_hashed(real, &site, h, d, alpha, a, A, b, B,
+					 beta, c, C, dd, D, algo, ws, wss,
+					 stream, false);
 		return real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo,
 			    ws, wss, stream);
+	}
 	/* Implicit heuristic: choose with our rules instead. */
 	heur = ds_sym_get(&real_cublasLtMatmulAlgoGetHeuristic);
 	pcreate = ds_sym_get(&real_cublasLtMatmulPreferenceCreate);
@@ -284,6 +447,9 @@ DS_EXPORT ds_cublas_status cublasLtMatmul(
 		}
 		pdestroy(p);
 	}
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		return lt_hashed(real, &site, h, d, alpha, a, A, b, B, beta, c,
+				 C, dd, D, algo, ws, wss, stream, algo != NULL);
 	return real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo, ws, wss,
 		    stream);
 }

@@ -25,6 +25,12 @@
  * run, each also built by PyTorch itself).  A program that never calls
  * cuDNN touches none of this.
  *
+ * Call hashing (gpu.hash_calls, hash_calls.h): cudnnBackendExecute logs
+ * a "hashed" event with the variant pack's tensors by UID - those the
+ * graph reads before the call, those it writes after it - sized from the
+ * tensor descriptors the program set (cudnn_track.c keeps them while the
+ * mode is on).
+ *
  * Policy: off -> pure pass-through; warn -> everything is observed and
  * logged ("observed"), nothing vetoed; enforce -> vetoes.
  */
@@ -35,6 +41,7 @@
 #include <string.h>
 
 #include "device.h"
+#include "hash_calls.h"
 
 /* cuDNN 9 (libcudnn.so.9 re-exports the graph sub-library) and 8. */
 static const char *const cudnn_graph_libs[] = {
@@ -52,9 +59,10 @@ static const char *const cudnn_graph_libs[] = {
 	X(cudnnBackendFinalize)                                              \
 	X(cudnnBackendExecute)
 /* Only called. */
-#define DS_CUDNN_BACKEND_CALLS(X) X(cudnnGetVersion)
+#define DS_CUDNN_BACKEND_CALLS(X) X(cudnnGetVersion) X(cudnnGetStream)
 
 size_t cudnnGetVersion(void);
+ds_cudnn_status cudnnGetStream(ds_cudnn_handle h, void **stream);
 
 #define DS_CUDNN_SLOT(name)                                                  \
 	static struct ds_sym real_##name =                                   \
@@ -119,7 +127,12 @@ DS_EXPORT ds_cudnn_status cudnnBackendCreateDescriptor(int type,
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
 	st = f(type, d);
 	if (st != DS_CUDNN_STATUS_SUCCESS || d == NULL || !ds_active() ||
-	    !ds_watch(DS_SRC_CUDNN) || !ds_cudnn_track_wanted(type))
+	    !ds_watch(DS_SRC_CUDNN))
+		return st;
+	/* Variant packs are kept for call hashing only. */
+	if (!ds_cudnn_track_wanted(type) &&
+	    !(ds_hash_calls_on() &&
+	      type == DS_CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR))
 		return st;
 	if (ds_cudnn_track_add(*d, type) == NULL) {
 		DS_SITE(site, DS_SRC_CUDNN, "cudnnBackendCreateDescriptor");
@@ -188,6 +201,8 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 		return st;
 	if (type == DS_CUDNN_TYPE_BACKEND_DESCRIPTOR && count >= 1 && vals)
 		ref = ((void *const *)vals)[0];
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		ds_cudnn_hc_note(e, (uint32_t)name, type, count, vals);
 	switch (e->type) {
 	case DS_CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR:
 		if (name == DS_CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG)
@@ -198,6 +213,8 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 			bool known = ref && graph_fp(ref, &g);
 
 			set_og(e, known, g);
+			if (DS_UNLIKELY(ds_hash_calls_on()) && known)
+				ds_cudnn_hc_register(g, ref);
 		}
 		break;
 	case DS_CUDNN_BACKEND_ENGINE_DESCRIPTOR:
@@ -205,6 +222,8 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 			bool known = ref && graph_fp(ref, &g);
 
 			set_og(e, known, g);
+			if (DS_UNLIKELY(ds_hash_calls_on()) && known)
+				ds_cudnn_hc_register(g, ref);
 		}
 		break;
 	case DS_CUDNN_BACKEND_ENGINECFG_DESCRIPTOR:
@@ -378,6 +397,8 @@ static ds_cudnn_status finalize_plan(__typeof__(&cudnnBackendFinalize) f,
 		return f(d);
 	}
 	ds_cudnn_cfgkey_format(&info.key, ktxt, sizeof(ktxt));
+	e->engine = info.key.engine;
+	e->nondet = info.nondet;
 	c = ds_cudnn_track_find(e->cfg);
 	if (info.nondet) {
 		atomic_fetch_add(&n_veto_nondet, 1);
@@ -444,6 +465,84 @@ DS_EXPORT ds_cudnn_status cudnnBackendFinalize(ds_cudnn_desc d)
 	return finalize_plan(f, d, e);
 }
 
+/* Its pointer type is hashed_execute's first parameter. */
+DS_EXPORT ds_cudnn_status cudnnBackendExecute(ds_cudnn_handle h,
+					      ds_cudnn_desc plan,
+					      ds_cudnn_desc vp);
+
+/* The variant pack's tensors that the plan's graph reads (out false) or
+ * writes (out true) into hc. */
+static void hash_pack(struct ds_hc *hc, const struct ds_cudnn_hcinfo *pack,
+		      const struct ds_cudnn_hc_graph *gr, bool out)
+{
+	unsigned i, j;
+
+	for (i = 0; pack && i < pack->npack; i++) {
+		const struct ds_cudnn_hc_tensor *t = NULL;
+
+		for (j = 0; gr && j < gr->n; j++)
+			if (gr->t[j].uid == pack->uids[i])
+				t = &gr->t[j];
+		if (t == NULL && !out)
+			ds_hc_in(hc, NULL, 1); /* size unknown: unreadable */
+		else if (t && t->out == out && out)
+			ds_hc_out(hc, pack->ptrs[i], t->bytes);
+		else if (t && t->out == out)
+			ds_hc_in(hc, pack->ptrs[i], t->bytes);
+	}
+}
+
+static ds_cudnn_status hashed_execute(__typeof__(&cudnnBackendExecute) f,
+				      ds_cudnn_handle h, ds_cudnn_desc plan,
+				      ds_cudnn_desc vp)
+{
+	DS_SITE(site, DS_SRC_CUDNN, "cudnnBackendExecute");
+	__typeof__(&cudnnGetStream) gs = ds_sym_get(&real_cudnnGetStream);
+	const struct ds_cudnn_desc *p = ds_cudnn_track_find(plan);
+	const struct ds_cudnn_desc *v = ds_cudnn_track_find(vp);
+	const struct ds_cudnn_desc *c = p ? ds_cudnn_track_find(p->cfg) : NULL;
+	const struct ds_cudnn_hc_graph *gr = NULL;
+	const struct ds_cudnn_hcinfo *pack = v ? v->hc : NULL;
+	char what[160], why[72], hx[17];
+	void *stream = NULL;
+	struct ds_hc hc;
+	ds_cudnn_status st;
+	size_t len;
+	unsigned i;
+
+	if (gs == NULL || gs(h, &stream) != DS_CUDNN_STATUS_SUCCESS)
+		stream = NULL;
+	if (!ds_hc_begin(&hc, stream))
+		return f(h, plan, vp);
+	if (c && (c->flags & DS_CUDNN_F_OG))
+		gr = ds_cudnn_hc_lookup(c->og);
+	if (pack == NULL || pack->npack == 0)
+		ds_hc_in(&hc, NULL, 1); /* pack unknown: say so, never "same" */
+	hash_pack(&hc, pack, gr, false);
+	st = f(h, plan, vp);
+	hash_pack(&hc, pack, gr, true);
+	len = ds_fmt(what, sizeof(what), "g=%s engine=%lld",
+		     gr ? ds_hex16(gr->g, hx) : "?",
+		     (long long)(p ? p->engine : -1));
+	for (i = 0; gr && i < gr->n; i++)
+		len += ds_fmt(what + len, sizeof(what) - len, " %s%lld=%s",
+			      gr->t[i].out ? ">" : "", (long long)gr->t[i].uid,
+			      gr->t[i].shape);
+	if (p == NULL || p->engine < 0)
+		ds_fmt(why, sizeof(why), "cuDNN plan not inspected");
+	else if (p->nondet)
+		ds_fmt(why, sizeof(why), "cuDNN engine %lld noted nondeterministic",
+		       (long long)p->engine);
+	else
+		ds_fmt(why, sizeof(why), "cuDNN engine %lld deterministic%s",
+		       (long long)p->engine,
+		       p->graph == NULL ? "" :
+		       p->graph->pinned ? " (pinned from the algo cache)" :
+					  " (chosen by detshim)");
+	ds_hc_end(&site, &hc, st, what, why);
+	return st;
+}
+
 DS_EXPORT ds_cudnn_status cudnnBackendExecute(ds_cudnn_handle h,
 					      ds_cudnn_desc plan,
 					      ds_cudnn_desc vp)
@@ -455,7 +554,10 @@ DS_EXPORT ds_cudnn_status cudnnBackendExecute(ds_cudnn_handle h,
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
-	st = f(h, plan, vp);
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		st = hashed_execute(f, h, plan, vp);
+	else
+		st = f(h, plan, vp);
 	if (st != DS_CUDNN_STATUS_SUCCESS || !ds_active())
 		return st;
 	e = ds_cudnn_track_find(plan);

@@ -45,6 +45,7 @@ int ds_cudnn_attr_elem_size(int type);
 #define DS_CUDNN_F_OG 2u          /* og holds an op-graph fingerprint */
 
 struct ds_cudnn_graph;
+struct ds_cudnn_hcinfo;
 
 struct ds_cudnn_desc {
 	void *_Atomic key;            /* descriptor handle; NULL free */
@@ -57,6 +58,9 @@ struct ds_cudnn_desc {
 	void *cfg;                    /* plan: engine config set at 401 */
 	struct ds_cudnn_graph *graph; /* plan: choice entry after Finalize */
 	int cand;                     /* plan: candidate index in graph */
+	int64_t engine;               /* plan: engine global index, -1 unknown */
+	bool nondet;                  /* plan: engine noted nondeterministic */
+	struct ds_cudnn_hcinfo *hc;   /* call hashing only, else NULL */
 };
 
 /* True for descriptor types the hooks keep (op-graph content and the
@@ -86,6 +90,59 @@ uint64_t ds_cudnn_track_content(const struct ds_cudnn_desc *d,
 unsigned ds_cudnn_track_live(void);
 /* Drop every entry (unit tests only). */
 void ds_cudnn_track_reset(void);
+
+/* ------------------------------------------------------------------ */
+/* Call hashing (cuda_hooks/hash_calls.h; cudnn_track.c).  While
+ * gpu.hash_calls is on, the descriptor table also keeps what
+ * cudnnBackendExecute needs to hash a variant pack: each tensor's id,
+ * type, dimensions and strides; which tensors each operation and graph
+ * references, and as what (input or output); the variant pack's ids and
+ * pointers.  A graph's tensors are registered under its fingerprint, so
+ * a plan finds them through its engine config (og). */
+
+#define DS_CUDNN_HC_REFS 16 /* references, pack entries per descriptor */
+#define DS_CUDNN_HC_DIMS 8  /* CUDNN_DIM_MAX */
+
+struct ds_cudnn_hcinfo {
+	int64_t uid;                 /* tensor: CUDNN_ATTR_TENSOR_UNIQUE_ID */
+	int32_t dtype;               /* tensor: cudnnDataType_t, -1 unknown */
+	int32_t nd;                  /* tensor: dimensions set */
+	int64_t dims[DS_CUDNN_HC_DIMS];    /* tensor: dimensions */
+	int64_t strides[DS_CUDNN_HC_DIMS]; /* tensor: strides, elements */
+	bool is_virtual;             /* tensor: never in a variant pack */
+	unsigned nref;               /* operation, graph: used refs */
+	void *refs[DS_CUDNN_HC_REFS];      /* descriptors referenced */
+	bool ref_out[DS_CUDNN_HC_REFS];    /* referenced as an output */
+	unsigned npack;              /* variant pack: used entries */
+	int64_t uids[DS_CUDNN_HC_REFS];    /* variant pack: tensor ids */
+	void *ptrs[DS_CUDNN_HC_REFS];      /* variant pack: device pointers */
+};
+
+/* One tensor of a registered graph. */
+struct ds_cudnn_hc_tensor {
+	int64_t uid;                 /* CUDNN_ATTR_TENSOR_UNIQUE_ID */
+	size_t bytes;                /* extent in bytes, 0 unknown */
+	bool out;                    /* written by the graph */
+	char shape[40];              /* "float[1,3,8,8]" */
+};
+
+struct ds_cudnn_hc_graph {
+	uint64_t g;                  /* op-graph fingerprint */
+	unsigned n;                  /* used entries of t */
+	struct ds_cudnn_hc_tensor t[DS_CUDNN_HC_REFS]; /* non-virtual tensors */
+};
+
+/* Remember one SetAttribute for call hashing (as above). */
+void ds_cudnn_hc_note(struct ds_cudnn_desc *d, uint32_t name, int type,
+		      int64_t count, const void *vals);
+/* Register the tensors of op graph descriptor og under fingerprint g
+ * (once per g; bounded).  Thread-safe. */
+void ds_cudnn_hc_register(uint64_t g, const void *og);
+/* The registered tensors of g, or NULL. Lock-free. */
+const struct ds_cudnn_hc_graph *ds_cudnn_hc_lookup(uint64_t g);
+/* Bytes a tensor spans (1 + sum of (dim - 1) * stride elements), 0 when
+ * unknown. Pure. */
+size_t ds_cudnn_hc_tensor_bytes(const struct ds_cudnn_hcinfo *t);
 
 /* ------------------------------------------------------------------ */
 /* Engine configs and the choice table (cudnn_choice.c). */

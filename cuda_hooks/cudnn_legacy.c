@@ -17,10 +17,16 @@
  *  - CTC loss NON_DETERMINISTIC -> DETERMINISTIC where it fits;
  *  - cudnnSpatialTfSamplerBackward has no deterministic variant: logged,
  *    and refused under enforce (a loud error, never silent variance).
- * Forward convolution algorithms are all deterministic (NVIDIA's list),
- * so cudnnConvolutionForward is not interposed.
+ * Forward convolution algorithms are all deterministic (NVIDIA's list):
+ * cudnnConvolutionForward is interposed for call hashing only.  With
+ * gpu.hash_calls on, each of the three convolutions logs a "hashed"
+ * event: both operands and the output before the call (beta may read
+ * it), the output after it, sized by cudnnGet{Tensor,Filter}SizeInBytes
+ * (hash_calls.h).
  */
 #include "cudnn_core.h"
+
+#include "hash_calls.h"
 
 /*
  * The convolution hooks come in families of one function per kind (fwd,
@@ -67,7 +73,8 @@ static const char *const cudnn_adv_libs[] = {
 
 /* The convolution families, one row per kind: its name in the log and the
  * real function of each family.  Forward algorithms are all deterministic:
- * forward has no workspace or execution hook (NULL names, never called). */
+ * forward has no workspace hook (a NULL name, never called), and its
+ * execution only passes through (and is hashed). */
 static struct conv_family {
 	const char *kind;
 	struct ds_sym get_v7, find, find_ex, ws_size, exec;
@@ -78,7 +85,7 @@ static struct conv_family {
 		CNN_SYM("cudnnFindConvolutionForwardAlgorithm"),
 		CNN_SYM("cudnnFindConvolutionForwardAlgorithmEx"),
 		CNN_SYM(NULL),
-		CNN_SYM(NULL),
+		CNN_SYM("cudnnConvolutionForward"),
 	},
 	[DS_CUDNN_CONV_BWD_DATA] = {
 		"bwd_data",
@@ -117,7 +124,26 @@ static struct conv_family {
 #define DS_ADV_SLOT(name)                                                     \
 	static struct ds_sym real_##name =                                     \
 		DS_SYM_INIT(cudnn_adv_libs, DS_SRC_CUDNN, #name);
+/* Only called (call hashing: stream, buffer sizes, shapes). */
+#define DS_CUDNN_OPS_CALLS(X)                                                 \
+	X(cudnnGetStream)                                                      \
+	X(cudnnGetTensorSizeInBytes)                                           \
+	X(cudnnGetFilterSizeInBytes)                                           \
+	X(cudnnGetTensorNdDescriptor)                                          \
+	X(cudnnGetFilterNdDescriptor)
+
+ds_cudnn_status cudnnGetStream(ds_cudnn_handle h, void **stream);
+ds_cudnn_status cudnnGetTensorSizeInBytes(ds_cudnn_tensor d, size_t *size);
+ds_cudnn_status cudnnGetFilterSizeInBytes(ds_cudnn_filter d, size_t *size);
+ds_cudnn_status cudnnGetTensorNdDescriptor(ds_cudnn_tensor d, int req,
+					   int *type, int *nd, int dims[],
+					   int strides[]);
+ds_cudnn_status cudnnGetFilterNdDescriptor(ds_cudnn_filter d, int req,
+					   int *type, int *format, int *nd,
+					   int dims[]);
+
 DS_CUDNN_OPS_HOOKS(DS_OPS_SLOT)
+DS_CUDNN_OPS_CALLS(DS_OPS_SLOT)
 DS_CUDNN_ADV_HOOKS(DS_ADV_SLOT)
 #undef DS_OPS_SLOT
 #undef DS_ADV_SLOT
@@ -347,7 +373,7 @@ static ds_cudnn_status exec(enum ds_cudnn_conv_kind kind, struct ds_site *site,
 			    const void *beta, void *dd, void *d)
 {
 	exec_fn f = ds_sym_get(&families[kind].exec);
-	ws_size_fn q = ds_sym_get(&families[kind].ws_size);
+	ws_size_fn q;
 	ds_cudnn_status st;
 	const int *sub;
 	int i, n;
@@ -356,6 +382,9 @@ static ds_cudnn_status exec(enum ds_cudnn_conv_kind kind, struct ds_site *site,
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
 	if (!legacy_on() || !ds_cudnn_algo_nondet(kind, algo))
 		return f(h, alpha, ad, a, bd, b, c, algo, ws, wss, beta, dd, d);
+	/* Not before: forward has no workspace function (and no
+	 * nondeterministic algorithm). */
+	q = ds_sym_get(&families[kind].ws_size);
 	if (!ds_enforce(DS_SRC_CUDNN) || q == NULL) {
 		ds_event(site, "observed", "nondeterministic algo %d", algo);
 		return f(h, alpha, ad, a, bd, b, c, algo, ws, wss, beta, dd, d);
@@ -382,6 +411,121 @@ static ds_cudnn_status exec(enum ds_cudnn_conv_kind kind, struct ds_site *site,
 	return DS_CUDNN_STATUS_NOT_SUPPORTED;
 }
 
+/* ------------------------------------------------------------------ */
+/* Call hashing of the convolutions (hash_calls.h). */
+
+/* cudnnDataType_t names (cudnn_graph.h), by value. */
+static const char *const cudnn_types[] = {
+	"float", "double", "half", "int8", "int32", "int8x4", "uint8",
+	"uint8x4", "int8x32", "bfloat16", "int64", "bool", "fp8_e4m3",
+	"fp8_e5m2",
+};
+
+/* Bytes of the operand described by d (a filter or a tensor), and its
+ * shape appended to what (" x=float[1,3,8,8]"). */
+static size_t operand(void *d, bool filter, char tag, char *what, size_t cap,
+		      size_t *len)
+{
+	__typeof__(&cudnnGetTensorSizeInBytes) tsz =
+		ds_sym_get(&real_cudnnGetTensorSizeInBytes);
+	__typeof__(&cudnnGetFilterSizeInBytes) fsz =
+		ds_sym_get(&real_cudnnGetFilterSizeInBytes);
+	__typeof__(&cudnnGetTensorNdDescriptor) tnd =
+		ds_sym_get(&real_cudnnGetTensorNdDescriptor);
+	__typeof__(&cudnnGetFilterNdDescriptor) fnd =
+		ds_sym_get(&real_cudnnGetFilterNdDescriptor);
+	int type = -1, format = 0, nd = 0, dims[8], strides[8], i;
+	size_t bytes = 0;
+	ds_cudnn_status st;
+
+	if (filter)
+		st = fsz ? fsz(d, &bytes) : DS_CUDNN_STATUS_NOT_INITIALIZED;
+	else
+		st = tsz ? tsz(d, &bytes) : DS_CUDNN_STATUS_NOT_INITIALIZED;
+	if (st != DS_CUDNN_STATUS_SUCCESS)
+		bytes = 0;
+	if (filter)
+		st = fnd ? fnd(d, 8, &type, &format, &nd, dims) :
+			   DS_CUDNN_STATUS_NOT_INITIALIZED;
+	else
+		st = tnd ? tnd(d, 8, &type, &nd, dims, strides) :
+			   DS_CUDNN_STATUS_NOT_INITIALIZED;
+	if (st != DS_CUDNN_STATUS_SUCCESS || nd < 0 || nd > 8)
+		nd = 0;
+	*len += ds_fmt(what + *len, cap - *len, " %c=%s[", tag,
+		       type >= 0 && type < (int)DS_ARRAY_SIZE(cudnn_types) ?
+			       cudnn_types[type] : "?");
+	for (i = 0; i < nd; i++)
+		*len += ds_fmt(what + *len, cap - *len, "%s%d", i ? "," : "",
+			       dims[i]);
+	*len += ds_fmt(what + *len, cap - *len, "]");
+	return bytes;
+}
+
+/* exec() with the operands hashed around it.  Descriptors by position
+ * as in exec(): the filter is b forward, a for backward data, d for
+ * backward filter. */
+static ds_cudnn_status hashed_exec(enum ds_cudnn_conv_kind kind,
+				   struct ds_site *site, ds_cudnn_handle h,
+				   const void *alpha, void *ad, const void *a,
+				   void *bd, const void *b, ds_cudnn_conv c,
+				   int algo, void *ws, size_t wss,
+				   const void *beta, void *dd, void *d)
+{
+	static const char tags[][3] = { { 'x', 'w', 'y' }, { 'w', 'd', 'D' },
+					{ 'x', 'd', 'W' } };
+	__typeof__(&cudnnGetStream) gs = ds_sym_get(&real_cudnnGetStream);
+	size_t na, nb, nd, len;
+	void *stream = NULL;
+	char what[160], why[72];
+	struct ds_hc hc;
+	ds_cudnn_status st;
+
+	if (gs == NULL || gs(h, &stream) != DS_CUDNN_STATUS_SUCCESS)
+		stream = NULL;
+	if (!ds_hc_begin(&hc, stream))
+		return exec(kind, site, h, alpha, ad, a, bd, b, c, algo, ws,
+			    wss, beta, dd, d);
+	len = ds_fmt(what, sizeof(what), "%s algo=%d", families[kind].kind,
+		     algo);
+	na = operand(ad, kind == DS_CUDNN_CONV_BWD_DATA, tags[kind][0], what,
+		     sizeof(what), &len);
+	nb = operand(bd, kind == DS_CUDNN_CONV_FWD, tags[kind][1], what,
+		     sizeof(what), &len);
+	nd = operand(dd, kind == DS_CUDNN_CONV_BWD_FILTER, tags[kind][2],
+		     what, sizeof(what), &len);
+	ds_hc_in(&hc, a, na);
+	ds_hc_in(&hc, b, nb);
+	ds_hc_in(&hc, d, nd);
+	st = exec(kind, site, h, alpha, ad, a, bd, b, c, algo, ws, wss, beta,
+		  dd, d);
+	ds_hc_out(&hc, d, nd);
+	if (!ds_cudnn_algo_nondet(kind, algo))
+		ds_fmt(why, sizeof(why), "cuDNN algo %d deterministic", algo);
+	else
+		ds_fmt(why, sizeof(why), "cuDNN algo %d noted nondeterministic%s",
+		       algo, ds_enforce(DS_SRC_CUDNN) ?
+				     ": replaced by a deterministic one" :
+				     ": kept (policy warn)");
+	ds_hc_end(site, &hc, st, what, why);
+	return st;
+}
+
+DS_EXPORT ds_cudnn_status cudnnConvolutionForward(
+	ds_cudnn_handle h, const void *alpha, ds_cudnn_tensor xd,
+	const void *x, ds_cudnn_filter wd, const void *w, ds_cudnn_conv c,
+	int algo, void *ws, size_t wss, const void *beta, ds_cudnn_tensor yd,
+	void *y)
+{
+	DS_SITE(site, DS_SRC_CUDNN, "cudnnConvolutionForward");
+
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		return hashed_exec(DS_CUDNN_CONV_FWD, &site, h, alpha, xd, x,
+				   wd, w, c, algo, ws, wss, beta, yd, y);
+	return exec(DS_CUDNN_CONV_FWD, &site, h, alpha, xd, x, wd, w, c, algo,
+		    ws, wss, beta, yd, y);
+}
+
 DS_EXPORT ds_cudnn_status cudnnGetConvolutionBackwardDataWorkspaceSize(
 	ds_cudnn_handle h, ds_cudnn_filter w, ds_cudnn_tensor dy,
 	ds_cudnn_conv c, ds_cudnn_tensor dx, int algo, size_t *size)
@@ -404,6 +548,9 @@ DS_EXPORT ds_cudnn_status cudnnConvolutionBackwardData(
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnConvolutionBackwardData");
 
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		return hashed_exec(DS_CUDNN_CONV_BWD_DATA, &site, h, alpha, wd,
+				   w, dyd, dy, c, algo, ws, wss, beta, dxd, dx);
 	return exec(DS_CUDNN_CONV_BWD_DATA, &site, h, alpha, wd, w, dyd, dy, c,
 		    algo, ws, wss, beta, dxd, dx);
 }
@@ -416,6 +563,10 @@ DS_EXPORT ds_cudnn_status cudnnConvolutionBackwardFilter(
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnConvolutionBackwardFilter");
 
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		return hashed_exec(DS_CUDNN_CONV_BWD_FILTER, &site, h, alpha,
+				   xd, x, dyd, dy, c, algo, ws, wss, beta, dwd,
+				   dw);
 	return exec(DS_CUDNN_CONV_BWD_FILTER, &site, h, alpha, xd, x, dyd, dy,
 		    c, algo, ws, wss, beta, dwd, dw);
 }

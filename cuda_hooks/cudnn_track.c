@@ -129,6 +129,12 @@ struct ds_cudnn_desc *ds_cudnn_track_add(void *handle, int type)
 		d->cfg = NULL;
 		d->graph = NULL;
 		d->cand = -1;
+		d->engine = -1;
+		d->nondet = false;
+		/* A removed descriptor's hashing notes (no one can use a
+		 * destroyed descriptor: cuDNN's rule). */
+		free(d->hc);
+		d->hc = NULL;
 		atomic_store_explicit(&d->key, handle, memory_order_release);
 		atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
 		return d;
@@ -251,4 +257,211 @@ uint64_t ds_cudnn_track_content(const struct ds_cudnn_desc *d, bool *complete)
 				 d->vals[idx[i]]);
 	*complete = !(d->flags & DS_CUDNN_F_INCOMPLETE);
 	return h;
+}
+
+/* ------------------------------------------------------------------ */
+/* Call hashing (cudnn_core.h). */
+
+static bool is_output_attr(uint32_t name)
+{
+	switch (name) {
+	case DS_CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y:
+	case DS_CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX:
+	case DS_CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW:
+	case DS_CUDNN_ATTR_OPERATION_POINTWISE_YDESC:
+	case DS_CUDNN_ATTR_OPERATION_POINTWISE_DXDESC:
+	case DS_CUDNN_ATTR_OPERATION_MATMUL_CDESC:
+	case DS_CUDNN_ATTR_OPERATION_REDUCTION_YDESC:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct ds_cudnn_hcinfo *hcinfo(struct ds_cudnn_desc *d)
+{
+	if (d->hc == NULL) {
+		d->hc = calloc(1, sizeof(*d->hc));
+		if (d->hc)
+			d->hc->dtype = -1;
+	}
+	return d->hc;
+}
+
+void ds_cudnn_hc_note(struct ds_cudnn_desc *d, uint32_t name, int type,
+		      int64_t count, const void *vals)
+{
+	struct ds_cudnn_hcinfo *h;
+	int64_t i;
+
+	/* Only what a variant pack's sizes are found through. */
+	if (count <= 0 || vals == NULL ||
+	    (d->type != DS_CUDNN_BACKEND_TENSOR_DESCRIPTOR &&
+	     d->type != DS_CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR &&
+	     type != DS_CUDNN_TYPE_BACKEND_DESCRIPTOR) ||
+	    (h = hcinfo(d)) == NULL)
+		return;
+	if (d->type == DS_CUDNN_BACKEND_TENSOR_DESCRIPTOR) {
+		if (name == DS_CUDNN_ATTR_TENSOR_UNIQUE_ID &&
+		    type == DS_CUDNN_TYPE_INT64)
+			memcpy(&h->uid, vals, sizeof(h->uid));
+		else if (name == DS_CUDNN_ATTR_TENSOR_DATA_TYPE &&
+			 type == DS_CUDNN_TYPE_DATA_TYPE)
+			memcpy(&h->dtype, vals, sizeof(h->dtype));
+		else if (name == DS_CUDNN_ATTR_TENSOR_IS_VIRTUAL &&
+			 type == DS_CUDNN_TYPE_BOOLEAN)
+			h->is_virtual = *(const bool *)vals;
+		else if ((name == DS_CUDNN_ATTR_TENSOR_DIMENSIONS ||
+			  name == DS_CUDNN_ATTR_TENSOR_STRIDES) &&
+			 type == DS_CUDNN_TYPE_INT64 &&
+			 count <= DS_CUDNN_HC_DIMS) {
+			memcpy(name == DS_CUDNN_ATTR_TENSOR_DIMENSIONS ?
+				       h->dims : h->strides,
+			       vals, (size_t)count * sizeof(int64_t));
+			if (name == DS_CUDNN_ATTR_TENSOR_DIMENSIONS)
+				h->nd = (int32_t)count;
+		}
+		return;
+	}
+	if (d->type == DS_CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR) {
+		if (count > DS_CUDNN_HC_REFS)
+			count = DS_CUDNN_HC_REFS;
+		if (name == DS_CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS &&
+		    type == DS_CUDNN_TYPE_INT64) {
+			memcpy(h->uids, vals, (size_t)count * sizeof(int64_t));
+			h->npack = (unsigned)count;
+		} else if (name == DS_CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS &&
+			   type == DS_CUDNN_TYPE_VOID_PTR) {
+			memcpy(h->ptrs, vals, (size_t)count * sizeof(void *));
+		}
+		return;
+	}
+	if (type != DS_CUDNN_TYPE_BACKEND_DESCRIPTOR)
+		return;
+	/* An operation's tensors, or a graph's operations. */
+	for (i = 0; i < count && h->nref < DS_CUDNN_HC_REFS; i++) {
+		h->ref_out[h->nref] = is_output_attr(name);
+		h->refs[h->nref++] = ((void *const *)vals)[i];
+	}
+}
+
+/* cudnnDataType_t: bits per element and name (cudnn_graph.h, 9.19). */
+static const struct {
+	int bits;              /* per element */
+	const char *name;      /* less "CUDNN_DATA_", lower case */
+} cudnn_dtypes[] = {
+	{ 32, "float" },  { 64, "double" }, { 16, "half" },   { 8, "int8" },
+	{ 32, "int32" },  { 32, "int8x4" }, { 8, "uint8" },   { 32, "uint8x4" },
+	{ 256, "int8x32" }, { 16, "bfloat16" }, { 64, "int64" }, { 8, "bool" },
+	{ 8, "fp8_e4m3" }, { 8, "fp8_e5m2" }, { 32, "fast_float_for_fp8" },
+	{ 8, "fp8_e8m0" }, { 4, "fp4_e2m1" }, { 4, "int4" }, { 4, "uint4" },
+	{ 32, "uint32" }, { 64, "complex_fp32" }, { 128, "complex_fp64" },
+};
+
+size_t ds_cudnn_hc_tensor_bytes(const struct ds_cudnn_hcinfo *t)
+{
+	unsigned __int128 elems = 1;
+	int i, bits;
+
+	if (t->dtype < 0 || t->dtype >= (int)DS_ARRAY_SIZE(cudnn_dtypes) ||
+	    t->nd <= 0 || t->nd > DS_CUDNN_HC_DIMS)
+		return 0;
+	bits = cudnn_dtypes[t->dtype].bits;
+	for (i = 0; i < t->nd; i++) {
+		if (t->dims[i] <= 0 || t->strides[i] < 0)
+			return 0;
+		elems += (unsigned __int128)(t->dims[i] - 1) *
+			 (uint64_t)t->strides[i];
+	}
+	elems = (elems * (unsigned)bits + 7) / 8;
+	return elems > (unsigned __int128)(SIZE_MAX / 2) ? 0 : (size_t)elems;
+}
+
+static void shape_of(const struct ds_cudnn_hcinfo *t, char *buf, size_t cap)
+{
+	size_t len;
+	int i;
+
+	len = ds_fmt(buf, cap, "%s[", t->dtype >= 0 &&
+		     t->dtype < (int)DS_ARRAY_SIZE(cudnn_dtypes) ?
+			     cudnn_dtypes[t->dtype].name : "?");
+	for (i = 0; i < t->nd && i < DS_CUDNN_HC_DIMS; i++)
+		len += ds_fmt(buf + len, cap - len, "%s%lld", i ? "," : "",
+			      (long long)t->dims[i]);
+	ds_fmt(buf + len, cap - len, "]");
+}
+
+/* Add tensor descriptor ref of an operation to gr (by uid, once; an
+ * output anywhere stays an output). */
+static void graph_add(struct ds_cudnn_hc_graph *gr, const void *ref, bool out)
+{
+	const struct ds_cudnn_desc *t = ds_cudnn_track_find(ref);
+	unsigned i;
+
+	if (t == NULL || t->type != DS_CUDNN_BACKEND_TENSOR_DESCRIPTOR ||
+	    t->hc == NULL || t->hc->is_virtual)
+		return;
+	for (i = 0; i < gr->n; i++)
+		if (gr->t[i].uid == t->hc->uid) {
+			gr->t[i].out |= out;
+			return;
+		}
+	if (gr->n == DS_CUDNN_HC_REFS)
+		return;
+	gr->t[gr->n].uid = t->hc->uid;
+	gr->t[gr->n].bytes = ds_cudnn_hc_tensor_bytes(t->hc);
+	gr->t[gr->n].out = out;
+	shape_of(t->hc, gr->t[gr->n].shape, sizeof(gr->t[gr->n].shape));
+	gr->n++;
+}
+
+#define HC_GRAPHS 4096 /* graphs registered, at most */
+static struct ds_cudnn_hc_graph *_Atomic hc_graphs[HC_GRAPHS];
+
+void ds_cudnn_hc_register(uint64_t g, const void *og)
+{
+	const struct ds_cudnn_desc *o = ds_cudnn_track_find(og);
+	struct ds_cudnn_hc_graph *gr, *expect;
+	unsigned i, j, s;
+
+	if (o == NULL || o->hc == NULL || ds_cudnn_hc_lookup(g) != NULL)
+		return;
+	gr = calloc(1, sizeof(*gr));
+	if (gr == NULL)
+		return;
+	gr->g = g;
+	for (i = 0; i < o->hc->nref; i++) {
+		const struct ds_cudnn_desc *op = ds_cudnn_track_find(o->hc->refs[i]);
+
+		if (op == NULL || op->hc == NULL)
+			continue;
+		for (j = 0; j < op->hc->nref; j++)
+			graph_add(gr, op->hc->refs[j], op->hc->ref_out[j]);
+	}
+	s = (unsigned)(g % HC_GRAPHS);
+	for (i = 0; i < HC_GRAPHS; i++) {
+		expect = NULL;
+		if (atomic_compare_exchange_strong(&hc_graphs[(s + i) % HC_GRAPHS],
+						   &expect, gr))
+			return;
+		if (expect->g == g)
+			break; /* registered meanwhile */
+	}
+	free(gr);
+}
+
+const struct ds_cudnn_hc_graph *ds_cudnn_hc_lookup(uint64_t g)
+{
+	unsigned i, s = (unsigned)(g % HC_GRAPHS);
+
+	for (i = 0; i < HC_GRAPHS; i++) {
+		const struct ds_cudnn_hc_graph *gr = atomic_load_explicit(
+			&hc_graphs[(s + i) % HC_GRAPHS], memory_order_acquire);
+
+		if (gr == NULL)
+			return NULL;
+		if (gr->g == g)
+			return gr;
+	}
+	return NULL;
 }

@@ -15,6 +15,9 @@
  *     seed mode (mix / override / respect, ds_seed_apply), clock- or
  *     pid-like seeds are replaced;
  *   - curandSetGeneratorOrdering: PSEUDO_DYNAMIC becomes PSEUDO_DEFAULT.
+ * With gpu.hash_calls on, each curandGenerate* call logs a "hashed"
+ * event with a hash of its output (a generator has no input buffer), on
+ * the stream curandSetStream gave the generator (hash_calls.h).
  * Quasi generators (Sobol) have no seed and are left alone.  The device
  * API (curand_init in kernels) is header code the shim cannot see.
  *
@@ -27,6 +30,7 @@
 
 #include "abi/curand.h"
 #include "curand_rules.h"
+#include "hash_calls.h"
 
 /* cuRAND 10: the soname of CUDA 10 to 13. */
 static const char *const curand_libs[] = { "libcurand.so.10", NULL };
@@ -35,7 +39,17 @@ static const char *const curand_libs[] = { "libcurand.so.10", NULL };
 	X(curandCreateGenerator)                                             \
 	X(curandCreateGeneratorHost)                                         \
 	X(curandSetPseudoRandomGeneratorSeed)                                \
-	X(curandSetGeneratorOrdering)
+	X(curandSetGeneratorOrdering)                                        \
+	X(curandSetStream)                                                   \
+	X(curandGenerate)                                                    \
+	X(curandGenerateLongLong)                                            \
+	X(curandGenerateUniform)                                             \
+	X(curandGenerateNormal)                                              \
+	X(curandGenerateLogNormal)                                           \
+	X(curandGeneratePoisson)                                             \
+	X(curandGenerateUniformDouble)                                       \
+	X(curandGenerateNormalDouble)                                        \
+	X(curandGenerateLogNormalDouble)
 
 #define DS_CURAND_SLOT(name)                                                 \
 	static struct ds_sym real_##name =                                   \
@@ -157,4 +171,235 @@ DS_EXPORT ds_curand_status curandCreateGeneratorHost(ds_curand_generator *g,
 	DS_SITE(site, DS_SRC_CURAND, "curandCreateGeneratorHost");
 
 	return create(&real_curandCreateGeneratorHost, &site, g, type);
+}
+
+/* ------------------------------------------------------------------ */
+/* Call hashing (hash_calls.h).  cuRAND has no getter for a generator's
+ * stream, so curandSetStream records it in a small table (only while
+ * the mode is on); a generator not in it runs on the legacy default
+ * stream, which is also cuRAND's default.  (A generator created at the
+ * address of a destroyed one that had a stream is taken to be on that
+ * stream until it gets its own: only the ordinal is wrong then.) */
+
+#define GEN_STREAMS 64
+static struct {
+	ds_curand_generator _Atomic gen; /* NULL: free */
+	void *_Atomic stream;
+} gen_streams[GEN_STREAMS];
+
+static void *gen_stream(ds_curand_generator g)
+{
+	unsigned i;
+
+	for (i = 0; i < GEN_STREAMS; i++)
+		if (atomic_load_explicit(&gen_streams[i].gen,
+					 memory_order_acquire) == g)
+			return atomic_load_explicit(&gen_streams[i].stream,
+						    memory_order_relaxed);
+	return NULL;
+}
+
+static void gen_stream_set(ds_curand_generator g, void *stream)
+{
+	unsigned i;
+
+	for (i = 0; i < GEN_STREAMS; i++) {
+		ds_curand_generator k = NULL;
+
+		if (atomic_load(&gen_streams[i].gen) == g ||
+		    atomic_compare_exchange_strong(&gen_streams[i].gen, &k, g) ||
+		    k == g) {
+			atomic_store(&gen_streams[i].stream, stream);
+			return;
+		}
+	}
+}
+
+DS_EXPORT ds_curand_status curandSetStream(ds_curand_generator g, void *stream)
+{
+	__typeof__(&curandSetStream) real = ds_sym_get(&real_curandSetStream);
+	ds_curand_status st;
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	st = real(g, stream);
+	if (DS_UNLIKELY(ds_hash_calls_on()) && st == DS_CURAND_STATUS_SUCCESS)
+		gen_stream_set(g, stream);
+	return st;
+}
+
+/* After a generate call: hash its n outputs of elem bytes, log. */
+static void generated(struct ds_site *site, struct ds_hc *hc,
+		      ds_curand_status st, const void *out, size_t n,
+		      size_t elem, const char *type, const char *params)
+{
+	char what[120], why[72];
+
+	ds_hc_out(hc, out, n <= SIZE_MAX / elem ? n * elem : 0);
+	ds_fmt(what, sizeof(what), "n=%zu out=%s%s", n, type, params);
+	if (ds_enforce(DS_SRC_CURAND))
+		ds_fmt(why, sizeof(why),
+		       "cuRAND generator: seed mode %s, ordering pinned",
+		       ds_seed_mode_names[ds_cfg.seed_mode]);
+	else
+		ds_fmt(why, sizeof(why), "cuRAND generator as the program set it");
+	ds_hc_end(site, hc, st, what, why);
+}
+
+/* The generate functions: one body each, the real call between
+ * ds_hc_begin and generated(). */
+#define GEN_BEGIN(name)                                                      \
+	DS_SITE(site, DS_SRC_CURAND, #name);                                 \
+	__typeof__(&name) real = ds_sym_get(&real_##name);                   \
+	struct ds_hc hc;                                                     \
+	ds_curand_status st;                                                 \
+	bool on
+
+DS_EXPORT ds_curand_status curandGenerate(ds_curand_generator g,
+					  unsigned int *out, size_t n)
+{
+	GEN_BEGIN(curandGenerate);
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	if (DS_LIKELY(!ds_hash_calls_on()))
+		return real(g, out, n);
+	on = ds_hc_begin(&hc, gen_stream(g));
+	st = real(g, out, n);
+	if (on)
+		generated(&site, &hc, st, out, n, 4, "u32", "");
+	return st;
+}
+
+DS_EXPORT ds_curand_status curandGenerateLongLong(ds_curand_generator g,
+						  unsigned long long *out,
+						  size_t n)
+{
+	GEN_BEGIN(curandGenerateLongLong);
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	if (DS_LIKELY(!ds_hash_calls_on()))
+		return real(g, out, n);
+	on = ds_hc_begin(&hc, gen_stream(g));
+	st = real(g, out, n);
+	if (on)
+		generated(&site, &hc, st, out, n, 8, "u64", "");
+	return st;
+}
+
+DS_EXPORT ds_curand_status curandGenerateUniform(ds_curand_generator g,
+						 float *out, size_t n)
+{
+	GEN_BEGIN(curandGenerateUniform);
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	if (DS_LIKELY(!ds_hash_calls_on()))
+		return real(g, out, n);
+	on = ds_hc_begin(&hc, gen_stream(g));
+	st = real(g, out, n);
+	if (on)
+		generated(&site, &hc, st, out, n, 4, "R_32F", " uniform");
+	return st;
+}
+
+DS_EXPORT ds_curand_status curandGenerateUniformDouble(ds_curand_generator g,
+						       double *out, size_t n)
+{
+	GEN_BEGIN(curandGenerateUniformDouble);
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	if (DS_LIKELY(!ds_hash_calls_on()))
+		return real(g, out, n);
+	on = ds_hc_begin(&hc, gen_stream(g));
+	st = real(g, out, n);
+	if (on)
+		generated(&site, &hc, st, out, n, 8, "R_64F", " uniform");
+	return st;
+}
+
+DS_EXPORT ds_curand_status curandGenerateNormal(ds_curand_generator g,
+						float *out, size_t n,
+						float mean, float sd)
+{
+	GEN_BEGIN(curandGenerateNormal);
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	if (DS_LIKELY(!ds_hash_calls_on()))
+		return real(g, out, n, mean, sd);
+	on = ds_hc_begin(&hc, gen_stream(g));
+	st = real(g, out, n, mean, sd);
+	if (on)
+		generated(&site, &hc, st, out, n, 4, "R_32F", " normal");
+	return st;
+}
+
+DS_EXPORT ds_curand_status curandGenerateNormalDouble(ds_curand_generator g,
+						      double *out, size_t n,
+						      double mean, double sd)
+{
+	GEN_BEGIN(curandGenerateNormalDouble);
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	if (DS_LIKELY(!ds_hash_calls_on()))
+		return real(g, out, n, mean, sd);
+	on = ds_hc_begin(&hc, gen_stream(g));
+	st = real(g, out, n, mean, sd);
+	if (on)
+		generated(&site, &hc, st, out, n, 8, "R_64F", " normal");
+	return st;
+}
+
+DS_EXPORT ds_curand_status curandGenerateLogNormal(ds_curand_generator g,
+						   float *out, size_t n,
+						   float mean, float sd)
+{
+	GEN_BEGIN(curandGenerateLogNormal);
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	if (DS_LIKELY(!ds_hash_calls_on()))
+		return real(g, out, n, mean, sd);
+	on = ds_hc_begin(&hc, gen_stream(g));
+	st = real(g, out, n, mean, sd);
+	if (on)
+		generated(&site, &hc, st, out, n, 4, "R_32F", " log-normal");
+	return st;
+}
+
+DS_EXPORT ds_curand_status curandGenerateLogNormalDouble(
+	ds_curand_generator g, double *out, size_t n, double mean, double sd)
+{
+	GEN_BEGIN(curandGenerateLogNormalDouble);
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	if (DS_LIKELY(!ds_hash_calls_on()))
+		return real(g, out, n, mean, sd);
+	on = ds_hc_begin(&hc, gen_stream(g));
+	st = real(g, out, n, mean, sd);
+	if (on)
+		generated(&site, &hc, st, out, n, 8, "R_64F", " log-normal");
+	return st;
+}
+
+DS_EXPORT ds_curand_status curandGeneratePoisson(ds_curand_generator g,
+						 unsigned int *out, size_t n,
+						 double lambda)
+{
+	GEN_BEGIN(curandGeneratePoisson);
+
+	if (real == NULL)
+		return DS_CURAND_STATUS_NOT_INITIALIZED;
+	if (DS_LIKELY(!ds_hash_calls_on()))
+		return real(g, out, n, lambda);
+	on = ds_hc_begin(&hc, gen_stream(g));
+	st = real(g, out, n, lambda);
+	if (on)
+		generated(&site, &hc, st, out, n, 4, "u32", " poisson");
+	return st;
 }

@@ -1,7 +1,8 @@
 /*
  * device.h - what the CUDA driver hooks (driver.c) tell other hook files
  * about the GPU: one device query, used by the log's fingerprint and by
- * the algorithm cache's device string (cudnn_backend.c).  Both go through
+ * the algorithm cache's device string (cudnn_backend.c), and the reads
+ * behind call hashing (hash_calls.c).  Both go through
  * the driver the program already loaded; without one they answer "?" /
  * "unknown" and never load it.
  */
@@ -25,5 +26,21 @@ bool ds_cu_device_describe(int ordinal, struct ds_cu_device_info *out);
 /* "sm90 sms=132 NVIDIA H200" for the current context's device, "unknown"
  * without a driver or context. */
 void ds_cu_current_device_string(char *out, size_t cap);
+
+/* Reading device memory for call hashing (cuda_hooks/hash_calls.c),
+ * through the program's own driver; each is false without one. */
+
+/* Wait for the work queued on stream (NULL: the legacy default stream).
+ * False when the stream is being captured into a CUDA graph (waiting
+ * would invalidate the capture) or the driver reports an error. */
+bool ds_cu_stream_wait(void *stream);
+/* True if the driver calls p device memory, not managed: host memory
+ * (which the driver answers with an error) and managed memory are
+ * false, and are never read. */
+bool ds_cu_is_device_memory(unsigned long long p);
+/* Copy n bytes at device address src into dst, ordered on stream, and
+ * wait for it.  False on any driver error (dst is then undefined). */
+bool ds_cu_copy_to_host(void *dst, unsigned long long src, size_t n,
+			void *stream);
 
 #endif /* DS_DEVICE_H */

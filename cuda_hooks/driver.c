@@ -191,6 +191,93 @@ void ds_cu_current_device_string(char *out, size_t cap)
 	       info.sms, info.name);
 }
 
+/* ------------------------------------------------------------------ */
+/* Reading device memory for call hashing (device.h, hash_calls.c).  Only
+ * the driver the program loaded is used, through its own entry points;
+ * nothing here runs unless gpu.hash_calls is on. */
+
+bool ds_cu_stream_wait(void *stream)
+{
+	ds_cu_result (*capturing)(ds_cu_stream, int *);
+	ds_cu_result (*sync)(ds_cu_stream);
+	ds_cu_result (*mode)(int *);
+	int status = DS_CU_STREAM_CAPTURE_STATUS_NONE;
+	int m = DS_CU_STREAM_CAPTURE_MODE_RELAXED;
+	bool ok = false;
+
+	ds_inside++;
+	capturing = drv_call(CALL_STREAM_IS_CAPTURING);
+	sync = drv_call(CALL_STREAM_SYNCHRONIZE);
+	mode = drv_call(CALL_EXCHANGE_CAPTURE_MODE);
+	/* A synchronisation of a stream being captured into a CUDA graph
+	 * fails and invalidates the capture (CUDA programming guide,
+	 * "Prohibited and unhandled operations"): never try.  Another
+	 * thread's capture in global mode would forbid this thread's
+	 * synchronisation too: this thread's mode is relaxed meanwhile
+	 * (cuThreadExchangeStreamCaptureMode), then given back. */
+	if (sync && capturing &&
+	    capturing(stream, &status) == DS_CUDA_SUCCESS &&
+	    status == DS_CU_STREAM_CAPTURE_STATUS_NONE) {
+		bool relaxed = mode && mode(&m) == DS_CUDA_SUCCESS;
+
+		ok = sync(stream) == DS_CUDA_SUCCESS;
+		if (relaxed)
+			mode(&m);
+	}
+	ds_inside--;
+	return ok;
+}
+
+bool ds_cu_is_device_memory(unsigned long long p)
+{
+	ds_cu_result (*attr)(void *, int, ds_cu_deviceptr);
+	/* 8 bytes each, zeroed: the driver writes an int-sized value. */
+	unsigned long long type = 0, managed = 0;
+	bool ok = false;
+
+	if (p == 0)
+		return false;
+	ds_inside++;
+	attr = drv_call(CALL_POINTER_GET_ATTRIBUTE);
+	/* Host memory the driver never saw answers INVALID_VALUE; managed
+	 * memory is left alone too (a copy would migrate its pages). */
+	if (attr &&
+	    attr(&type, DS_CU_POINTER_ATTRIBUTE_MEMORY_TYPE, p) ==
+		    DS_CUDA_SUCCESS &&
+	    type == DS_CU_MEMORYTYPE_DEVICE &&
+	    attr(&managed, DS_CU_POINTER_ATTRIBUTE_IS_MANAGED, p) ==
+		    DS_CUDA_SUCCESS)
+		ok = (unsigned int)managed == 0;
+	ds_inside--;
+	return ok;
+}
+
+bool ds_cu_copy_to_host(void *dst, unsigned long long src, size_t n,
+			void *stream)
+{
+	ds_cu_result (*copy)(void *, ds_cu_deviceptr, size_t, ds_cu_stream);
+	ds_cu_result (*sync)(ds_cu_stream);
+	bool ok = false;
+
+	ds_cu_result (*mode)(int *);
+	int m = DS_CU_STREAM_CAPTURE_MODE_RELAXED;
+	bool relaxed;
+
+	ds_inside++;
+	copy = drv_call(CALL_MEMCPY_DTOH_ASYNC);
+	sync = drv_call(CALL_STREAM_SYNCHRONIZE);
+	mode = drv_call(CALL_EXCHANGE_CAPTURE_MODE);
+	relaxed = mode && mode(&m) == DS_CUDA_SUCCESS; /* as above */
+	/* On the call's own stream, so that no other stream is waited for;
+	 * the copy into pageable memory has finished when the stream has. */
+	if (copy && sync && copy(dst, src, n, stream) == DS_CUDA_SUCCESS)
+		ok = sync(stream) == DS_CUDA_SUCCESS;
+	if (relaxed)
+		mode(&m);
+	ds_inside--;
+	return ok;
+}
+
 /* Fingerprint: "results are comparable only on this GPU type". */
 static void fingerprint(void)
 {

@@ -19,7 +19,8 @@
  * one row here and one wrapper in driver.c.
  *
  * DS_DRV_CALLS: the driver functions the shim calls itself (fingerprint,
- * device string, allocation fill), with the version each is fetched at:
+ * device string, allocation fill, reading buffers for call hashing), with
+ * the version each is fetched at:
  *   X(CALL, base, version, flags, export)
  * fetched through the program's own cuGetProcAddress by (base, version,
  * flags), else by the exported name from the loaded driver (driver.c).
@@ -82,6 +83,16 @@
 	  "cuMemsetD8Async")                                                 \
 	X(MEMSET_D8_ASYNC_PTSZ, "cuMemsetD8Async", DS_CU_VERSION_7_0,        \
 	  DS_CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,                  \
-	  "cuMemsetD8Async_ptsz")
+	  "cuMemsetD8Async_ptsz")                                            \
+	X(STREAM_IS_CAPTURING, "cuStreamIsCapturing", DS_CU_VERSION_10_0, 0, \
+	  "cuStreamIsCapturing")                                             \
+	X(EXCHANGE_CAPTURE_MODE, "cuThreadExchangeStreamCaptureMode",        \
+	  DS_CU_VERSION_10_1, 0, "cuThreadExchangeStreamCaptureMode")        \
+	X(STREAM_SYNCHRONIZE, "cuStreamSynchronize", DS_CU_VERSION_2_0, 0,   \
+	  "cuStreamSynchronize")                                             \
+	X(POINTER_GET_ATTRIBUTE, "cuPointerGetAttribute", DS_CU_VERSION_4_0, \
+	  0, "cuPointerGetAttribute")                                        \
+	X(MEMCPY_DTOH_ASYNC, "cuMemcpyDtoHAsync", DS_CU_VERSION_3_2, 0,      \
+	  "cuMemcpyDtoHAsync_v2")
 
 #endif /* DS_DRIVER_SLOTS_H */

@@ -205,6 +205,8 @@ static const struct row rows[] = {
 	  NULL, NULL },
 	{ "gpu.cublas_workspace", "DETSHIM_CUBLAS_WORKSPACE", T_BOOL,
 	  F(cublas_workspace), 0, NULL, NULL },
+	{ "gpu.hash_calls", "DETSHIM_HASH_CALLS", T_BOOL, F(hash_calls), 0,
+	  NULL, NULL },
 	{ "secret_programs", "DETSHIM_SECRET_PROGRAMS", T_PROGRAMS,
 	  F(secret_programs), 0, NULL, NULL },
 };

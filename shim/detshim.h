@@ -120,6 +120,8 @@ struct ds_config {
 	bool torch_switches;            /* gpu.torch: answer at::Context */
 	bool torch_fill;                /* gpu.torch_fill: keep PyTorch's NaN fill */
 	bool cublas_workspace;          /* gpu.cublas_workspace: pin the variable */
+	bool hash_calls;                /* gpu.hash_calls: hash each GPU library
+					 * call's buffers (cuda_hooks/hash_calls.h) */
 	char secret_programs[512];      /* secret_programs: executables left alone */
 	uint64_t rank;                  /* a rank variable's value (config.c) */
 	bool rank_given;                /* one of those was set */
@@ -450,6 +452,13 @@ void ds_event(struct ds_site *site, const char *action, const char *fmt, ...)
  */
 void ds_event_fields(struct ds_site *site, const char *action,
 		     const char *fields, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ds_event_fields for sites whose every event is needed (the "hashed"
+ * events of cuda_hooks/hash_calls.c, which detrun --bisect aligns call
+ * by call): counted like the others, never capped by log.first_n. */
+void ds_event_fields_all(struct ds_site *site, const char *action,
+			 const char *fields, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Unconditional one-off record (config, summary, fingerprint). */

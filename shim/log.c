@@ -263,6 +263,20 @@ void ds_event_fields(struct ds_site *site, const char *action,
 	va_end(ap);
 }
 
+void ds_event_fields_all(struct ds_site *site, const char *action,
+			 const char *fields, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ds_log_on())
+		return;
+	atomic_fetch_add_explicit(&site->count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&site->logged, 1, memory_order_relaxed);
+	va_start(ap, fmt);
+	emit(site->src, site->call, action, fields, fmt, ap);
+	va_end(ap);
+}
+
 void ds_log_record(enum ds_source src, const char *call, const char *action,
 		   const char *fmt, ...)
 {

@@ -46,8 +46,23 @@ struct ds_cublaslt_heur_result {
 #define DS_CUBLASLT_MATMUL_PREF_IMPL_MASK 12            /* uint64_t */
 
 /* cublasLtMatmulAlgoConfigAttributes_t */
+#define DS_CUBLASLT_ALGO_CONFIG_ID 0                /* int32_t */
 #define DS_CUBLASLT_ALGO_CONFIG_SPLITK_NUM 2        /* int32_t */
 #define DS_CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME 3  /* uint32_t */
+
+/* cublasLtMatrixLayoutAttribute_t and cublasLtOrder_t (call hashing) */
+#define DS_CUBLASLT_MATRIX_LAYOUT_TYPE 0                 /* uint32_t */
+#define DS_CUBLASLT_MATRIX_LAYOUT_ORDER 1                /* int32_t */
+#define DS_CUBLASLT_MATRIX_LAYOUT_ROWS 2                 /* uint64_t */
+#define DS_CUBLASLT_MATRIX_LAYOUT_COLS 3                 /* uint64_t */
+#define DS_CUBLASLT_MATRIX_LAYOUT_LD 4                   /* int64_t */
+#define DS_CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT 5          /* int32_t */
+#define DS_CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET 6 /* int64_t */
+#define DS_CUBLASLT_ORDER_COL 0
+#define DS_CUBLASLT_ORDER_ROW 1
+
+/* cublasLtMatmulDescAttributes_t */
+#define DS_CUBLASLT_MATMUL_DESC_COMPUTE_TYPE 0 /* int32_t */
 
 /* CUBLASLT_NUMERICAL_IMPL_FLAGS_INPUT_TF32 */
 #define DS_CUBLASLT_NUMERICAL_IMPL_FLAGS_INPUT_TF32 (UINT64_C(0x04) << 16)

@@ -7,10 +7,14 @@
  * FAKE_CUBLAS_ATOMICS_DEFAULT=1 makes new handles start with atomics
  * allowed, so a test can see the shim pin them off.
  * cublasGemmStridedBatchedEx_64 is deliberately missing: the hook test
- * checks the shim's missing-symbol path on it.
+ * checks the shim's missing-symbol path on it.  GEMMs given matrices
+ * write C from A and B (fake_compute.h), for the call hashing tests; the
+ * handle keeps the stream cublasSetStream_v2 gave it.
  */
 #include <stdint.h>
 #include <stdlib.h>
+
+#include "fake_compute.h"
 
 struct fake_handle {
 	int atomics;
@@ -18,6 +22,7 @@ struct fake_handle {
 	size_t ws;
 	int algo;
 	int compute;
+	void *stream;
 };
 
 #define OK 0
@@ -66,6 +71,60 @@ int cublasSetWorkspace_v2(struct fake_handle *h, void *ws, size_t sz)
 	return OK;
 }
 
+int cublasSetStream_v2(struct fake_handle *h, void *s)
+{
+	if (h == NULL)
+		return BAD;
+	h->stream = s;
+	return OK;
+}
+
+int cublasGetStream_v2(struct fake_handle *h, void **s)
+{
+	if (h == NULL || s == NULL)
+		return BAD;
+	*s = h->stream;
+	return OK;
+}
+
+int cublasGetAtomicsMode(struct fake_handle *h, int *mode)
+{
+	if (h == NULL || mode == NULL)
+		return BAD;
+	*mode = h->atomics;
+	return OK;
+}
+
+static size_t elem(int type)
+{
+	return type == 1 ? 8 : type == 2 || type == 14 ? 2 : 4;
+}
+
+/* Column-major bytes of a rows x cols matrix with leading dimension ld. */
+static size_t span(int64_t rows, int64_t cols, int64_t ld, int type)
+{
+	return rows > 0 && cols > 0 ? (size_t)((cols - 1) * ld + rows) * elem(type)
+				    : 0;
+}
+
+/* C from A and B, batch times (strided). */
+static void compute(const char *call, int ta, int tb, int64_t m, int64_t n,
+		    int64_t k, const void *A, int At, int64_t lda,
+		    long long sA, const void *B, int Bt, int64_t ldb,
+		    long long sB, void *C, int Ct, int64_t ldc, long long sC,
+		    int64_t batch)
+{
+	int64_t i;
+
+	for (i = 0; A && B && C && i < batch; i++)
+		fake_compute(call, (char *)C + i * sC * (long long)elem(Ct),
+			     span(m, n, ldc, Ct),
+			     (const char *)A + i * sA * (long long)elem(At),
+			     ta ? span(k, m, lda, At) : span(m, k, lda, At),
+			     (const char *)B + i * sB * (long long)elem(Bt),
+			     tb ? span(n, k, ldb, Bt) : span(k, n, ldb, Bt));
+}
+
 static int gemm(struct fake_handle *h, int ct, int algo)
 {
 	if (h == NULL)
@@ -80,9 +139,9 @@ int cublasGemmEx(struct fake_handle *h, int ta, int tb, int m, int n, int k,
 		 const void *B, int Bt, int ldb, const void *beta, void *C,
 		 int Ct, int ldc, int ct, int algo)
 {
-	(void)ta; (void)tb; (void)m; (void)n; (void)k; (void)alpha; (void)A;
-	(void)At; (void)lda; (void)B; (void)Bt; (void)ldb; (void)beta;
-	(void)C; (void)Ct; (void)ldc;
+	(void)alpha; (void)beta;
+	compute("cublasGemmEx", ta, tb, m, n, k, A, At, lda, 0, B, Bt, ldb, 0,
+		C, Ct, ldc, 0, 1);
 	return gemm(h, ct, algo);
 }
 
@@ -130,11 +189,23 @@ int cublasGemmStridedBatchedEx(struct fake_handle *h, int ta, int tb, int m,
 			       void *C, int Ct, int ldc, long long sC,
 			       int batch, int ct, int algo)
 {
-	(void)ta; (void)tb; (void)m; (void)n; (void)k; (void)alpha; (void)A;
-	(void)At; (void)lda; (void)B; (void)Bt; (void)ldb; (void)beta;
-	(void)C; (void)Ct; (void)ldc; (void)batch; (void)sA; (void)sB;
-	(void)sC;
+	(void)alpha; (void)beta;
+	compute("cublasGemmStridedBatchedEx", ta, tb, m, n, k, A, At, lda, sA,
+		B, Bt, ldb, sB, C, Ct, ldc, sC, batch);
 	return gemm(h, ct, algo);
+}
+
+int cublasSgemm_v2(struct fake_handle *h, int ta, int tb, int m, int n,
+		   int k, const float *alpha, const float *A, int lda,
+		   const float *B, int ldb, const float *beta, float *C,
+		   int ldc)
+{
+	(void)alpha; (void)beta;
+	if (h == NULL)
+		return BAD;
+	compute("cublasSgemm_v2", ta, tb, m, n, k, A, 0, lda, 0, B, 0, ldb, 0,
+		C, 0, ldc, 0, 1);
+	return OK;
 }
 
 /* Test probes. */

@@ -8,11 +8,40 @@
  * REDUCTION_SCHEME_MASK is honoured like the real library, unless
  * FAKE_LT_IGNORE_MASK=1 (an older or misbehaving library), so both the
  * mask and the result filter of the shim can be seen.  cublasLtMatmul
- * records the index of the algo it ran (-1 for NULL).
+ * records the index of the algo it ran (-1 for NULL), and writes D from
+ * A, B and C (fake_compute.h) when it is given layouts.  Matrix layouts
+ * and matmul descriptors keep what they were created with, for the
+ * shim's call hashing to read back.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fake_compute.h"
+
+/* cublasLtMatrixLayout_t: the attributes call hashing reads. */
+struct layout {
+	uint32_t type;
+	int32_t order;
+	uint64_t rows, cols;
+	int64_t ld;
+	int32_t batch;
+	int64_t stride;
+};
+struct mdesc { int32_t compute; int32_t scale; };
+
+/* Bytes of a float layout, column-major or (order 1) row-major. */
+static size_t layout_bytes(const struct layout *l)
+{
+	uint64_t inner, outer;
+
+	if (l == NULL || l->rows == 0 || l->cols == 0)
+		return 0;
+	inner = l->order == 1 ? l->cols : l->rows;
+	outer = l->order == 1 ? l->rows : l->cols;
+	return ((outer - 1) * (uint64_t)l->ld + inner) * 4;
+}
+
 
 struct algo { uint64_t data[8]; };
 struct result {
@@ -144,10 +173,103 @@ int cublasLtMatmul(void *h, void *d, const void *alpha, const void *a,
 		   const void *c, void *C, void *dd, void *D,
 		   const struct algo *algo, void *ws, size_t wss, void *stream)
 {
-	(void)h; (void)d; (void)alpha; (void)a; (void)A; (void)b; (void)B;
-	(void)beta; (void)c; (void)C; (void)dd; (void)D; (void)ws; (void)wss;
-	(void)stream;
+	(void)h; (void)d; (void)alpha; (void)beta; (void)C; (void)ws;
+	(void)wss; (void)stream;
 	last_index = algo ? (int)algo->data[2] : -1;
+	if (A && B && D && a && b && dd) {
+		fake_compute("cublasLtMatmul", dd, layout_bytes(D), a,
+			     layout_bytes(A), b, layout_bytes(B));
+		if (c && c != dd) /* beta * C, as a fixed function */
+			((unsigned char *)dd)[1] ^= *(const unsigned char *)c;
+	}
+	return OK;
+}
+
+int cublasLtMatrixLayoutCreate(struct layout **l, uint32_t type,
+			       uint64_t rows, uint64_t cols, int64_t ld)
+{
+	*l = calloc(1, sizeof(**l));
+	if (*l == NULL)
+		return BAD;
+	(*l)->type = type;
+	(*l)->rows = rows;
+	(*l)->cols = cols;
+	(*l)->ld = ld;
+	(*l)->batch = 1;
+	return OK;
+}
+
+int cublasLtMatrixLayoutDestroy(struct layout *l)
+{
+	free(l);
+	return OK;
+}
+
+/* attr: 0 type, 1 order, 2 rows, 3 cols, 4 ld, 5 batch, 6 stride */
+static void *layout_field(struct layout *l, int attr, size_t *size)
+{
+	switch (attr) {
+	case 0: *size = 4; return &l->type;
+	case 1: *size = 4; return &l->order;
+	case 2: *size = 8; return &l->rows;
+	case 3: *size = 8; return &l->cols;
+	case 4: *size = 8; return &l->ld;
+	case 5: *size = 4; return &l->batch;
+	case 6: *size = 8; return &l->stride;
+	default: return NULL;
+	}
+}
+
+int cublasLtMatrixLayoutSetAttribute(struct layout *l, int attr,
+				     const void *buf, size_t n)
+{
+	size_t size = 0;
+	void *f = l ? layout_field(l, attr, &size) : NULL;
+
+	if (f == NULL || n != size)
+		return BAD;
+	memcpy(f, buf, n);
+	return OK;
+}
+
+int cublasLtMatrixLayoutGetAttribute(struct layout *l, int attr, void *buf,
+				     size_t n, size_t *written)
+{
+	size_t size = 0;
+	void *f = l ? layout_field(l, attr, &size) : NULL;
+
+	if (f == NULL || n != size)
+		return BAD;
+	memcpy(buf, f, n);
+	if (written)
+		*written = n;
+	return OK;
+}
+
+int cublasLtMatmulDescCreate(struct mdesc **d, int32_t compute, int32_t scale)
+{
+	*d = calloc(1, sizeof(**d));
+	if (*d == NULL)
+		return BAD;
+	(*d)->compute = compute;
+	(*d)->scale = scale;
+	return OK;
+}
+
+int cublasLtMatmulDescDestroy(struct mdesc *d)
+{
+	free(d);
+	return OK;
+}
+
+int cublasLtMatmulDescGetAttribute(struct mdesc *d, int attr, void *buf,
+				   size_t n, size_t *written)
+{
+	if (d == NULL || attr != 0 || n != 4)
+		return BAD;
+	memcpy(buf, &d->compute, 4);
+	if (written)
+		*written = 4;
 	return OK;
 }
 

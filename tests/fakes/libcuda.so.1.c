@@ -4,7 +4,16 @@
  * fingerprint, and "device" memory that is host memory full of garbage.
  *
  * New allocations are filled with 0xAB ("uninitialised"), so a test sees
- * whether the shim's fill ran.  cuMemAllocFromPoolAsync is deliberately
+ * whether the shim's fill ran.  Call hashing (cuda_hooks/hash_calls.c)
+ * reads them through cuPointerGetAttribute (device memory is what
+ * cuMemAlloc_v2 handed out; anything else answers INVALID_VALUE, as host
+ * memory does), cuStreamIsCapturing (FAKE_CUDA_CAPTURING=1: every
+ * stream is being captured), cuStreamSynchronize and cuMemcpyDtoHAsync_v2
+ * (a copy that leaves an allocation fails); fake_cuda_copies() counts
+ * the copies.  FAKE_CUDA_OTHER_CAPTURE=1 plays another thread capturing
+ * in global mode: both then fail unless this thread's capture mode is
+ * relaxed (cuThreadExchangeStreamCaptureMode); fake_cuda_capture_mode()
+ * reads the thread's mode.  cuMemAllocFromPoolAsync is deliberately
  * missing (not exported, not in the table): the shim must never hand out
  * a wrapper for it.  cuMemAlloc below version 3020 is the 32-bit v1 ABI.
  */
@@ -21,6 +30,14 @@ typedef unsigned long long dptr;
 
 static int inited;
 static int memsets;
+static int copies;
+
+/* The allocations, for cuPointerGetAttribute and the copies. */
+#define MAX_ALLOCS 256
+static struct {
+	dptr base;
+	size_t size;
+} allocs[MAX_ALLOCS];
 
 int cuInit(unsigned flags)
 {
@@ -81,9 +98,90 @@ int cuDeviceGetUuid_v2(unsigned char *u, int d)
 static dptr fake_alloc(size_t n)
 {
 	unsigned char *p = malloc(n ? n : 1);
+	int i;
 
 	memset(p, 0xAB, n);
+	for (i = 0; i < MAX_ALLOCS; i++)
+		if (allocs[i].base == 0) {
+			allocs[i].base = (dptr)(uintptr_t)p;
+			allocs[i].size = n;
+			break;
+		}
 	return (dptr)(uintptr_t)p;
+}
+
+/* The allocation holding [p, p+n), or -1. */
+static int alloc_of(dptr p, size_t n)
+{
+	int i;
+
+	for (i = 0; i < MAX_ALLOCS; i++)
+		if (allocs[i].base && p >= allocs[i].base &&
+		    p - allocs[i].base <= allocs[i].size &&
+		    n <= allocs[i].size - (p - allocs[i].base))
+			return i;
+	return -1;
+}
+
+int cuPointerGetAttribute(void *data, int attr, dptr p)
+{
+	if (alloc_of(p, 1) < 0)
+		return INVALID; /* host memory the driver never saw */
+	if (attr == 2)      /* MEMORY_TYPE */
+		*(unsigned *)data = 2; /* DEVICE */
+	else if (attr == 8) /* IS_MANAGED */
+		*(unsigned *)data = 0;
+	else
+		return INVALID;
+	return OK;
+}
+
+int cuStreamIsCapturing(void *s, int *status)
+{
+	const char *c = getenv("FAKE_CUDA_CAPTURING");
+
+	(void)s;
+	*status = c && c[0] == '1'; /* ACTIVE */
+	return OK;
+}
+
+static __thread int capture_mode; /* 0 GLOBAL, 1 THREAD_LOCAL, 2 RELAXED */
+
+int cuThreadExchangeStreamCaptureMode(int *mode)
+{
+	int old = capture_mode;
+
+	capture_mode = *mode;
+	*mode = old;
+	return OK;
+}
+
+/* An unsafe call while another thread captures in global mode. */
+static int forbidden(void)
+{
+	const char *c = getenv("FAKE_CUDA_OTHER_CAPTURE");
+
+	return c && c[0] == '1' && capture_mode != 2;
+}
+
+int cuStreamSynchronize(void *s)
+{
+	(void)s;
+	if (forbidden())
+		return 900; /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED */
+	return inited ? OK : NOT_INIT;
+}
+
+int cuMemcpyDtoHAsync_v2(void *dst, dptr src, size_t n, void *s)
+{
+	(void)s;
+	if (forbidden())
+		return 900;
+	if (alloc_of(src, n) < 0)
+		return INVALID;
+	copies++;
+	memcpy(dst, (const void *)(uintptr_t)src, n);
+	return OK;
 }
 
 int cuMemAlloc(unsigned *p, unsigned n) /* v1 ABI: never wrapped */
@@ -115,6 +213,10 @@ int cuMemAllocAsync_ptsz(dptr *p, size_t n, void *s)
 
 int cuMemFree_v2(dptr p)
 {
+	int i = alloc_of(p, 0);
+
+	if (i >= 0 && allocs[i].base == p)
+		allocs[i].base = 0;
 	free((void *)(uintptr_t)p);
 	return OK;
 }
@@ -174,6 +276,12 @@ int cuGetProcAddress_v2(const char *sym, void **pfn, int ver,
 	else if (IS("cuMemsetD8")) f = (void *)cuMemsetD8_v2;
 	else if (IS("cuMemsetD8Async"))
 		f = ptsz ? (void *)cuMemsetD8Async_ptsz : (void *)cuMemsetD8Async;
+	else if (IS("cuPointerGetAttribute")) f = (void *)cuPointerGetAttribute;
+	else if (IS("cuStreamIsCapturing")) f = (void *)cuStreamIsCapturing;
+	else if (IS("cuThreadExchangeStreamCaptureMode"))
+		f = (void *)cuThreadExchangeStreamCaptureMode;
+	else if (IS("cuStreamSynchronize")) f = (void *)cuStreamSynchronize;
+	else if (IS("cuMemcpyDtoHAsync")) f = (void *)cuMemcpyDtoHAsync_v2;
 #undef IS
 	*pfn = f;
 	if (status)
@@ -183,3 +291,5 @@ int cuGetProcAddress_v2(const char *sym, void **pfn, int ver,
 
 /* Test probes. */
 int fake_cuda_memsets(void) { return memsets; }
+int fake_cuda_copies(void) { return copies; }
+int fake_cuda_capture_mode(void) { return capture_mode; }

@@ -17,6 +17,11 @@
  * cudnnSpatialTfSamplerBackward, cudnnCTCLoss_v8,
  * cudnnGetCTCLossWorkspaceSize_v8.
  * Inspection helpers for the tests: fake_cudnn_*.
+ * For the call hashing tests (fake_compute.h): legacy tensor and filter
+ * descriptors keep their type and dimensions; the convolutions write
+ * their output from their operands; a backend variant pack keeps its
+ * pointers, and cudnnBackendExecute writes the first 16 bytes of the
+ * last one from the first 16 of the others; the handle's stream is kept.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +29,7 @@
 #include <string.h>
 
 #include "abi/cudnn.h"
+#include "fake_compute.h"
 
 #define MAXE 32
 
@@ -43,6 +49,8 @@ struct fdesc {
 	void *cfg;     /* plan */
 	int32_t kt;    /* knob choice */
 	int64_t kv;
+	int64_t npack; /* variant pack: data pointers */
+	void *pack[16];
 };
 
 static int nengines;
@@ -147,6 +155,10 @@ ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name, int type,
 		break;
 	case DS_CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG:
 		f->cfg = ref;
+		break;
+	case DS_CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS:
+		f->npack = count < 16 ? count : 16;
+		memcpy(f->pack, vals, (size_t)f->npack * sizeof(void *));
 		break;
 	default:
 		break;
@@ -255,13 +267,21 @@ ds_cudnn_status cudnnBackendFinalize(ds_cudnn_desc d)
 ds_cudnn_status cudnnBackendExecute(ds_cudnn_handle h, ds_cudnn_desc plan,
 				    ds_cudnn_desc vp)
 {
-	struct fdesc *f = plan;
+	struct fdesc *f = plan, *v = vp;
 
 	(void)h;
-	(void)vp;
 	if (f == NULL || !f->finalized)
 		return DS_CUDNN_STATUS_BAD_PARAM;
 	last_exec_cand = f->cand;
+	if (v && v->npack >= 2 && v->pack[v->npack - 1]) {
+		unsigned char in[16 * 15];
+		int64_t i;
+
+		for (i = 0; i + 1 < v->npack; i++)
+			memcpy(in + 16 * i, v->pack[i], 16);
+		fake_compute("cudnnBackendExecute", v->pack[v->npack - 1], 16,
+			     in, (size_t)(16 * (v->npack - 1)), NULL, 0);
+	}
 	return DS_CUDNN_STATUS_SUCCESS;
 }
 
@@ -372,19 +392,169 @@ FIND(cudnnFindConvolutionBackwardFilterAlgorithm, 2)
 WS(cudnnGetConvolutionBackwardDataWorkspaceSize)
 WS(cudnnGetConvolutionBackwardFilterWorkspaceSize)
 
+/* Legacy tensor and filter descriptors (NCHW, float or half). */
+struct ftensor {
+	int filter;
+	int dtype, format, nd;
+	int dims[8], strides[8];
+};
+
+static void *handle_stream;
+
+ds_cudnn_status cudnnSetStream(void *h, void *s)
+{
+	(void)h;
+	handle_stream = s;
+	return DS_CUDNN_STATUS_SUCCESS;
+}
+
+ds_cudnn_status cudnnGetStream(void *h, void **s)
+{
+	(void)h;
+	*s = handle_stream;
+	return DS_CUDNN_STATUS_SUCCESS;
+}
+
+static ds_cudnn_status create(void **d, int filter)
+{
+	struct ftensor *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return DS_CUDNN_STATUS_BAD_PARAM;
+	t->filter = filter;
+	*d = t;
+	return DS_CUDNN_STATUS_SUCCESS;
+}
+
+ds_cudnn_status cudnnCreateTensorDescriptor(void **d) { return create(d, 0); }
+ds_cudnn_status cudnnCreateFilterDescriptor(void **d) { return create(d, 1); }
+ds_cudnn_status cudnnDestroyTensorDescriptor(void *d) { free(d); return 0; }
+ds_cudnn_status cudnnDestroyFilterDescriptor(void *d) { free(d); return 0; }
+
+ds_cudnn_status cudnnSetTensorNdDescriptor(struct ftensor *t, int dtype,
+					   int nd, const int dims[],
+					   const int strides[])
+{
+	if (t == NULL || nd < 1 || nd > 8)
+		return DS_CUDNN_STATUS_BAD_PARAM;
+	t->dtype = dtype;
+	t->nd = nd;
+	memcpy(t->dims, dims, (size_t)nd * sizeof(int));
+	memcpy(t->strides, strides, (size_t)nd * sizeof(int));
+	return DS_CUDNN_STATUS_SUCCESS;
+}
+
+ds_cudnn_status cudnnSetFilterNdDescriptor(struct ftensor *t, int dtype,
+					   int format, int nd, const int dims[])
+{
+	int i, st = 1;
+
+	if (t == NULL || nd < 1 || nd > 8)
+		return DS_CUDNN_STATUS_BAD_PARAM;
+	t->dtype = dtype;
+	t->format = format;
+	t->nd = nd;
+	memcpy(t->dims, dims, (size_t)nd * sizeof(int));
+	for (i = nd - 1; i >= 0; i--) { /* packed */
+		t->strides[i] = st;
+		st *= dims[i];
+	}
+	return DS_CUDNN_STATUS_SUCCESS;
+}
+
+ds_cudnn_status cudnnGetTensorNdDescriptor(const struct ftensor *t, int req,
+					   int *dtype, int *nd, int dims[],
+					   int strides[])
+{
+	int i;
+
+	if (t == NULL || t->filter)
+		return DS_CUDNN_STATUS_BAD_PARAM;
+	*dtype = t->dtype;
+	*nd = t->nd;
+	for (i = 0; i < t->nd && i < req; i++) {
+		dims[i] = t->dims[i];
+		strides[i] = t->strides[i];
+	}
+	return DS_CUDNN_STATUS_SUCCESS;
+}
+
+ds_cudnn_status cudnnGetFilterNdDescriptor(const struct ftensor *t, int req,
+					   int *dtype, int *format, int *nd,
+					   int dims[])
+{
+	int i;
+
+	if (t == NULL || !t->filter)
+		return DS_CUDNN_STATUS_BAD_PARAM;
+	*dtype = t->dtype;
+	*format = t->format;
+	*nd = t->nd;
+	for (i = 0; i < t->nd && i < req; i++)
+		dims[i] = t->dims[i];
+	return DS_CUDNN_STATUS_SUCCESS;
+}
+
+static size_t bytes_of(const struct ftensor *t)
+{
+	size_t e = 1;
+	int i;
+
+	if (t == NULL || t->nd == 0)
+		return 0;
+	for (i = 0; i < t->nd; i++)
+		e += (size_t)(t->dims[i] - 1) * (size_t)t->strides[i];
+	return e * (t->dtype == 2 ? 2 : t->dtype == 1 ? 8 : 4);
+}
+
+ds_cudnn_status cudnnGetTensorSizeInBytes(const struct ftensor *t, size_t *n)
+{
+	if (t == NULL || t->filter)
+		return DS_CUDNN_STATUS_BAD_PARAM;
+	*n = bytes_of(t);
+	return DS_CUDNN_STATUS_SUCCESS;
+}
+
+ds_cudnn_status cudnnGetFilterSizeInBytes(const struct ftensor *t, size_t *n)
+{
+	if (t == NULL || !t->filter)
+		return DS_CUDNN_STATUS_BAD_PARAM;
+	*n = bytes_of(t);
+	return DS_CUDNN_STATUS_SUCCESS;
+}
+
+/* Output from the operands, when the test gave data. */
+static void conv_compute(const char *call, void *ad, const void *a, void *bd,
+			 const void *b, void *od, void *o)
+{
+	if (a && b && o && ad && bd && od)
+		fake_compute(call, o, bytes_of(od), a, bytes_of(ad), b,
+			     bytes_of(bd));
+}
+
+ds_cudnn_status cudnnConvolutionForward(void *h, const void *al, void *xd,
+					const void *x, void *wd, const void *w,
+					void *c, int algo, void *ws, size_t wss,
+					const void *be, void *yd, void *y)
+{
+	(void)h; (void)al; (void)c; (void)algo; (void)ws; (void)wss; (void)be;
+	conv_compute("cudnnConvolutionForward", xd, x, wd, w, yd, y);
+	return DS_CUDNN_STATUS_SUCCESS;
+}
+
 #define BWD(name)                                                             \
 	ds_cudnn_status name(void *h, const void *al, void *ad, const void *a, \
 			     void *bd, const void *b, void *c, int algo,       \
 			     void *ws, size_t wss, const void *be, void *od,   \
 			     void *o)                                          \
 	{                                                                      \
-		(void)h; (void)al; (void)ad; (void)a; (void)bd; (void)b;       \
-		(void)c; (void)ws; (void)be; (void)od; (void)o;                \
+		(void)h; (void)al; (void)c; (void)ws; (void)be;                \
 		if (in_list("FAKE_CUDNN_UNSUP", algo))                         \
 			return DS_CUDNN_STATUS_NOT_SUPPORTED;                  \
 		if (ws_of(algo) > wss)                                         \
 			return DS_CUDNN_STATUS_BAD_PARAM;                      \
 		last_algo = algo;                                              \
+		conv_compute(#name, ad, a, bd, b, od, o);                      \
 		return DS_CUDNN_STATUS_SUCCESS;                                \
 	}
 BWD(cudnnConvolutionBackwardData)

@@ -4,14 +4,20 @@
  * Generators record their type, seed (0 at creation, like cuRAND) and
  * ordering; fake_curand_*() read them.  curandCreateGeneratorHost is
  * deliberately missing: the hook test checks the shim's missing-symbol
- * path on it.
+ * path on it.  The generate functions write a fixed function of the
+ * seed and of how many numbers the generator gave so far
+ * (fake_compute.h), for the call hashing tests.
  */
 #include <stdlib.h>
+
+#include "fake_compute.h"
 
 struct gen {
 	int type;
 	unsigned long long seed;
 	int ordering;
+	void *stream;
+	unsigned long long offset; /* numbers generated so far */
 };
 
 #define OK 0
@@ -50,3 +56,72 @@ int curandSetGeneratorOrdering(struct gen *g, int order)
 /* Test probes. */
 unsigned long long fake_curand_seed(const struct gen *g) { return g->seed; }
 int fake_curand_ordering(const struct gen *g) { return g->ordering; }
+
+int curandSetStream(struct gen *g, void *stream)
+{
+	g->stream = stream;
+	return OK;
+}
+
+static int generate(const char *call, struct gen *g, void *out, size_t n,
+		    size_t elem)
+{
+	unsigned long long key[2] = { g->seed, g->offset };
+
+	fake_compute(call, out, n * elem, key, sizeof(key), NULL, 0);
+	g->offset += n;
+	return OK;
+}
+
+int curandGenerate(struct gen *g, unsigned *o, size_t n)
+{
+	return generate("curandGenerate", g, o, n, 4);
+}
+
+int curandGenerateLongLong(struct gen *g, unsigned long long *o, size_t n)
+{
+	return generate("curandGenerateLongLong", g, o, n, 8);
+}
+
+int curandGenerateUniform(struct gen *g, float *o, size_t n)
+{
+	return generate("curandGenerateUniform", g, o, n, 4);
+}
+
+int curandGenerateUniformDouble(struct gen *g, double *o, size_t n)
+{
+	return generate("curandGenerateUniformDouble", g, o, n, 8);
+}
+
+int curandGenerateNormal(struct gen *g, float *o, size_t n, float m, float s)
+{
+	(void)m; (void)s;
+	return generate("curandGenerateNormal", g, o, n, 4);
+}
+
+int curandGenerateNormalDouble(struct gen *g, double *o, size_t n, double m,
+			       double s)
+{
+	(void)m; (void)s;
+	return generate("curandGenerateNormalDouble", g, o, n, 8);
+}
+
+int curandGenerateLogNormal(struct gen *g, float *o, size_t n, float m,
+			    float s)
+{
+	(void)m; (void)s;
+	return generate("curandGenerateLogNormal", g, o, n, 4);
+}
+
+int curandGenerateLogNormalDouble(struct gen *g, double *o, size_t n,
+				  double m, double s)
+{
+	(void)m; (void)s;
+	return generate("curandGenerateLogNormalDouble", g, o, n, 8);
+}
+
+int curandGeneratePoisson(struct gen *g, unsigned *o, size_t n, double l)
+{
+	(void)l;
+	return generate("curandGeneratePoisson", g, o, n, 4);
+}
