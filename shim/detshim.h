@@ -65,6 +65,7 @@ enum ds_source {
 	DS_SRC_FRAMEWORK,       /* PyTorch at::Context, XLA, TF switches */
 	DS_SRC_PROCESS,         /* fork/exec lineage */
 	DS_SRC_NCCL,            /* NCCL pins */
+	DS_SRC_TORCH,           /* PyTorch ops: replacements, unfixed ops */
 	DS_SRC_COUNT
 };
 
@@ -120,6 +121,7 @@ struct ds_config {
 	bool torch_switches;            /* gpu.torch: answer at::Context */
 	bool torch_fill;                /* gpu.torch_fill: keep PyTorch's NaN fill */
 	bool cublas_workspace;          /* gpu.cublas_workspace: pin the variable */
+	bool python_startup;            /* python_startup: load python/ */
 	char secret_programs[512];      /* secret_programs: executables left alone */
 	uint64_t rank;                  /* RANK/LOCAL_RANK/SLURM_PROCID mix */
 	bool rank_given;                /* one of those was set */
