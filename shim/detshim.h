@@ -453,6 +453,11 @@ void ds_event_fields(struct ds_site *site, const char *action,
 		     const char *fields, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* A site for a call named at run time (python.c): one per (src, first
+ * len bytes of call, at most 63), NULL once the fixed table is full. */
+struct ds_site *ds_site_named(enum ds_source src, const char *call,
+			      size_t len);
+
 /* Unconditional one-off record (config, summary, fingerprint). */
 void ds_log_record(enum ds_source src, const char *call, const char *action,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));

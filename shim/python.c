@@ -130,8 +130,10 @@ __attribute__((constructor(102))) static void ds_python_constructor(
 }
 
 /* ------------------------------------------------------------------ */
-/* Events from Python: one log site per (source, call), made on first use,
- * so that log.first_n caps each as it caps the shim's own sites. */
+/* Sites named at run time: events from Python and PyTorch's op names
+ * (frameworks.c).  One log site per (source, call), made on first use, so
+ * that log.first_n caps each as it caps the shim's own sites; past
+ * PY_SITES names, NULL (the event is not logged). */
 
 #define PY_SITES 128
 #define PY_CALL_MAX 64
@@ -141,19 +143,24 @@ static char py_calls[PY_SITES][PY_CALL_MAX];
 static unsigned py_nsites;
 static pthread_mutex_t py_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static struct ds_site *py_site(enum ds_source src, const char *call)
+struct ds_site *ds_site_named(enum ds_source src, const char *call,
+			      size_t len)
 {
 	struct ds_site *s = NULL;
 	unsigned i;
 
+	if (len > PY_CALL_MAX - 1)
+		len = PY_CALL_MAX - 1;
 	pthread_mutex_lock(&py_lock);
 	for (i = 0; i < py_nsites && s == NULL; i++)
 		if (py_sites[i].src == src &&
-		    strncmp(py_calls[i], call, PY_CALL_MAX - 1) == 0)
+		    strncmp(py_calls[i], call, len) == 0 &&
+		    py_calls[i][len] == '\0')
 			s = &py_sites[i];
 	if (s == NULL && py_nsites < PY_SITES) {
 		i = py_nsites++;
-		ds_fmt(py_calls[i], PY_CALL_MAX, "%s", call);
+		memcpy(py_calls[i], call, len);
+		py_calls[i][len] = '\0';
 		py_sites[i].src = src;
 		py_sites[i].call = py_calls[i];
 		s = &py_sites[i];
@@ -174,7 +181,7 @@ DS_EXPORT int detshim_py_event(const char *src, const char *call,
 	s = ds_source_from_name(src);
 	if (s < 0 || !ds_watch((enum ds_source)s))
 		return -1;
-	site = py_site((enum ds_source)s, call);
+	site = ds_site_named((enum ds_source)s, call, strlen(call));
 	if (site == NULL)
 		return -1;
 	ds_event_fields(site, action, fields, "%s", detail ? detail : "");
