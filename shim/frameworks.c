@@ -203,8 +203,7 @@ static bool unfixed(const char *caller, size_t len)
 struct c10_string_view { const char *data; size_t size; };
 struct std_string_view { size_t size; const char *data; };
 
-DS_EXPORT void
-_ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewIcEE(
+DS_EXPORT void _ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewIcEE(
 	const struct c10_string_view *caller)
 {
 	__typeof__(&_ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewIcEE)
@@ -218,8 +217,7 @@ _ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewIcEE(
 }
 
 /* By value: a std::string_view of two words is passed in two registers. */
-DS_EXPORT void
-_ZN2at7Context21alertNotDeterministicESt17basic_string_viewIcSt11char_traitsIcEE(
+DS_EXPORT void _ZN2at7Context21alertNotDeterministicESt17basic_string_viewIcSt11char_traitsIcEE(
 	struct std_string_view caller)
 {
 	__typeof__(&_ZN2at7Context21alertNotDeterministicESt17basic_string_viewIcSt11char_traitsIcEE)
@@ -232,8 +230,7 @@ _ZN2at7Context21alertNotDeterministicESt17basic_string_viewIcSt11char_traitsIcEE
 		f(caller);
 }
 
-DS_EXPORT void
-_ZN2at7Context21alertNotDeterministicERKSt17basic_string_viewIcSt11char_traitsIcEE(
+DS_EXPORT void _ZN2at7Context21alertNotDeterministicERKSt17basic_string_viewIcSt11char_traitsIcEE(
 	const struct std_string_view *caller)
 {
 	__typeof__(&_ZN2at7Context21alertNotDeterministicERKSt17basic_string_viewIcSt11char_traitsIcEE)
