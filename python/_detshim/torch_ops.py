@@ -440,7 +440,7 @@ def refused_section(doc):
     ops which raise in deterministic mode ("" if not found)."""
     if not doc:
         return ""
-    start = doc.find("will throw a")
+    start = doc.find("operations will throw a")
     if start < 0:
         return ""
     end = doc.find("A handful of CUDA operations", start)
