@@ -17,6 +17,7 @@ that raise, for this torch, each with the probe that covers it (or
 
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -24,7 +25,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-DEV = "cuda"
+DEV = os.environ.get("OP_TABLE_DEVICE", "cuda")
 
 
 def gen(seed):
@@ -43,7 +44,7 @@ def grad_of(fn, x, seed=1):
     """x's gradient of fn(x) against a fixed random upstream gradient."""
     x = x.detach().requires_grad_(True)
     y = fn(x)
-    g = randn(*y.shape, seed=seed).to(y.device, y.dtype)
+    g = torch.randn(y.shape, generator=gen(seed)).to(y.device, y.dtype)
     (gx,) = torch.autograd.grad(y, x, g)
     return gx
 
@@ -335,8 +336,8 @@ def run(out_path, fwdet, ref):
                        distinct=len(set(hashes)), ms=ts[len(ts) // 2] * 1e3)
             if ref:
                 try:
-                    ref = build("cpu")()
-                    row["vs_cpu"] = distance(first, ref)
+                    on_cpu = build("cpu")()
+                    row["vs_cpu"] = distance(first, on_cpu)
                 except Exception as e:  # no CPU kernel
                     row["vs_cpu"] = None
                     row["cpu_error"] = str(e).split("\n")[0][:120]

@@ -160,6 +160,16 @@ for (k, s, p, ceil, inc, div) in (([3, 3, 3], [1, 1, 1], [1, 1, 1], False, True,
           lambda: T.avg_pool3d_backward(g, x, k, s, p, ceil, inc, div),
           lambda: aten.avg_pool3d_backward(g, x, k, s, p, ceil, inc, div), 1e-10)
 
+# max_unpool from the pool's own indices.
+x = torch.randn(2, 3, 8, 10)
+y, i = torch.nn.functional.max_pool2d(x, 2, return_indices=True)
+check("max_unpool2d", lambda: T.max_unpool2d(y, i, [8, 10]),
+      lambda: aten.max_unpool2d(y, i, [8, 10]))
+x = torch.randn(2, 2, 4, 6, 6)
+y, i = torch.nn.functional.max_pool3d(x, 2, return_indices=True)
+check("max_unpool3d", lambda: T.max_unpool3d(y, i, [4, 6, 6], [2, 2, 2], [0, 0, 0]),
+      lambda: aten.max_unpool3d(y, i, [4, 6, 6], [2, 2, 2], [0, 0, 0]))
+
 # histc, bincount.
 for dtype in (torch.float32, torch.float64):
     x = torch.randn(1000, dtype=dtype)
@@ -209,7 +219,16 @@ for shape, dim in (((7, 9), 1), ((8, 5), 0), ((3, 4, 6), -1), ((11,), 0)):
           lambda: torch.median(x, dim, True)[0])
     check("kthvalue %s" % (shape,), lambda: T.kthvalue(x, 2, dim)[0],
           lambda: torch.kthvalue(x, 2, dim)[0])
-x = torch.tensor([[1.0, float("nan"), 3.0, 0.5], [2.0, 1.0, 4.0, 3.0]])
+x = torch.tensor([[1.0, float("nan"), 3.0, 0.5], [2.0, 1.0, 4.0, 3.0],
+                  [float("nan")] * 4, [float("nan"), 1.0, float("nan"), 2.0]])
+check("nanmedian.dim NaN", lambda: T.nanmedian_dim(x, 1)[0],
+      lambda: torch.nanmedian(x, 1)[0])
+check("nanmedian.dim index names it", lambda: torch.nan_to_num(
+    x.gather(1, T.nanmedian_dim(x, 1, True)[1]).squeeze(1), 9.0),
+    lambda: torch.nan_to_num(torch.nanmedian(x, 1)[0], 9.0))
+y = torch.randint(0, 5, (6, 9)).float()
+check("nanmedian.dim without NaN", lambda: T.nanmedian_dim(y, 1)[0],
+      lambda: torch.nanmedian(y, 1)[0])
 check("median.dim NaN", lambda: T.median_dim(x, 1), lambda: torch.median(x, 1))
 check("median.dim 0-dim", lambda: T.median_dim(torch.tensor(3.0), 0),
       lambda: torch.median(torch.tensor(3.0), 0))
