@@ -28,8 +28,10 @@
  * PyTorch's complaint about an unset CUBLAS_WORKSPACE_CONFIG, which the
  * shim no longer sets where PyTorch keeps a workspace per handle and
  * stream (python/_detshim/torch_ops.py).  The caller's name is a
- * c10::string_view (torch 1.x, {data, size}) or a std::string_view
- * (torch 2.x, libstdc++'s {size, data}): one hook per mangled name.
+ * const c10::string_view & (torch 1.13, {data, size}) or a const
+ * std::string_view & (torch 2.11, libstdc++'s {size, data}): one hook per
+ * mangled name, both read with nm from the installed libtorch_cpu.so.
+ * Calls from libtorch_cuda.so and libtorch_cpu.so go through their PLT.
  * benchmarkCuDNN() is left as the program set it: cuDNN's autotuning is
  * made reproducible in cudnn_backend.c.
  *
@@ -67,7 +69,6 @@ static const char *const torch_libs[] = { "libtorch_cpu.so", NULL };
  * and `void f(const Context *this)`. */
 #define DS_TORCH_ALERT_HOOKS(X)                                              \
 	X(_ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewIcEE) \
-	X(_ZN2at7Context21alertNotDeterministicESt17basic_string_viewIcSt11char_traitsIcEE) \
 	X(_ZN2at7Context21alertNotDeterministicERKSt17basic_string_viewIcSt11char_traitsIcEE) \
 	X(_ZNK2at7Context33alertCuBLASConfigNotDeterministicEv)
 
@@ -211,20 +212,6 @@ DS_EXPORT void _ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewI
 		&real__ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewIcEE);
 
 	if (caller && unfixed(caller->data, caller->size))
-		return;
-	if (f)
-		f(caller);
-}
-
-/* By value: a std::string_view of two words is passed in two registers. */
-DS_EXPORT void _ZN2at7Context21alertNotDeterministicESt17basic_string_viewIcSt11char_traitsIcEE(
-	struct std_string_view caller)
-{
-	__typeof__(&_ZN2at7Context21alertNotDeterministicESt17basic_string_viewIcSt11char_traitsIcEE)
-		f = ds_sym_get(
-		&real__ZN2at7Context21alertNotDeterministicESt17basic_string_viewIcSt11char_traitsIcEE);
-
-	if (unfixed(caller.data, caller.size))
 		return;
 	if (f)
 		f(caller);

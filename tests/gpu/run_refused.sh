@@ -10,7 +10,9 @@
 # (LD_PRELOAD=BUILD/libdetshim.so DETSHIM_SEED=1); PAR (6) at a time, each
 # torch.compile run with a fresh Inductor cache.  Then one timing run per
 # row of plain and of detshim, alone (TIMING=0 skips them).  Writes
-# OUTDIR/refused.md and OUTDIR/runs/*.
+# OUTDIR/refused.md and OUTDIR/runs/*; SUMMARY_ONLY=1 only rewrites the
+# table from the runs already in OUTDIR, TIMING_ONLY=1 adds the timing
+# runs of ROWS to them.
 set -u
 B=${1:-build}
 OUT=${2:-/tmp/detshim-refused}
@@ -41,7 +43,12 @@ one() {
 	rm -rf "$f.inductor"
 }
 jobs=0
-for r in $ROWS; do
+[ "${SUMMARY_ONLY:-0}" = 1 ] && RUNS_DONE=1
+[ "${TIMING_ONLY:-0}" = 1 ] && RUNS_DONE=1 && for r in $ROWS; do
+	one "$r" plain t
+	one "$r" detshim t
+done
+[ -n "${RUNS_DONE:-}" ] || for r in $ROWS; do
 	for v in plain torchdet detshim; do
 		i=1
 		while [ "$i" -le "$RUNS" ]; do
@@ -53,7 +60,7 @@ for r in $ROWS; do
 	done
 done
 wait
-if [ "${TIMING:-1}" = 1 ]; then
+if [ "${TIMING:-1}" = 1 ] && [ -z "${RUNS_DONE:-}" ]; then
 	for r in $ROWS; do
 		one "$r" plain t
 		one "$r" detshim t
