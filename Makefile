@@ -319,6 +319,8 @@ bench-gpu: $(SO) $(PY_BUILT)
 
 gpu-check: all
 	@sh tests/gpu/run.sh $(BUILD)
+	@sh tests/gpu/run_refused.sh $(BUILD)
+	@sh tests/gpu/op_table.sh $(BUILD)
 
 # The layout debian/ packages: bin/detrun, lib/detshim/libdetshim.so
 # (private), etc/detshim.conf, the man pages, the bash completion.
