@@ -73,11 +73,14 @@ CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 SO         := $(BUILD)/libdetshim.so
 # The Python start-up module (python/, docs/DESIGN.md §11): the shim finds
 # it in python/ beside its own file, so the build tree holds a copy.
-# Compiled once here and at install: without bytecode a Python start
-# paid 3.8 ms more compiling it (docs/measurements/BENCHMARKS.md).
+# Compiled once here and at install by PY_COMPILER (empty: not): without
+# bytecode a Python start paid 3.8 ms more compiling it
+# (docs/measurements/BENCHMARKS.md).
 PY_SRCS    := $(sort $(wildcard python/*.py python/_detshim/*.py))
 PY_BUILT   := $(PY_SRCS:%=$(BUILD)/%) $(BUILD)/python/.compiled
-PY_COMPILE = if command -v python3 >/dev/null; then python3 -m compileall -q
+PY_COMPILER ?= python3
+PY_COMPILE = if [ -n "$(PY_COMPILER)" ] && command -v $(PY_COMPILER) >/dev/null; then \
+	$(PY_COMPILER) -m compileall -q
 CORE_LIB   := $(BUILD)/libdetshim_core.a
 DETRUN     := $(BUILD)/detrun
 
