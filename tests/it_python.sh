@@ -94,6 +94,20 @@ for P in $PYS; do
 		PYTHONPATH="$W/bad"
 done
 PY=${PYS%% *}
+# Other people's code: site's own report, and a venv's interpreter.
+"$PY" -m site >"$W/plain" 2>&1
+env LD_PRELOAD="$SO" "$PY" -m site >"$W/out" 2>&1
+if cmp -s "$W/plain" "$W/out"; then ok "python3 -m site reports the same"
+else cat "$W/plain" >>"$W/out"; bad "python3 -m site reports the same"; fi
+if "$PY" -m venv --without-pip "$W/venv" >/dev/null 2>&1; then
+	VSEE='import os, sys; print(sys.path, sys.prefix, os.environ.get("PYTHONPATH"))'
+	"$W/venv/bin/python" -c "$VSEE" >"$W/plain" 2>&1
+	env LD_PRELOAD="$SO" "$W/venv/bin/python" -c "$VSEE; import _detshim" >"$W/out" 2>&1
+	if cmp -s "$W/plain" "$W/out"; then ok "a venv's python: same sys.path and prefix, module loaded"
+	else cat "$W/plain" >>"$W/out"; bad "a venv's python: same sys.path and prefix, module loaded"; fi
+else
+	echo "SKIP venv check: $PY -m venv failed (apt-get install python3-venv)"
+fi
 loaded "the module is loaded in a Python process" yes
 loaded "not under DETSHIM_POLICY=off" no DETSHIM_POLICY=off
 loaded "not with DETSHIM_PYTHON_STARTUP=0" no DETSHIM_PYTHON_STARTUP=0
