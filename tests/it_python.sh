@@ -136,6 +136,33 @@ else
 	bad "children see the program's PYTHONPATH; a Python child gets the module"
 fi
 
+# The seed module, where python/_detshim/seeds.py exists: its install()
+# runs; an error inside it is reported (by site.py), not taken for a
+# missing file.  A copy of the shim beside a copy of python/ with one.
+mkdir -p "$W/alt"
+cp "$SO" "$W/alt/libdetshim.so"
+cp -r "$B/python" "$W/alt/python"
+printf 'import os\ndef install():\n    os.environ["SEEDS_INSTALLED"] = "yes"\n' \
+	>"$W/alt/python/_detshim/seeds.py"
+env LD_PRELOAD="$W/alt/libdetshim.so" "$PY" -c 'import os; print(os.environ.get("SEEDS_INSTALLED"))' \
+	>"$W/out" 2>"$W/err"
+printf 'import no_such_module_for_seeds\n' >"$W/alt/python/_detshim/seeds.py"
+env LD_PRELOAD="$W/alt/libdetshim.so" "$PY" -c 'print("ran")' >>"$W/out" 2>>"$W/err"
+if [ "$(cat "$W/out")" = "yes
+ran" ] && grep -q "no_such_module_for_seeds" "$W/err"; then
+	ok "seeds.py: install() runs; an import error inside it is reported, the program runs"
+else
+	bad "seeds.py: install() runs; an import error inside it is reported, the program runs"
+fi
+if [ -e "$TOP/python/_detshim/seeds.py" ]; then :; else
+	env LD_PRELOAD="$SO" "$PY" -c 'import sys; print("_detshim.seeds" in sys.modules)' >"$W/out" 2>"$W/err"
+	if [ "$(cat "$W/out")" = False ] && [ ! -s "$W/err" ]; then
+		ok "no seeds.py in this tree: nothing tried, nothing reported"
+	else
+		bad "no seeds.py in this tree: nothing tried, nothing reported"
+	fi
+fi
+
 # on_import: at once for a module already there, after the first import
 # otherwise, never for a module not imported; a callback's error is
 # logged, never raised.
