@@ -71,6 +71,16 @@ OBJS       := $(SRCS:%.c=$(BUILD)/%.o)
 CORE_OBJS  := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 
 SO         := $(BUILD)/libdetshim.so
+# The Python start-up module (python/, docs/DESIGN.md §12): the shim finds
+# it in python/ beside its own file, so the build tree holds a copy.
+# Compiled once here and at install by PY_COMPILER (empty: not): without
+# bytecode a Python start paid 3.8 ms more compiling it
+# (docs/measurements/BENCHMARKS.md).
+PY_SRCS    := $(sort $(wildcard python/*.py python/_detshim/*.py))
+PY_BUILT   := $(PY_SRCS:%=$(BUILD)/%) $(BUILD)/python/.compiled
+PY_COMPILER ?= python3
+PY_COMPILE = if [ -n "$(PY_COMPILER)" ] && command -v $(PY_COMPILER) >/dev/null; then \
+	$(PY_COMPILER) -m compileall -q
 CORE_LIB   := $(BUILD)/libdetshim_core.a
 DETRUN     := $(BUILD)/detrun
 
@@ -114,7 +124,7 @@ CHECK_LIBS  = $(shell pkg-config --libs check 2>/dev/null)
 	demo install uninstall bench bench-gpu gpu-check clean lint check-exports check-abi
 
 all: $(SO) $(CORE_LIB) $(if $(wildcard tools/detrun.c),$(DETRUN)) $(FAKES) \
-	$(FAKES_OLD) $(TARGETS)
+	$(FAKES_OLD) $(TARGETS) $(PY_BUILT)
 
 $(BUILD)/%.o: %.c $(HDRS) Makefile VERSION
 	@mkdir -p $(dir $@)
@@ -122,6 +132,13 @@ $(BUILD)/%.o: %.c $(HDRS) Makefile VERSION
 
 $(SO): $(OBJS) shim/exports.map
 	$(CC) -o $@ $(OBJS) $(SO_LDFLAGS) $(LDFLAGS)
+
+$(BUILD)/python/%.py: python/%.py
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BUILD)/python/.compiled: $(PY_SRCS:%=$(BUILD)/%)
+	@$(PY_COMPILE) $(BUILD)/python >/dev/null; fi; touch $@
 
 $(CORE_LIB): $(CORE_OBJS)
 	@rm -f $@
@@ -301,11 +318,13 @@ lint:
 bench: all
 	@sh bench/run.sh $(BUILD)
 
-bench-gpu: $(SO)
+bench-gpu: $(SO) $(PY_BUILT)
 	@sh bench/gpu.sh $(BUILD)
 
 gpu-check: all
 	@sh tests/gpu/run.sh $(BUILD)
+	@sh tests/gpu/run_refused.sh $(BUILD)
+	@sh tests/gpu/op_table.sh $(BUILD)
 
 # The layout debian/ packages: bin/detrun, lib/detshim/libdetshim.so
 # (private), etc/detshim.conf, the man pages, the bash completion.
@@ -316,6 +335,9 @@ install: $(SO) $(DETRUN)
 	install -d $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
 	  $(DESTDIR)$(BASHCOMPDIR) $(addprefix $(DESTDIR)$(MANDIR)/man,1 5 7)
 	install -m 0644 $(SO) $(DESTDIR)$(PKGLIBDIR)/libdetshim.so
+	for f in $(PY_SRCS); do \
+	  install -D -m 0644 $$f $(DESTDIR)$(PKGLIBDIR)/$$f; done
+	$(PY_COMPILE) -d $(PKGLIBDIR)/python $(DESTDIR)$(PKGLIBDIR)/python; fi
 	install -m 0755 $(DETRUN) $(DESTDIR)$(BINDIR)/detrun
 	test -e $(DESTDIR)$(SYSCONFDIR)/detshim.conf || \
 	  install -m 0644 conf/detshim.conf $(DESTDIR)$(SYSCONFDIR)/detshim.conf
@@ -326,6 +348,10 @@ install: $(SO) $(DETRUN)
 uninstall:
 	! cmp -s conf/detshim.conf $(DESTDIR)$(SYSCONFDIR)/detshim.conf || \
 	  rm -f $(DESTDIR)$(SYSCONFDIR)/detshim.conf
+	rm -f $(addprefix $(DESTDIR)$(PKGLIBDIR)/,$(PY_SRCS))
+	rm -rf $(DESTDIR)$(PKGLIBDIR)/python/__pycache__ \
+	  $(DESTDIR)$(PKGLIBDIR)/python/_detshim/__pycache__
+	-rmdir $(DESTDIR)$(PKGLIBDIR)/python/_detshim $(DESTDIR)$(PKGLIBDIR)/python
 	rm -f $(DESTDIR)$(PKGLIBDIR)/libdetshim.so $(DESTDIR)$(BINDIR)/detrun \
 	  $(DESTDIR)$(BASHCOMPDIR)/detrun \
 	  $(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))

@@ -45,6 +45,7 @@ void ds_config_defaults(struct ds_config *cfg)
 	cfg->cudnn_choice = DS_CUDNN_FIRST;
 	cfg->torch_switches = true;
 	cfg->cublas_workspace = true;
+	cfg->python_startup = true;
 	memcpy(cfg->secret_programs, DS_SECRET_PROGRAMS_DEFAULT,
 	       sizeof(DS_SECRET_PROGRAMS_DEFAULT));
 }
@@ -207,6 +208,8 @@ static const struct row rows[] = {
 	  F(cublas_workspace), 0, NULL, NULL },
 	{ "gpu.hash_calls", "DETSHIM_HASH_CALLS", T_BOOL, F(hash_calls), 0,
 	  NULL, NULL },
+	{ "python_startup", "DETSHIM_PYTHON_STARTUP", T_BOOL,
+	  F(python_startup), 0, NULL, NULL },
 	{ "secret_programs", "DETSHIM_SECRET_PROGRAMS", T_PROGRAMS,
 	  F(secret_programs), 0, NULL, NULL },
 };

@@ -65,6 +65,7 @@ enum ds_source {
 	DS_SRC_FRAMEWORK,       /* PyTorch at::Context, XLA, TF switches */
 	DS_SRC_PROCESS,         /* fork/exec lineage */
 	DS_SRC_NCCL,            /* NCCL pins */
+	DS_SRC_TORCH,           /* PyTorch ops: replacements, unfixed ops */
 	DS_SRC_COUNT
 };
 
@@ -122,6 +123,7 @@ struct ds_config {
 	bool cublas_workspace;          /* gpu.cublas_workspace: pin the variable */
 	bool hash_calls;                /* gpu.hash_calls: hash each GPU library
 					 * call's buffers (cuda_hooks/hash_calls.h) */
+	bool python_startup;            /* python_startup: load python/ */
 	char secret_programs[512];      /* secret_programs: executables left alone */
 	uint64_t rank;                  /* a rank variable's value (config.c) */
 	bool rank_given;                /* one of those was set */
@@ -460,6 +462,10 @@ void ds_event_fields(struct ds_site *site, const char *action,
 void ds_event_fields_all(struct ds_site *site, const char *action,
 			 const char *fields, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* A site for a call named at run time (python.c): one per (src, first
+ * len bytes of call, at most 63), NULL once the fixed table is full. */
+struct ds_site *ds_site_named(enum ds_source src, const char *call,
+			      size_t len);
 
 /* Unconditional one-off record (config, summary, fingerprint). */
 void ds_log_record(enum ds_source src, const char *call, const char *action,

@@ -15,11 +15,23 @@
  *   deterministicFillUninitializedMemory()
  *                                     see below  see below  real
  *
- * Under warn PyTorch's own warn-only mode is the match for "log, do not
- * stop": ops without a deterministic kernel warn instead of raising.
- * Under enforce an op with no deterministic kernel raises, as
- * torch.use_deterministic_algorithms(True) does (a loud error rather than
- * silent variance), unless the program itself chose warn-only.
+ * An op with no deterministic kernel calls at::Context::
+ * alertNotDeterministic(caller), which raises (or, warn-only, warns) in
+ * deterministic mode.  When the mode is ours and not the program's, the
+ * shim answers that call itself, under enforce and warn alike: it logs
+ * {"src":"torch","call":"<caller>","action":"unfixed"} once per op and
+ * returns, so the op runs natively as it would without detshim.  Most
+ * such ops get a deterministic replacement from the Python start-up
+ * module (python/_detshim/torch_ops.py) and never reach the call.  A
+ * program that turned deterministic mode on itself keeps PyTorch's own
+ * behaviour.  The same holds for alertCuBLASConfigNotDeterministic(),
+ * PyTorch's complaint about an unset CUBLAS_WORKSPACE_CONFIG, which the
+ * shim no longer sets where PyTorch keeps a workspace per handle and
+ * stream (python/_detshim/torch_ops.py).  The caller's name is a
+ * const c10::string_view & (torch 1.13, {data, size}) or a const
+ * std::string_view & (torch 2.11, libstdc++'s {size, data}): one hook per
+ * mangled name, both read with nm from the installed libtorch_cpu.so.
+ * Calls from libtorch_cuda.so and libtorch_cpu.so go through their PLT.
  * benchmarkCuDNN() is left as the program set it: cuDNN's autotuning is
  * made reproducible in cudnn_backend.c.
  *
@@ -53,10 +65,22 @@ static const char *const torch_libs[] = { "libtorch_cpu.so", NULL };
 	X(_ZNK2at7Context18deterministicCuDNNEv)                             \
 	X(_ZNK2at7Context36deterministicFillUninitializedMemoryEv)
 
+/* The alert hooks: `void f(const <string_view> &caller)` (static members)
+ * and `void f(const Context *this)`. */
+#define DS_TORCH_ALERT_HOOKS(X)                                              \
+	X(_ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewIcEE) \
+	X(_ZN2at7Context21alertNotDeterministicERKSt17basic_string_viewIcSt11char_traitsIcEE) \
+	X(_ZNK2at7Context33alertCuBLASConfigNotDeterministicEv)
+
+/* Functions the hooks only call. */
+#define DS_TORCH_CALLS(X) X(_ZN2at13globalContextEv)
+
 #define DS_TORCH_SLOT(name)                                                  \
 	static struct ds_sym real_##name =                                   \
 		DS_SYM_INIT(torch_libs, DS_SRC_FRAMEWORK, #name);
 DS_TORCH_HOOKS(DS_TORCH_SLOT)
+DS_TORCH_ALERT_HOOKS(DS_TORCH_SLOT)
+DS_TORCH_CALLS(DS_TORCH_SLOT)
 #undef DS_TORCH_SLOT
 
 /* The program's own answer (PyTorch's default false if unknown). */
@@ -146,3 +170,76 @@ DS_EXPORT bool _ZNK2at7Context36deterministicFillUninitializedMemoryEv(
 	note(&site, answer, program);
 	return answer;
 }
+
+/* ------------------------------------------------------------------ */
+/* Ops without a deterministic kernel. */
+
+/* True if the program itself turned deterministic mode on (PyTorch's own
+ * behaviour then stands). */
+static bool program_deterministic(void)
+{
+	const void *(*global)(void) = ds_sym_get(&real__ZN2at13globalContextEv);
+
+	return global &&
+	       real_answer(&real__ZNK2at7Context23deterministicAlgorithmsEv,
+			   global());
+}
+
+/* True if the alert is ours to answer: logged once per caller. */
+static bool unfixed(const char *caller, size_t len)
+{
+	struct ds_site *site;
+
+	if (!answering() || program_deterministic())
+		return false;
+	site = ds_site_named(DS_SRC_TORCH, caller, len);
+	if (site &&
+	    atomic_load_explicit(&site->count, memory_order_relaxed) == 0)
+		ds_event(site, "unfixed",
+			 "no deterministic kernel and no replacement: runs "
+			 "natively, results may vary");
+	return true;
+}
+
+struct c10_string_view { const char *data; size_t size; };
+struct std_string_view { size_t size; const char *data; };
+
+DS_EXPORT void _ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewIcEE(
+	const struct c10_string_view *caller)
+{
+	__typeof__(&_ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewIcEE)
+		f = ds_sym_get(
+		&real__ZN2at7Context21alertNotDeterministicERKN3c1017basic_string_viewIcEE);
+
+	if (caller && unfixed(caller->data, caller->size))
+		return;
+	if (f)
+		f(caller);
+}
+
+DS_EXPORT void _ZN2at7Context21alertNotDeterministicERKSt17basic_string_viewIcSt11char_traitsIcEE(
+	const struct std_string_view *caller)
+{
+	__typeof__(&_ZN2at7Context21alertNotDeterministicERKSt17basic_string_viewIcSt11char_traitsIcEE)
+		f = ds_sym_get(
+		&real__ZN2at7Context21alertNotDeterministicERKSt17basic_string_viewIcSt11char_traitsIcEE);
+
+	if (caller && unfixed(caller->data, caller->size))
+		return;
+	if (f)
+		f(caller);
+}
+
+DS_EXPORT void _ZNK2at7Context33alertCuBLASConfigNotDeterministicEv(
+	const void *self)
+{
+	static const char name[] = "alertCuBLASConfigNotDeterministic";
+	__typeof__(&_ZNK2at7Context33alertCuBLASConfigNotDeterministicEv) f =
+		ds_sym_get(&real__ZNK2at7Context33alertCuBLASConfigNotDeterministicEv);
+
+	if (unfixed(name, sizeof(name) - 1))
+		return;
+	if (f)
+		f(self);
+}
+

@@ -55,9 +55,11 @@ static const struct pin pins[] = {
 	  PIN_ALWAYS, false },
 	/* NVIDIA's condition for cuBLAS determinism with several streams
 	 * (docs/GPU_FACTS.md §3.1).  It costs PyTorch host time per matmul
-	 * (+47% on a small GPT step on the H200, docs/measurements/BENCHMARKS.md); a program
-	 * whose matmuls run on one stream may turn it off:
-	 * gpu.cublas_workspace. */
+	 * (+47% on a small GPT step on the H200, docs/measurements/BENCHMARKS.md);
+	 * torch 2 keeps a workspace per handle and stream and needs none, so
+	 * the Python start-up module takes this value back when torch 2 is
+	 * imported (python/_detshim/torch_ops.py, docs/DESIGN.md §12).
+	 * gpu.cublas_workspace turns it off everywhere. */
 	{ "CUBLAS_WORKSPACE_CONFIG", ":4096:8", PIN_SET, DS_SRC_CUBLAS,
 	  "fixed cuBLAS workspace (docs/GPU_FACTS.md 3.1)",
 	  PIN_IF_WORKSPACE, false },

@@ -39,6 +39,7 @@ static const char *const source_names[DS_SRC_COUNT] = {
 	[DS_SRC_FRAMEWORK] = "framework",
 	[DS_SRC_PROCESS] = "process",
 	[DS_SRC_NCCL] = "nccl",
+	[DS_SRC_TORCH] = "torch",
 };
 
 const char *const ds_policy_names[] = {

@@ -60,7 +60,7 @@ echo "== contents"
 dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\./, "", $6); print $6}' | sort >"$W/deb.all"
 grep -v -e '^/usr/share/doc/' -e '^/usr/share/lintian/' "$W/deb.all" >"$W/deb.list"
 multi=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-make -s -C "$TOP" BUILD="$W/mkbuild" PREFIX=/usr LIBDIR="/usr/lib/$multi" DETRUN_FALLBACK_SO= \
+make -s -C "$TOP" BUILD="$W/mkbuild" PREFIX=/usr LIBDIR="/usr/lib/$multi" DETRUN_FALLBACK_SO= PY_COMPILER= \
 	DESTDIR="$W/mk" install >"$W/mk.log" 2>&1 || bad "make install PREFIX=/usr" "$W/mk.log"
 (cd "$W/mk" && find . ! -type d | sed 's/^\.//' | sed 's/\.[1-7]$/&.gz/' | sort) >"$W/mk.list"
 if diff "$W/mk.list" "$W/deb.list" >"$W/diff" 2>&1; then

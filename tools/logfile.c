@@ -296,6 +296,7 @@ const char *dr_src_library(const char *src)
 		[DS_SRC_FRAMEWORK] = "framework",
 		[DS_SRC_PROCESS] = "detshim",
 		[DS_SRC_NCCL] = "libnccl",
+		[DS_SRC_TORCH] = "torch",
 	};
 	int s = ds_source_from_name(src);
 

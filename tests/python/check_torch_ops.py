@@ -1,0 +1,316 @@
+"""The arithmetic of python/_detshim/torch_ops.py against PyTorch's own
+CPU kernels (tests/it_python.sh runs it with Debian's python3-torch).
+
+Each case calls a replacement directly on CPU tensors and the native op
+on the same inputs: random values, empty tensors, non-contiguous and
+channels_last inputs, ignore_index, every reduction, several dtypes.
+Prints one line per failing case and "N cases" last; exits 1 on a
+failure.  The CUDA registration itself is checked on the GPU
+(tests/gpu/op_table.py).
+"""
+
+import sys
+
+import torch
+
+from _detshim import torch_ops as T
+
+T.torch = torch
+aten = torch.ops.aten
+torch.manual_seed(0)
+failed = []
+cases = 0
+
+
+def close(a, b, tol):
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(close(x, y, tol) for x, y in zip(a, b))
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.numel() == 0:
+        return True
+    if not a.is_floating_point():
+        return bool((a == b).all())
+    return torch.allclose(a.double(), b.double(), rtol=tol, atol=tol,
+                          equal_nan=True)
+
+
+def check(name, mine, native, tol=1e-5):
+    global cases
+    cases += 1
+    try:
+        a = mine()
+        b = native()
+        ok = close(a, b, tol)
+        # Twice: bit for bit the same.
+        a2 = mine()
+        if ok and isinstance(a, torch.Tensor):
+            ok = torch.equal(a, a2) or (a.is_floating_point() and
+                                        torch.equal(torch.nan_to_num(a),
+                                                    torch.nan_to_num(a2)))
+    except Exception as e:  # a case that raises is a failing case
+        ok = False
+        a, b = e, None
+    if not ok:
+        failed.append(name)
+        print("FAIL %s: mine %s, native %s" % (name, short(a), short(b)))
+
+
+def short(x):
+    if isinstance(x, torch.Tensor):
+        return "%s %s %s" % (tuple(x.shape), x.dtype,
+                             x.flatten()[:4].tolist())
+    if isinstance(x, (tuple, list)):
+        return "(" + ", ".join(short(e) for e in x) + ")"
+    return repr(x)
+
+
+# nll_loss2d_forward: reductions, weights, ignore_index, dtypes,
+# non-contiguous, empty batch.
+for dtype in (torch.float32, torch.float64):
+    for red in (0, 1, 2):
+        for weighted in (False, True):
+            for ign in (-100, 1):
+                x = torch.randn(3, 5, 4, 6, dtype=dtype).log_softmax(1)
+                t = torch.randint(0, 5, (3, 4, 6))
+                w = torch.rand(5, dtype=dtype) if weighted else None
+                check("nll_loss2d %s red=%d w=%s ign=%d" % (dtype, red,
+                                                             weighted, ign),
+                      lambda: T.nll_loss2d_forward(x, t, w, red, ign)[
+                          0 if red == 0 else slice(None)],
+                      lambda: aten.nll_loss2d_forward(x, t, w, red, ign)[
+                          0 if red == 0 else slice(None)])
+x = torch.randn(2, 6, 5, 3).log_softmax(1).transpose(2, 3)
+t = torch.randint(0, 6, (2, 3, 5))
+check("nll_loss2d non-contiguous", lambda: T.nll_loss2d_forward(x, t, None, 2, -100),
+      lambda: aten.nll_loss2d_forward(x, t, None, 2, -100))
+x = torch.randn(0, 4, 3, 3)
+t = torch.randint(0, 4, (0, 3, 3))
+check("nll_loss2d empty, none", lambda: T.nll_loss2d_forward(x, t, None, 0, -100)[0],
+      lambda: aten.nll_loss2d_forward(x, t, None, 0, -100)[0])
+check("nll_loss2d empty, sum", lambda: T.nll_loss2d_forward(x, t, None, 1, -100),
+      lambda: aten.nll_loss2d_forward(x, t, None, 1, -100))
+
+# adaptive average pooling backward, 2-D and 3-D, uneven bins,
+# channels_last.
+for (h, w, oh, ow) in ((7, 9, 3, 4), (8, 8, 8, 8), (5, 3, 7, 2), (6, 6, 1, 1)):
+    x = torch.randn(2, 3, h, w)
+    g = torch.randn(2, 3, oh, ow)
+    check("adaptive_avg_pool2d_backward %dx%d->%dx%d" % (h, w, oh, ow),
+          lambda: T._adaptive_avg_pool2d_backward(g, x),
+          lambda: aten._adaptive_avg_pool2d_backward(g, x))
+xc = torch.randn(2, 4, 7, 5).contiguous(memory_format=torch.channels_last)
+gc = torch.randn(2, 4, 3, 2).contiguous(memory_format=torch.channels_last)
+check("adaptive_avg_pool2d_backward channels_last",
+      lambda: T._adaptive_avg_pool2d_backward(gc, xc),
+      lambda: aten._adaptive_avg_pool2d_backward(gc, xc))
+check("adaptive_avg_pool2d_backward keeps channels_last",
+      lambda: torch.tensor(T._adaptive_avg_pool2d_backward(gc, xc).is_contiguous(
+          memory_format=torch.channels_last)), lambda: torch.tensor(True))
+x = torch.randn(3, 5, 7)
+g = torch.randn(3, 2, 3)
+check("adaptive_avg_pool2d_backward unbatched",
+      lambda: T._adaptive_avg_pool2d_backward(g, x),
+      lambda: aten._adaptive_avg_pool2d_backward(g, x))
+x = torch.randn(2, 2, 5, 6, 7, dtype=torch.float64)
+g = torch.randn(2, 2, 2, 3, 4, dtype=torch.float64)
+check("adaptive_avg_pool3d_backward", lambda: T._adaptive_avg_pool3d_backward(g, x),
+      lambda: aten._adaptive_avg_pool3d_backward(g, x), 1e-10)
+
+# max pooling backward through the forward's own indices.
+x = torch.randn(2, 3, 9, 7)
+out, idx = aten.adaptive_max_pool2d(x, [4, 3])
+g = torch.randn_like(out)
+check("adaptive_max_pool2d_backward", lambda: T.adaptive_max_pool2d_backward(g, x, idx),
+      lambda: aten.adaptive_max_pool2d_backward(g, x, idx))
+x = torch.randn(2, 3, 6, 7, 5)
+out, idx = aten.adaptive_max_pool3d(x, [3, 4, 2])
+g = torch.randn_like(out)
+check("adaptive_max_pool3d_backward", lambda: T.adaptive_max_pool3d_backward(g, x, idx),
+      lambda: aten.adaptive_max_pool3d_backward(g, x, idx))
+for (k, s, p, d, ceil) in (([3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1], False),
+                           ([2, 3, 2], [2, 2, 1], [0, 1, 1], [1, 1, 1], True),
+                           ([3, 3, 3], [2, 2, 2], [1, 0, 1], [2, 1, 1], False)):
+    x = torch.randn(2, 2, 7, 8, 6)
+    out, idx = aten.max_pool3d_with_indices(x, k, s, p, d, ceil)
+    g = torch.randn_like(out)
+    check("max_pool3d_backward k=%s s=%s p=%s d=%s ceil=%s" % (k, s, p, d, ceil),
+          lambda: T.max_pool3d_with_indices_backward(g, x, k, s, p, d, ceil, idx),
+          lambda: aten.max_pool3d_with_indices_backward(g, x, k, s, p, d, ceil, idx))
+x = torch.randn(2, 3, 9, 9)
+samples = torch.rand(2, 3, 2)
+out, idx = aten.fractional_max_pool2d(x, [2, 2], [4, 4], samples)
+g = torch.randn_like(out)
+check("fractional_max_pool2d_backward",
+      lambda: T.fractional_max_pool2d_backward(g, x, [2, 2], [4, 4], idx),
+      lambda: aten.fractional_max_pool2d_backward(g, x, [2, 2], [4, 4], idx))
+
+# average pooling 3-D backward: padding, ceil_mode, count_include_pad,
+# divisor_override.
+for (k, s, p, ceil, inc, div) in (([3, 3, 3], [1, 1, 1], [1, 1, 1], False, True, None),
+                                  ([3, 3, 3], [1, 1, 1], [1, 1, 1], False, False, None),
+                                  ([2, 3, 2], [2, 2, 1], [1, 1, 0], True, True, None),
+                                  ([2, 3, 2], [2, 2, 1], [1, 1, 0], True, False, None),
+                                  ([3, 2, 2], [3, 2, 2], [0, 0, 0], True, False, None),
+                                  ([2, 2, 2], [2, 2, 2], [1, 0, 1], False, True, 3)):
+    x = torch.randn(2, 3, 7, 6, 5, dtype=torch.float64)
+    out = aten.avg_pool3d(x, k, s, p, ceil, inc, div)
+    g = torch.randn_like(out)
+    check("avg_pool3d_backward k=%s s=%s p=%s ceil=%s inc=%s div=%s" % (k, s, p, ceil, inc, div),
+          lambda: T.avg_pool3d_backward(g, x, k, s, p, ceil, inc, div),
+          lambda: aten.avg_pool3d_backward(g, x, k, s, p, ceil, inc, div), 1e-10)
+
+# max_unpool from the pool's own indices.
+x = torch.randn(2, 3, 8, 10)
+y, i = torch.nn.functional.max_pool2d(x, 2, return_indices=True)
+check("max_unpool2d", lambda: T.max_unpool2d(y, i, [8, 10]),
+      lambda: aten.max_unpool2d(y, i, [8, 10]))
+x = torch.randn(2, 2, 4, 6, 6)
+y, i = torch.nn.functional.max_pool3d(x, 2, return_indices=True)
+check("max_unpool3d", lambda: T.max_unpool3d(y, i, [4, 6, 6], [2, 2, 2], [0, 0, 0]),
+      lambda: aten.max_unpool3d(y, i, [4, 6, 6], [2, 2, 2], [0, 0, 0]))
+
+# histc, bincount.
+for dtype in (torch.float32, torch.float64):
+    x = torch.randn(1000, dtype=dtype)
+    check("histc %s default range" % dtype, lambda: T.histc(x, 37, 0, 0),
+          lambda: torch.histc(x, 37, 0, 0))
+    check("histc %s [-1, 1] (outside ignored)" % dtype,
+          lambda: T.histc(x, 10, -1, 1), lambda: torch.histc(x, 10, -1, 1))
+    xi = torch.arange(-5, 6, dtype=dtype)
+    check("histc %s values on bin edges and max" % dtype,
+          lambda: T.histc(xi, 5, -5, 5), lambda: torch.histc(xi, 5, -5, 5))
+check("histc constant input", lambda: T.histc(torch.full((7,), 2.0), 4),
+      lambda: torch.histc(torch.full((7,), 2.0), 4))
+check("histc empty", lambda: T.histc(torch.zeros(0), 4),
+      lambda: torch.histc(torch.zeros(0), 4))
+x = torch.randint(0, 50, (2000,))
+w = torch.randn(2000)
+check("bincount", lambda: T.bincount(x), lambda: torch.bincount(x))
+check("bincount minlength", lambda: T.bincount(x, None, 80), lambda: torch.bincount(x, None, 80))
+check("bincount float weights", lambda: T.bincount(x, w), lambda: torch.bincount(x, w), 1e-4)
+check("bincount double weights", lambda: T.bincount(x, w.double()),
+      lambda: torch.bincount(x, w.double()), 1e-10)
+check("bincount empty", lambda: T.bincount(torch.zeros(0, dtype=torch.long), None, 3),
+      lambda: torch.bincount(torch.zeros(0, dtype=torch.long), None, 3))
+
+# put_: accumulate with repeated and negative indices, non-contiguous.
+base = torch.randn(4, 5)
+idx = torch.randint(-20, 20, (60,))
+src = torch.randn(60)
+check("put_ accumulate", lambda: T.put_(base.clone(), idx, src, True),
+      lambda: base.clone().put_(idx, src, True), 1e-5)
+nc = torch.randn(5, 4).t()
+check("put_ accumulate non-contiguous", lambda: T.put_(nc.clone(), idx, src, True),
+      lambda: nc.clone().put_(idx, src, True), 1e-5)
+uniq = torch.randperm(20)[:8]
+check("put_ unique indices", lambda: T.put_(base.clone(), uniq, src[:8], False),
+      lambda: base.clone().put_(uniq, src[:8], False))
+
+# median / kthvalue with indices.
+for shape, dim in (((7, 9), 1), ((8, 5), 0), ((3, 4, 6), -1), ((11,), 0)):
+    x = torch.randint(0, 5, shape).float()  # many ties
+    check("median.dim values %s dim=%d" % (shape, dim),
+          lambda: T.median_dim(x, dim)[0], lambda: torch.median(x, dim)[0])
+    check("median.dim index names a median element %s" % (shape,),
+          lambda: x.gather(dim % x.dim(), T.median_dim(x, dim, True)[1]).squeeze(dim),
+          lambda: torch.median(x, dim)[0])
+    check("median.dim keepdim %s" % (shape,), lambda: T.median_dim(x, dim, True)[0],
+          lambda: torch.median(x, dim, True)[0])
+    check("kthvalue %s" % (shape,), lambda: T.kthvalue(x, 2, dim)[0],
+          lambda: torch.kthvalue(x, 2, dim)[0])
+x = torch.tensor([[1.0, float("nan"), 3.0, 0.5], [2.0, 1.0, 4.0, 3.0],
+                  [float("nan")] * 4, [float("nan"), 1.0, float("nan"), 2.0]])
+check("nanmedian.dim NaN", lambda: T.nanmedian_dim(x, 1)[0],
+      lambda: torch.nanmedian(x, 1)[0])
+check("nanmedian.dim index names it", lambda: torch.nan_to_num(
+    x.gather(1, T.nanmedian_dim(x, 1, True)[1]).squeeze(1), 9.0),
+    lambda: torch.nan_to_num(torch.nanmedian(x, 1)[0], 9.0))
+y = torch.randint(0, 5, (6, 9)).float()
+check("nanmedian.dim without NaN", lambda: T.nanmedian_dim(y, 1)[0],
+      lambda: torch.nanmedian(y, 1)[0])
+check("median.dim NaN", lambda: T.median_dim(x, 1), lambda: torch.median(x, 1))
+check("median.dim 0-dim", lambda: T.median_dim(torch.tensor(3.0), 0),
+      lambda: torch.median(torch.tensor(3.0), 0))
+
+# EmbeddingBag backward from the forward's own bookkeeping.  With
+# scale_grad_by_freq, torch 1.13's CPU kernel disagrees with the
+# definition (each index's gradient divided by its count in the batch)
+# on repeated indices across bags: that case is checked against the
+# definition, written out.
+def bag_reference(g, o2b, bsize, psw, pad, mode):
+    cnt = torch.bincount(ind, minlength=20)
+    ref = torch.zeros(20, g.shape[1])
+    for i in range(ind.numel()):
+        if ind[i] == pad:
+            continue
+        bag = o2b[i]
+        v = g[bag] / (bsize[bag] if mode == 1 else 1)
+        if psw is not None:
+            v = v * psw[i]
+        ref[ind[i]] += v / cnt[ind[i]]
+    return ref
+
+
+weight = torch.randn(20, 6)
+ind = torch.randint(0, 20, (30,))
+offs = torch.tensor([0, 4, 4, 11, 20, 29])
+for mode in (0, 1, 2):
+    for psw_on in ((False, True) if mode == 0 else (False,)):
+        for pad in (-1, 3):
+            psw = torch.rand(30) if psw_on else None
+            out, o2b, bsize, maxi = aten._embedding_bag(weight, ind, offs, False,
+                                                        mode, False, psw, False, pad)
+            if o2b.numel() == 0:  # the CPU's fast path keeps none; CUDA always
+                o2b = torch.bucketize(torch.arange(30), offs, right=True) - 1
+            g = torch.randn_like(out)
+            for freq in (False, True):
+                check("embedding_bag_backward mode=%d psw=%s pad=%d freq=%s" % (mode, psw_on, pad, freq),
+                      lambda: T._embedding_bag_dense_backward(g, ind, o2b, bsize, maxi, 20, freq, mode, psw, pad),
+                      lambda: aten._embedding_bag_dense_backward(g, ind, o2b, bsize, maxi, 20, freq, mode, psw, pad)
+                      if not freq or mode == 2 else bag_reference(g, o2b, bsize, psw, pad, mode))
+
+# The CPU fallback returns the native result on the caller's device.
+x = torch.randn(1, 2, 5, 5)
+grid = torch.rand(1, 4, 4, 2) * 2 - 1
+g = torch.randn(1, 2, 4, 4)
+op = aten.grid_sampler_2d_backward.default
+check("on_cpu(grid_sampler_2d_backward)",
+      lambda: T._on_cpu(op)(g, x, grid, 0, 0, False, [True, True]),
+      lambda: op(g, x, grid, 0, 0, False, [True, True]))
+
+# The refusal list read from this torch's docs names the commonly hit ops.
+r = T.refused_section(torch.use_deterministic_algorithms.__doc__)
+for key in ("torch.nn.NLLLoss`", "torch.histc`", "torch.nn.AdaptiveAvgPool2d`"):
+    cases += 1
+    if not T.wanted(r, key) or not r:
+        failed.append(key)
+        print("FAIL refusal list of torch %s lacks %s" % (torch.__version__, key))
+
+# The cuBLAS workspace pin: taken back for torch 2, kept for torch 1 and
+# for a value that is not the shim's.
+import os  # noqa: E402
+
+
+class FakeTorch:
+    pass
+
+
+for version, value, kept in (("2.11.0+cu130", ":4096:8", False),
+                             ("1.13.0", ":4096:8", True),
+                             ("2.11.0", ":16:8", True)):
+    cases += 1
+    os.environ["CUBLAS_WORKSPACE_CONFIG"] = value
+    fake = FakeTorch()
+    fake.__version__ = version
+    T.torch = fake
+    T.settle_cublas_workspace()
+    if (os.environ.get("CUBLAS_WORKSPACE_CONFIG") == value) != kept:
+        failed.append("cublas " + version)
+        print("FAIL CUBLAS_WORKSPACE_CONFIG=%s under torch %s: %s" % (
+            value, version, "removed" if kept else "kept"))
+T.torch = torch
+os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+
+print("%d cases, %d failed (torch %s)" % (cases, len(failed), torch.__version__))
+sys.exit(1 if failed else 0)
