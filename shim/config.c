@@ -191,6 +191,8 @@ static const struct row rows[] = {
 	{ "log.level", "DETSHIM_LOG_LEVEL", T_REMOVED, 0, 0, NULL, NULL },
 	{ "gpu.algo_cache", "DETSHIM_ALGO_CACHE", T_PATH, F(algo_cache), 0,
 	  NULL, NULL },
+	{ "seeds_file", "DETSHIM_SEEDS_FILE", T_PATH, F(seeds_file), 0, NULL,
+	  NULL },
 	{ "gpu.cudnn_choice", "DETSHIM_CUDNN_CHOICE", T_ENUM, F(cudnn_choice),
 	  0, ds_cudnn_choice_names, "cuDNN choice" },
 	{ "gpu.cublas_strip_tf32", "DETSHIM_STRIP_TF32", T_BOOL,
