@@ -363,6 +363,7 @@ struct ds_seed_req {
 	unsigned width;          /* its bits as the generator takes it */
 	uint64_t wmask;          /* mask of the value used, 0 = none */
 	bool judge;              /* value may come from a clock (numbers) */
+	const char *judge_rule;  /* or the rule already found, else NULL */
 	const char *repr;        /* seed_program text; NULL = decimal value */
 	const void *caller;      /* return address of the seeding call */
 	const char *site_name;   /* or the site, named by the caller */

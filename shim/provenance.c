@@ -516,7 +516,10 @@ bool ds_seed_decide(const struct ds_seed_req *q, uint64_t *used)
 		ds_fmt(site, sizeof(site), "%s", q->site_name);
 	else
 		ds_seed_site(q->caller, site, sizeof(site));
-	if (q->judge && ds_seed_judge(q->value, q->width, rule, sizeof(rule))) {
+	if (q->judge_rule) {
+		ds_fmt(rule, sizeof(rule), "%s", q->judge_rule);
+	} else if (q->judge &&
+		   ds_seed_judge(q->value, q->width, rule, sizeof(rule))) {
 		/* rule names what fired */
 	} else if (learned_on && ds_seeds_match(&learned, q->site->call, site)) {
 		ds_fmt(rule, sizeof(rule), "learned");
@@ -548,4 +551,123 @@ bool ds_seed_decide(const struct ds_seed_req *q, uint64_t *used)
 			(unsigned long long)out, prog_name, prog_build_id);
 	*used = out;
 	return enforce;
+}
+
+/* ------------------------------------------------------------------ */
+/* Python seeds (python/_detshim/seeds.py, through its ctypes bridge). */
+
+/* One log site per framework call, so that each keeps its own count. */
+DS_SITE(site_py_random, DS_SRC_FRAMEWORK, "random.seed");
+DS_SITE(site_py_np_seed, DS_SRC_FRAMEWORK, "numpy.random.seed");
+DS_SITE(site_py_np_rng, DS_SRC_FRAMEWORK, "numpy.random.default_rng");
+DS_SITE(site_py_np_ss, DS_SRC_FRAMEWORK, "numpy.random.SeedSequence");
+DS_SITE(site_py_torch, DS_SRC_FRAMEWORK, "torch.manual_seed");
+DS_SITE(site_py_cuda, DS_SRC_FRAMEWORK, "torch.cuda.manual_seed");
+DS_SITE(site_py_cuda_all, DS_SRC_FRAMEWORK, "torch.cuda.manual_seed_all");
+DS_SITE(site_py_gen, DS_SRC_FRAMEWORK, "torch.Generator.manual_seed");
+DS_SITE(site_py_jax_key, DS_SRC_FRAMEWORK, "jax.random.PRNGKey");
+DS_SITE(site_py_jax_key2, DS_SRC_FRAMEWORK, "jax.random.key");
+DS_SITE(site_py_other, DS_SRC_FRAMEWORK, "python.seed");
+
+static struct ds_site *const py_sites[] = {
+	&site_py_random, &site_py_np_seed, &site_py_np_rng, &site_py_np_ss,
+	&site_py_torch,  &site_py_cuda,    &site_py_cuda_all, &site_py_gen,
+	&site_py_jax_key, &site_py_jax_key2,
+};
+
+DS_EXPORT int detshim_py_seed(const char *api, const char *program_repr,
+			      const unsigned char *bytes, size_t len,
+			      int has_numeric, unsigned long long numeric,
+			      unsigned long long *used);
+
+/* The whole part of a Python float's repr ("1764600000.123456"), for
+ * the rules; false for anything else (an exponent, a sign, text). */
+static bool float_whole(const char *r, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	const char *p = r;
+
+	if (r == NULL)
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (ULLONG_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (unsigned long long)(*p - '0');
+	}
+	if (p == r || *p != '.')
+		return false;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		;
+	if (*p != '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * api: the call ("torch.manual_seed"), optionally followed by
+ * "@<file>:<line>", the Python caller, which becomes the site.  bytes:
+ * the seed's canonical encoding (seeds.py: type tag and value), what is
+ * mixed, so that floats, negatives, strings and big integers keep their
+ * meaning; numeric: the value judged by the rules (ints; a float's whole
+ * part).
+ */
+DS_EXPORT int detshim_py_seed(const char *api, const char *program_repr,
+			      const unsigned char *bytes, size_t len,
+			      int has_numeric, unsigned long long numeric,
+			      unsigned long long *used)
+{
+	struct ds_site *site = &site_py_other;
+	char name[96], where[200];
+	const char *at;
+	size_t i, n;
+	uint64_t out, value;
+	struct ds_seed_req q = { 0 };
+
+	if (api == NULL || used == NULL || (bytes == NULL && len))
+		return -1;
+	at = strchr(api, '@');
+	n = at ? (size_t)(at - api) : strlen(api);
+	ds_fmt(name, n + 1 < sizeof(name) ? n + 1 : sizeof(name), "%s", api);
+	for (i = 0; i < DS_ARRAY_SIZE(py_sites); i++)
+		if (strcmp(py_sites[i]->call, name) == 0)
+			site = py_sites[i];
+	/* What is mixed: the repr (it tells 5 from -5, "5", b"5" and 5.0),
+	 * the bytes and the number together. */
+	value = ds_hash_bytes(UINT64_C(0x7079736565640000), program_repr ?
+			      program_repr : "", program_repr ?
+			      strlen(program_repr) : 0);
+	value = ds_hash_bytes(value, bytes, bytes ? len : 0);
+	value = ds_mix64(value, has_numeric ? (uint64_t)numeric ^ 1 : 0);
+	if (!has_numeric && float_whole(program_repr, &numeric))
+		has_numeric = 1; /* random.seed(time.time()): judge the seconds */
+	if (at) {
+		unsigned long ord = site_ordinal((uintptr_t)ds_hash_bytes(
+			0, at + 1, strlen(at + 1)) | 1);
+
+		ds_fmt(where, sizeof(where), "%s#%lu", at + 1, ord);
+	} else {
+		ds_fmt(where, sizeof(where), "%s#0", name);
+	}
+	q.site = site;
+	q.value = value;
+	q.width = 64;
+	q.judge = has_numeric != 0;
+	q.repr = program_repr ? program_repr : "?";
+	q.site_name = where;
+	if (q.judge) {
+		/* The rules judge the program's number, the mix takes the
+		 * encoding: judge first, then decide on the encoding. */
+		char rule[64];
+
+		if (ds_seed_judge((uint64_t)numeric, 64, rule, sizeof(rule)))
+			q.judge_rule = rule;
+		q.judge = false;
+		if (!ds_seed_decide(&q, &out))
+			return 0;
+	} else if (!ds_seed_decide(&q, &out)) {
+		return 0;
+	}
+	*used = out;
+	return 1;
 }

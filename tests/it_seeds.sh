@@ -1,0 +1,76 @@
+#!/bin/sh
+# it_seeds.sh BUILD - seeds taken from the clock, the pids, the TSC and
+# addresses, and Python's seeds (docs/SEEDS.md): runs a second apart
+# under one DETSHIM_SEED print the same, another seed something else,
+# in the default mode.  Last line: "seeds: N passed, M failed".
+set -u
+B=${1:-build}
+SO="$(pwd)/$B/libdetshim.so"
+T=$B/targets
+PY=${PYTHON:-/usr/bin/python3}
+W=$(mktemp -d "${TMPDIR:-/tmp}/it_seeds.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+skip() { echo "skip $1"; }
+run() { # run SEED OUT CMD...
+	s=$1 o=$2; shift 2
+	env LD_PRELOAD="$SO" DETSHIM_SEED="$s" "$@" >"$o" 2>"$o.err"
+}
+# apart NAME CMD...: runs 1 s apart agree, another seed and no shim differ
+apart() {
+	n=$1; shift
+	run 1 "$W/a" "$@" && sleep 1 && run 1 "$W/b" "$@" && run 2 "$W/c" "$@" &&
+		env -u LD_PRELOAD "$@" >"$W/d" 2>/dev/null && sleep 1 &&
+		env -u LD_PRELOAD "$@" >"$W/e" 2>/dev/null ||
+		{ bad "$n: runs"; sed 's/^/     | /' "$W/a.err" | head -5; return; }
+	if cmp -s "$W/a" "$W/b"; then ok "$n: 1 s apart, one seed -> identical"
+	else bad "$n: 1 s apart, one seed -> identical"; diff "$W/a" "$W/b" | head -8; fi
+	if cmp -s "$W/a" "$W/c"; then bad "$n: another seed -> different"
+	else ok "$n: another seed -> different"; fi
+	if cmp -s "$W/d" "$W/e"; then bad "$n: without the shim -> different (test can fail)"
+	else ok "$n: without the shim -> different (test can fail)"; fi
+}
+
+apart rand_seeds "$T/rand_seeds"
+apart rand_steady "$T/rand_steady"
+# Every line differs with another seed, not only the first.
+run 1 "$W/a" "$T/rand_seeds"; run 2 "$W/c" "$T/rand_seeds"
+same=$(paste -d'|' "$W/a" "$W/c" | awk -F'|' '$1 == $2' | wc -l)
+if [ "$same" = 0 ]; then ok "rand_seeds: every pattern follows DETSHIM_SEED"
+else bad "rand_seeds: $same pattern(s) ignore DETSHIM_SEED"; fi
+# The log names the rule of each pattern, and explicit for the constant.
+env LD_PRELOAD="$SO" DETSHIM_LOG="$W/log" DETSHIM_LOG_FIRST_N=100 "$T/rand_seeds" >/dev/null
+n=$(grep -c '"rule":"explicit"' "$W/log")
+v=$(grep -c '"action":"replaced-volatile"' "$W/log")
+if [ "$n" = 1 ] && [ "$v" = 18 ]; then ok "rand_seeds: 18 volatile seeds named, 1 explicit"
+else bad "rand_seeds: $v volatile, $n explicit (want 18, 1)"; grep -o '"rule":"[^"]*"' "$W/log" | head -20; fi
+if grep -q '"seed_program":"42","seed_used":"[0-9]*","rule":"explicit","site":"rand_seeds+0x[0-9a-f]*#3"' "$W/log"
+then ok "seed event fields: seed_program, seed_used, rule, site"
+else bad "seed event fields"; grep explicit "$W/log"; fi
+
+# Python: needs the start-up module (python/_detshim/__init__.py and
+# sitecustomize.py) that the shim puts on the path.
+if [ ! -f python/_detshim/__init__.py ] || [ ! -f python/sitecustomize.py ]; then
+	skip "Python seeds (the start-up module python/_detshim is not in this tree)"
+elif ! "$PY" -c 'import random' 2>/dev/null; then
+	skip "Python seeds ($PY missing)"
+else
+	apart py_seeds "$PY" tests/targets/py_seeds.py
+	env LD_PRELOAD="$SO" DETSHIM_LOG="$W/plog" "$PY" tests/targets/py_seeds.py >/dev/null 2>&1
+	if grep -q '"call":"random.seed","action":"mixed","seed_program":"42"' "$W/plog" &&
+	   grep -q '"call":"random.seed","action":"replaced-volatile"' "$W/plog"
+	then ok "py_seeds: random.seed(42) mixed, random.seed(time.time()) replaced"
+	else bad "py_seeds: seed events"; fi
+	if "$PY" -c 'import torch' 2>/dev/null; then
+		if grep -q '"call":"torch.manual_seed","action":"mixed","seed_program":"42"' "$W/plog"
+		then ok "py_seeds: torch.manual_seed(42) follows DETSHIM_SEED"
+		else bad "py_seeds: torch.manual_seed(42) not seen"; fi
+	else
+		skip "torch checks (python3-torch not installed)"
+	fi
+fi
+
+echo "seeds: $pass passed, $fail failed"
+[ "$fail" = 0 ]
