@@ -193,6 +193,7 @@ static const struct row rows[] = {
 	  NULL, NULL },
 	{ "seeds_file", "DETSHIM_SEEDS_FILE", T_PATH, F(seeds_file), 0, NULL,
 	  NULL },
+	{ "aslr", "DETSHIM_ASLR", T_BOOL, F(aslr), 0, NULL, NULL },
 	{ "gpu.cudnn_choice", "DETSHIM_CUDNN_CHOICE", T_ENUM, F(cudnn_choice),
 	  0, ds_cudnn_choice_names, "cuDNN choice" },
 	{ "gpu.cublas_strip_tf32", "DETSHIM_STRIP_TF32", T_BOOL,

@@ -114,6 +114,8 @@ struct ds_config {
 	char config_path[DS_PATH_MAX];  /* DETSHIM_CONFIG, "" if none */
 	char algo_cache[DS_PATH_MAX];   /* DETSHIM_ALGO_CACHE / gpu.algo_cache */
 	char seeds_file[DS_PATH_MAX];   /* DETSHIM_SEEDS_FILE / seeds_file */
+	bool aslr;                      /* DETSHIM_ASLR / aslr: leave address
+					 * randomisation on (aslr.c) */
 	enum ds_cudnn_choice cudnn_choice; /* gpu.cudnn_choice */
 	bool cublas_strip_tf32;         /* gpu.cublas_strip_tf32 (opt-in) */
 	bool alloc_fill;                /* gpu.alloc_fill (opt-in) */
@@ -538,6 +540,9 @@ void ds_cudnn_fork_child(void) DS_FORK_PATH;
  * cuDNN algorithm cache and summary (cuda_hooks/cudnn_backend.c), then
  * ds_log_summary. */
 void ds_cudnn_exit(void);
+/* Bare preload under enforce: re-execute once with address
+ * randomisation off, as detrun runs programs (aslr.c; constructor only). */
+void ds_aslr_reexec(void);
 /* libc PRNG: seed the global generators at start (init.c). */
 void ds_libc_random_init(void);
 /* Resolve every libc symbol of the ds_libc_syms section now, so that no

@@ -227,6 +227,7 @@ DS_CONSTRUCTOR static void ds_constructor(void)
 		signal_loaded(); /* an fd named by the environment */
 	ds_inside--;
 	ds_ensure_init();
+	ds_aslr_reexec(); /* the bare preload as detrun: aslr.c */
 	if (stepped_aside) {
 		/* The children of a program that makes secrets stay alone
 		 * too (constructor only: setenv is not thread-safe). */

@@ -1,9 +1,9 @@
 /*
  * provenance.c - where a seed came from (docs/SEEDS.md).
  *
- * The clock and id functions are interposed only to remember, per
- * thread, the last DS_PROV_RING values they returned: a call costs the
- * real function plus four stores into a thread-local ring (≤ 2 ns,
+ * The clock functions are interposed only to remember, per thread, the
+ * last DS_PROV_RING values they returned: a call costs the real function
+ * plus a few stores into a thread-local ring (+0.8 ns for clock_gettime,
  * docs/measurements/BENCHMARKS.md).  Nothing is changed: the program
  * gets the real time and the real pid.  When a seeding call arrives,
  * ds_seed_decide judges its value against that ring, the caller's pid,
@@ -66,9 +66,6 @@ DS_LIBC_SYM(real_clock_gettime, "clock_gettime");
 DS_LIBC_SYM(real_clock, "clock");
 DS_LIBC_SYM(real_timespec_get, "timespec_get");
 DS_LIBC_SYM(real_ftime, "ftime");
-DS_LIBC_SYM(real_getpid, "getpid");
-DS_LIBC_SYM(real_getppid, "getppid");
-DS_LIBC_SYM(real_gettid, "gettid");
 
 /* The real clocks are never missing from a glibc; if one were, the raw
  * system call answers the same. */
@@ -173,32 +170,15 @@ DS_EXPORT int ftime(struct timeb *tb)
 	return r;
 }
 
-DS_EXPORT pid_t getpid(void)
-{
-	pid_t (*f)(void) = ds_sym_get(&real_getpid);
-	pid_t r = f ? f() : (pid_t)ds_sys_getpid();
-
-	note(DS_PROV_ID, (uint64_t)r, 0);
-	return r;
-}
-
-DS_EXPORT pid_t getppid(void)
-{
-	pid_t (*f)(void) = ds_sym_get(&real_getppid);
-	pid_t r = f ? f() : (pid_t)ds_syscall6(SYS_getppid, 0, 0, 0, 0, 0, 0);
-
-	note(DS_PROV_ID, (uint64_t)r, 0);
-	return r;
-}
-
-DS_EXPORT pid_t gettid(void)
-{
-	pid_t (*f)(void) = ds_sym_get(&real_gettid);
-	pid_t r = f ? f() : (pid_t)ds_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
-
-	note(DS_PROV_ID, (uint64_t)r, 0);
-	return r;
-}
+/*
+ * getpid, gettid and getppid are not interposed: the ids of the seeding
+ * process, thread and parent are read at the seeding call itself (raw
+ * system calls, gather() below), which is what a pid-derived seed in
+ * this thread was made from.  An interposed getpid measured +5 ns on the
+ * development VM (docs/measurements/BENCHMARKS.md), over the 2 ns budget,
+ * for nothing the judgment needs.  syscall(SYS_gettid) and friends are
+ * noted, because the syscall() hook exists anyway (shim/entropy.c).
+ */
 
 void ds_prov_note_syscall(long nr, const long *a, long ret)
 {

@@ -314,19 +314,31 @@ bool ds_seed_rule_address(uint64_t seed, const struct ds_seed_ctx *ctx,
 				ds_fmt(rule, cap, "address");
 				return true;
 			}
-	if (seed > M32)
+	/* Below 0x10000 nothing is mapped: small constants are no address. */
+	if (seed > M32 || seed < 0x10000)
 		return false;
-	/* The caller's own stack (a thread's is no named mapping). */
-	if (ctx->sp && ((s32 - (ctx->sp & M32) + 0x10000) & M32) < 0x110000) {
-		ds_fmt(rule, cap, "address/32:stack");
-		return true;
+	/* The caller's own stack (a thread's is no named mapping): from 64
+	 * KiB below its pointer to 1 MiB above, without wrapping past 2^32
+	 * (the main stack's top is 0x...fffff000 with randomisation off). */
+	if (ctx->sp) {
+		uint64_t sp32 = ctx->sp & M32;
+		uint64_t lo = sp32 > 0x10000 ? sp32 - 0x10000 : 0;
+		uint64_t hi = sp32 + 0x100000 > M32 ? M32 + 1 : sp32 + 0x100000;
+
+		if (s32 >= lo && s32 < hi) {
+			ds_fmt(rule, cap, "address/32:stack");
+			return true;
+		}
 	}
 	for (i = 0; i < n; i++) {
-		uint64_t size = r[i].hi - r[i].lo;
+		uint64_t size = r[i].hi - r[i].lo, lo32 = r[i].lo & M32;
 
 		if (!r[i].stack_or_heap || size > M32)
 			continue;
-		if (((s32 - (r[i].lo & M32)) & M32) < size) {
+		/* The low 32 bits of [lo, hi): one interval, or two where it
+		 * crosses a multiple of 2^32. */
+		if ((s32 >= lo32 && s32 < lo32 + size) ||
+		    (lo32 + size > M32 + 1 && s32 < lo32 + size - (M32 + 1))) {
 			ds_fmt(rule, cap, "address/32");
 			return true;
 		}

@@ -139,6 +139,12 @@ START_TEST(test_address_rule_and_maps)
 	ck_assert(ds_seed_rule_address(0x34567100, &c, r, n, rule, sizeof(rule)));
 	ck_assert_str_eq(rule, "address/32:stack");
 	ck_assert(!ds_seed_rule_address(42, &c, r, n, rule, sizeof(rule)));
+	/* The main stack without randomisation ends at 0x7ffffffff000: its
+	 * window must not wrap round to the small numbers. */
+	c.sp = UINT64_C(0x7fffffffe640);
+	ck_assert(ds_seed_rule_address(0xffffe700, &c, r, n, rule, sizeof(rule)));
+	ck_assert(!ds_seed_rule_address(42, &c, r, n, rule, sizeof(rule)));
+	ck_assert(!ds_seed_rule_address(0x50000, &c, r, n, rule, sizeof(rule)));
 	ck_assert(!ds_seed_rule_address(0x22345678, &c, r, n, rule, sizeof(rule)));
 }
 END_TEST
