@@ -34,6 +34,14 @@ apart() {
 }
 
 apart rand_seeds "$T/rand_seeds"
+# cuRAND seeded from tv_nsec ^ getpid(), in main and in a thread, on the
+# fake libcurand (the scenario of tests/hooks/check_curand.c, run as a
+# root process; the GPU form is tests/targets/cuda/curand_seed.cu).
+if [ -x "$B/tests/hooks/check_curand" ]; then
+	apart curand_nsec_pid env LD_LIBRARY_PATH="$B/fakes" "$B/tests/hooks/check_curand" child c
+else
+	skip "curand on the fake library ($B/tests/hooks/check_curand not built)"
+fi
 apart rand_steady "$T/rand_steady"
 # Every line differs with another seed, not only the first.
 run 1 "$W/a" "$T/rand_seeds"; run 2 "$W/c" "$T/rand_seeds"
