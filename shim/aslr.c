@@ -3,7 +3,8 @@
  * does (docs/SEEDS.md, "Address randomisation").
  *
  * Under policy enforce, a process that starts with randomisation on
- * re-executes itself once, from the constructor, with
+ * re-executes itself once, at init (right after the configuration,
+ * before the log or any warning: nothing is said twice), with
  * personality(ADDR_NO_RANDOMIZE): /proc/self/exe with the argv of
  * /proc/self/cmdline and the same environment and fds, so that addresses
  * (address-derived seeds, Python's address-ordered sets) are those of a
@@ -23,7 +24,9 @@
  */
 #include "detshim.h"
 
+#include <errno.h> /* program_invocation_name */
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/personality.h>
 #include <sys/syscall.h>
 
@@ -60,9 +63,17 @@ static const char *why_not(void)
 	long pers;
 	int n, argc = 0, i;
 
+	const char *execfn = (const char *)getauxval(AT_EXECFN);
+
 	if (ds_secure_exec() || ds_cfg.policy != DS_POLICY_ENFORCE ||
 	    ds_cfg.aslr)
 		return NULL; /* nothing to say: not asked */
+	/* A program that makes secrets keeps its randomisation (init.c
+	 * steps aside for it right after). */
+	if ((execfn && ds_config_secret_program(&ds_cfg, execfn)) ||
+	    (program_invocation_name &&
+	     ds_config_secret_program(&ds_cfg, program_invocation_name)))
+		return NULL;
 	pers = ds_syscall6(SYS_personality, 0xffffffffL, 0, 0, 0, 0, 0);
 	if (pers < 0)
 		return "personality() refused";
@@ -94,12 +105,18 @@ static const char *why_not(void)
 	return "execve(/proc/self/exe) failed";
 }
 
+static const char *kept_why;
+
 void ds_aslr_reexec(void)
 {
-	const char *why = why_not();
+	kept_why = why_not();
+}
 
-	if (why)
+/* The log is open now: say why randomisation stayed on, if it did. */
+void ds_aslr_log(void)
+{
+	if (kept_why)
 		ds_log_record(DS_SRC_PROCESS, "aslr", "kept",
 			      "address randomisation stays on: %s "
-			      "(detrun turns it off)", why);
+			      "(detrun turns it off)", kept_why);
 }

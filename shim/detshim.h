@@ -543,6 +543,8 @@ void ds_cudnn_exit(void);
 /* Bare preload under enforce: re-execute once with address
  * randomisation off, as detrun runs programs (aslr.c; constructor only). */
 void ds_aslr_reexec(void);
+/* Its one log record, when randomisation stayed on (after the log opens). */
+void ds_aslr_log(void);
 /* libc PRNG: seed the global generators at start (init.c). */
 void ds_libc_random_init(void);
 /* Resolve every libc symbol of the ds_libc_syms section now, so that no

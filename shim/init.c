@@ -132,6 +132,7 @@ static void do_init(void)
 		ds_cfg.policy = DS_POLICY_WARN;
 	}
 
+	ds_aslr_reexec(); /* the bare preload as detrun (aslr.c): before any output */
 	if (ds_cfg.lineage[0])
 		ds_key_from_hex(&ds_process_key, ds_cfg.lineage);
 	else
@@ -227,7 +228,6 @@ DS_CONSTRUCTOR static void ds_constructor(void)
 		signal_loaded(); /* an fd named by the environment */
 	ds_inside--;
 	ds_ensure_init();
-	ds_aslr_reexec(); /* the bare preload as detrun: aslr.c */
 	if (stepped_aside) {
 		/* The children of a program that makes secrets stay alone
 		 * too (constructor only: setenv is not thread-safe). */

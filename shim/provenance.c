@@ -240,7 +240,6 @@ static void gather(struct ds_seed_ctx *c, uint64_t tsc)
 {
 	struct timespec ts = { 0, 0 };
 	unsigned n = ring.n, i, k = n < DS_PROV_RING ? n : DS_PROV_RING;
-	volatile char here = 0;
 
 	memset(c, 0, sizeof(*c));
 	c->tsc = tsc;
@@ -252,7 +251,8 @@ static void gather(struct ds_seed_ctx *c, uint64_t tsc)
 	c->ids[2] = (uint64_t)ds_syscall6(SYS_getppid, 0, 0, 0, 0, 0, 0);
 	ds_syscall6(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0);
 	c->now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	c->sp = (uint64_t)(uintptr_t)&here;
+	/* A number on this stack (compared, never dereferenced). */
+	c->sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
 }
 
 /* The address rule over /proc/self/maps, read in pieces into the
@@ -477,6 +477,7 @@ void ds_seed_init(void)
 {
 	find_program();
 	load_seeds_file();
+	ds_aslr_log(); /* address-derived seeds: did randomisation stay on? */
 }
 
 /* ------------------------------------------------------------------ */

@@ -233,8 +233,8 @@ bool ds_seed_rule_values(uint64_t seed, unsigned width,
 {
 	static const char *const id_names[] = { "pid", "tid", "ppid", "id" };
 	struct judge j;
-	uint64_t ids[4 + DS_PROV_RING];
-	const char *id_name[4 + DS_PROV_RING];
+	uint64_t ids[4 + DS_PROV_RING] = { 0 };
+	const char *id_name[4 + DS_PROV_RING] = { NULL };
 	size_t nids = 0, i, k, r;
 
 	j.wmask = width >= 64 ? UINT64_MAX : (UINT64_C(1) << width) - 1;
@@ -380,8 +380,7 @@ size_t ds_parse_maps(const char *buf, struct ds_range *out, size_t cap)
 			break; /* a cut line at the end of the buffer */
 		len = (size_t)(eol - p);
 		q = hex_of(p, &lo);
-		if (q && *q == '-' && (q = hex_of(q + 1, &hi)) != NULL &&
-		    hi > lo) {
+		if (q && *q == '-' && hex_of(q + 1, &hi) != NULL && hi > lo) {
 			out[n].lo = lo;
 			out[n].hi = hi;
 			out[n].stack_or_heap =

@@ -181,7 +181,8 @@ int dr_learn(const char *const *logs, int nlogs, const char *seeds_path,
 	for (r = 0; r < nlogs; r++)
 		if (read_log(&t, r, logs[r], report) < 0)
 			return -1;
-	qsort(t.e, t.n, sizeof(*t.e), cmp_key);
+	if (t.n)
+		qsort(t.e, t.n, sizeof(*t.e), cmp_key);
 	if (seeds_path) {
 		out = fopen(seeds_path, "w");
 		if (out == NULL) {
