@@ -57,6 +57,8 @@ static int (*libc_openat)(int, const char *, int, ...);
 static int (*libc_close)(int);
 static FILE *(*libc_fopen)(const char *, const char *);
 static int (*libc_fclose)(FILE *);
+static int (*libc_clock_gettime)(clockid_t, struct timespec *);
+static pid_t (*libc_getpid)(void);
 static const char *regpath;
 
 #define PAIRED(name, iters, plt_body, direct_body)                           \
@@ -97,7 +99,9 @@ static int libc_syms(void)
 	*(void **)&libc_close = dlsym(h, "close");
 	*(void **)&libc_fopen = dlsym(h, "fopen");
 	*(void **)&libc_fclose = dlsym(h, "fclose");
-	return libc_read && libc_pread && libc_open && libc_openat &&
+	*(void **)&libc_clock_gettime = dlsym(h, "clock_gettime");
+	*(void **)&libc_getpid = dlsym(h, "getpid");
+	return libc_clock_gettime && libc_getpid && libc_read && libc_pread && libc_open && libc_openat &&
 	       libc_close && libc_fopen && libc_fclose ? 0 : -1;
 }
 
@@ -123,6 +127,15 @@ static void paired_rows(void)
 	PAIRED("fopen+fclose regular file", 500,
 	       if ((f = fopen(regpath, "r")) != NULL) fclose(f),
 	       if ((f = libc_fopen(regpath, "r")) != NULL) libc_fclose(f));
+	/* The provenance hooks (shim/provenance.c): the real call plus a
+	 * store into the thread's ring. */
+	PAIRED("clock_gettime(CLOCK_MONOTONIC)", 20000,
+	       { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts);
+		 sink += (unsigned long)ts.tv_nsec; },
+	       { struct timespec ts; libc_clock_gettime(CLOCK_MONOTONIC, &ts);
+		 sink += (unsigned long)ts.tv_nsec; });
+	PAIRED("getpid", 20000, sink += (unsigned long)getpid(),
+	       sink += (unsigned long)libc_getpid());
 	close(zfd);
 }
 

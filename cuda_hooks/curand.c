@@ -11,9 +11,9 @@
  *   - curandCreateGenerator / curandCreateGeneratorHost: a pseudo generator
  *     gets a seed from the curand stream of this process (sub-key = the
  *     generator type), so DETSHIM_SEED steers even unseeded programs;
- *   - curandSetPseudoRandomGeneratorSeed: the program's seed follows the
- *     seed mode (mix / override / respect, ds_seed_apply), clock- or
- *     pid-like seeds are replaced;
+ *   - curandSetPseudoRandomGeneratorSeed: the program's seed is judged
+ *     and follows the seed mode like a libc seed (ds_seed_decide,
+ *     docs/SEEDS.md): volatile seeds are replaced, explicit ones mixed;
  *   - curandSetGeneratorOrdering: PSEUDO_DYNAMIC becomes PSEUDO_DEFAULT.
  * With gpu.hash_calls on, each curandGenerate* call logs a "hashed"
  * event with a hash of its output (a generator has no input buffer), on
@@ -25,8 +25,6 @@
  * resolve.c under the curand source.
  */
 #include "detshim.h"
-
-#include <time.h>
 
 #include "abi/curand.h"
 #include "curand_rules.h"
@@ -67,26 +65,20 @@ DS_EXPORT ds_curand_status curandSetPseudoRandomGeneratorSeed(
 	DS_SITE(site, DS_SRC_CURAND, "curandSetPseudoRandomGeneratorSeed");
 	__typeof__(&curandSetPseudoRandomGeneratorSeed) real =
 		ds_sym_get(&real_curandSetPseudoRandomGeneratorSeed);
-	struct timespec ts = { 0, 0 };
-	const char *how = "kept";
-	uint64_t now, s;
+	char what[48];
+	struct ds_seed_req q = { .site = &site, .value = seed, .width = 64,
+				 .judge = true, .what = what,
+				 .caller = __builtin_return_address(0) };
+	uint64_t s;
 
 	if (real == NULL)
 		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	if (!ds_active() || !ds_watch(DS_SRC_CURAND))
+	/* The thread that seeds is the one whose clock and ids are judged:
+	 * a generator created and seeded in a worker thread is judged on
+	 * that thread's provenance (provenance.c). */
+	ds_fmt(what, sizeof(what), "generator=%p", (void *)g);
+	if (!ds_seed_decide(&q, &s))
 		return real(g, seed);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	s = ds_seed_apply(DS_SRC_CURAND, seed, now,
-			  (uint64_t)ds_sys_getpid(), &how);
-	if (!ds_enforce(DS_SRC_CURAND)) {
-		if (s != seed)
-			ds_event(&site, "would-replace",
-				 "generator=%p seed=%llu (%s)", g, seed, how);
-		return real(g, seed);
-	}
-	ds_event(&site, how, "generator=%p seed=%llu -> %llu", g, seed,
-		 (unsigned long long)s);
 	return real(g, s);
 }
 

@@ -114,6 +114,9 @@ struct ds_config {
 	unsigned log_first_n;           /* log.first_n: events per site */
 	char config_path[DS_PATH_MAX];  /* DETSHIM_CONFIG, "" if none */
 	char algo_cache[DS_PATH_MAX];   /* DETSHIM_ALGO_CACHE / gpu.algo_cache */
+	char seeds_file[DS_PATH_MAX];   /* DETSHIM_SEEDS_FILE / seeds_file */
+	bool aslr;                      /* DETSHIM_ASLR / aslr: leave address
+					 * randomisation on (aslr.c) */
 	enum ds_cudnn_choice cudnn_choice; /* gpu.cudnn_choice */
 	bool cublas_strip_tf32;         /* gpu.cublas_strip_tf32 (opt-in) */
 	bool alloc_fill;                /* gpu.alloc_fill (opt-in) */
@@ -350,19 +353,46 @@ void ds_stream_fork_child(uint64_t ordinal) DS_FORK_PATH;
 
 /*
  * Seed mixing per configured mode.  mix: H(root key, src, seed), unless
- * the seed looks taken from the clock or the pid (then as override);
- * override: the next word of the (src) override stream of this process;
- * respect: the seed unchanged.  *how names what was done ("mixed",
- * "replaced", "replaced-clock-like", "kept").  now_ns is CLOCK_REALTIME
- * in ns and pid the caller's pid, passed in so that it makes no system
- * call.  Reads ds_cfg (mode, seed, rank); override draws from the stream,
- * so it is not pure.
+ * rule is non-NULL (the seed is volatile, docs/SEEDS.md: it names the
+ * rule that fired, or "learned") - then as override; override: the next
+ * word of the (src) override stream of this process; respect: the seed
+ * unchanged.  *how names what was done ("mixed", "replaced",
+ * "replaced-volatile", "kept").  Reads ds_cfg (mode, seed, rank);
+ * override draws from the stream, so it is not pure.
  */
 uint64_t ds_seed_apply(enum ds_source src, uint64_t program_seed,
-		       uint64_t now_ns, uint64_t pid, const char **how);
-/* True if seed is within two days of now in s/ms/us/ns (also after
- * xor/minus pid), or equals pid. Pure. */
-bool ds_seed_looks_volatile(uint64_t seed, uint64_t now_ns, uint64_t pid);
+		       const char *rule, const char **how);
+
+/* A seeding call as a hook sees it (provenance.c). */
+struct ds_seed_req {
+	struct ds_site *site;    /* the hook's site: source and call */
+	uint64_t value;          /* the program's seed as a number */
+	unsigned width;          /* its bits as the generator takes it */
+	uint64_t wmask;          /* mask of the value used, 0 = none */
+	bool judge;              /* value may come from a clock (numbers) */
+	const char *judge_rule;  /* or the rule already found, else NULL */
+	const char *repr;        /* seed_program text; NULL = decimal value */
+	const void *caller;      /* return address of the seeding call */
+	const char *site_name;   /* or the site, named by the caller */
+	const char *what;        /* detail prefix, e.g. "generator=0x..", or NULL */
+};
+/*
+ * Decide a seed: judge it (docs/SEEDS.md), look its site up in the seeds
+ * file, apply the seed mode, log one event with seed_program, seed_used,
+ * rule and site.  Returns true with *used set when the generator must
+ * get *used; false to keep the program's seed (inactive, not watched, or
+ * not enforced: then it logs "observed").  Async-signal-safe but for
+ * the site's dladdr.
+ */
+bool ds_seed_decide(const struct ds_seed_req *q, uint64_t *used);
+/* The rules alone, on this thread's provenance; writes the rule name. */
+bool ds_seed_judge(uint64_t seed, unsigned width, char *rule, size_t cap);
+/* "<object>+0x<offset>#<ordinal>" of a return address. */
+void ds_seed_site(const void *caller, char *out, size_t cap);
+/* At init: the program's name and build id, the seeds file. */
+void ds_seed_init(void);
+/* The syscall() hook tells provenance what a clock or id call returned. */
+void ds_prov_note_syscall(long nr, const long *args, long ret);
 
 /* ------------------------------------------------------------------ */
 /* Real symbols (resolve.c): the only file that calls dlsym/dlopen. */
@@ -538,6 +568,11 @@ void ds_cudnn_fork_child(void) DS_FORK_PATH;
  * cuDNN algorithm cache and summary (cuda_hooks/cudnn_backend.c), then
  * ds_log_summary. */
 void ds_cudnn_exit(void);
+/* Bare preload under enforce: re-execute once with address
+ * randomisation off, as detrun runs programs (aslr.c; constructor only). */
+void ds_aslr_reexec(void);
+/* Its one log record, when randomisation stayed on (after the log opens). */
+void ds_aslr_log(void);
 /* libc PRNG: seed the global generators at start (init.c). */
 void ds_libc_random_init(void);
 /* Resolve every libc symbol of the ds_libc_syms section now, so that no

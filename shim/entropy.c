@@ -190,7 +190,7 @@ DS_EXPORT uint32_t arc4random_uniform(uint32_t bound)
 DS_EXPORT long syscall(long nr, ...)
 {
 	long (*f)(long, ...);
-	long a[6];
+	long a[6], ret;
 	va_list ap;
 	int i;
 
@@ -213,12 +213,12 @@ DS_EXPORT long syscall(long nr, ...)
 	if (f == NULL)
 		return ds_libc_missing();
 	if (DS_UNLIKELY(ds_sandbox_call(nr, a[0]))) {
-		long r;
-
 		ds_sandbox_before();
-		r = f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-		ds_sandbox_after(r);
-		return r;
+		ret = f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		ds_sandbox_after(ret);
+		return ret;
 	}
-	return f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	ret = f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	ds_prov_note_syscall(nr, a, ret); /* clocks and ids: provenance.c */
+	return ret;
 }

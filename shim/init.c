@@ -138,6 +138,7 @@ static void do_init(void)
 		ds_cfg.policy = DS_POLICY_WARN;
 	}
 
+	ds_aslr_reexec(); /* the bare preload as detrun (aslr.c): before any output */
 	if (ds_cfg.lineage[0])
 		ds_key_from_hex(&ds_process_key, ds_cfg.lineage);
 	else

@@ -5,8 +5,8 @@
  * nondeterminism enters through the seed the program computes, often
  * time(NULL) (docs/CPU_FACTS.md §5).  So: at start the global generators are
  * seeded from the process key (a new DETSHIM_SEED gives new values), and every
- * seeding call has its argument mixed, replaced or kept per seed_mode
- * (ds_seed_apply).  rand(), random(), drand48() and friends are not
+ * seeding call has its argument judged (docs/SEEDS.md) and mixed,
+ * replaced or kept per seed_mode (ds_seed_decide, provenance.c).  rand(), random(), drand48() and friends are not
  * interposed and cost nothing extra.
  *
  * srand and srandom are aliases in glibc but separate dynamic symbols:
@@ -16,8 +16,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <time.h>
 
 DS_LIBC_SYM(real_srandom, "srandom");
 DS_LIBC_SYM(real_initstate, "initstate");
@@ -43,57 +41,44 @@ DS_SITE(site_seed48_r, DS_SRC_DRAND48, "seed48_r");
 DS_SITE(site_lcong48_r, DS_SRC_DRAND48, "lcong48_r");
 DS_SITE(site_init, DS_SRC_LIBC_RAND, "init");
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts = { 0, 0 };
-
-	ds_syscall6(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
- * Decide the seed a seeding call really gets.  Returns the program's seed
+ * Decide the seed a seeding call really gets (provenance.c: the rules,
+ * the seeds file, the seed mode, the event).  Returns the program's seed
  * when the shim should not change it (inactive, source off, policy warn
- * or off), logging what it saw.
+ * or off).  width: the bits the generator takes; mask: of the result.
  */
-static uint64_t decide(struct ds_site *site, enum ds_source src,
-		       uint64_t seed, uint64_t mask)
+static uint64_t decide(struct ds_site *site, uint64_t seed, unsigned width,
+		       uint64_t mask, const void *caller)
 {
-	const char *how;
+	struct ds_seed_req q = { .site = site, .value = seed, .width = width,
+				 .wmask = mask, .judge = true,
+				 .caller = caller };
 	uint64_t out;
 
-	if (!ds_active() || !ds_watch(src))
-		return seed;
-	if (!ds_enforce(src)) {
-		ds_event(site, "observed", "seed=%llu (policy: kept)",
-			 (unsigned long long)seed);
-		return seed;
-	}
-	out = ds_seed_apply(src, seed, now_ns(), (uint64_t)ds_sys_getpid(),
-			    &how) & mask;
-	ds_event(site, how, "seed=%llu -> %llu", (unsigned long long)seed,
-		 (unsigned long long)out);
-	return out;
+	return ds_seed_decide(&q, &out) ? out : seed;
 }
+
+#define CALLER __builtin_return_address(0)
 
 typedef void (*srandom_fn)(unsigned);
 
-static void seed_srandom(struct ds_site *site, unsigned seed)
+static void seed_srandom(struct ds_site *site, unsigned seed,
+			 const void *caller)
 {
 	srandom_fn f = (srandom_fn)ds_sym_get(&real_srandom);
 
 	if (f)
-		f((unsigned)decide(site, DS_SRC_LIBC_RAND, seed, UINT32_MAX));
+		f((unsigned)decide(site, seed, 32, UINT32_MAX, caller));
 }
 
 DS_EXPORT void srand(unsigned seed)
 {
-	seed_srandom(&site_srand, seed);
+	seed_srandom(&site_srand, seed, CALLER);
 }
 
 DS_EXPORT void srandom(unsigned seed)
 {
-	seed_srandom(&site_srandom, seed);
+	seed_srandom(&site_srandom, seed, CALLER);
 }
 
 DS_EXPORT char *initstate(unsigned seed, char *state, size_t n)
@@ -104,8 +89,7 @@ DS_EXPORT char *initstate(unsigned seed, char *state, size_t n)
 		ds_libc_missing();
 		return NULL;
 	}
-	return f((unsigned)decide(&site_initstate, DS_SRC_LIBC_RAND, seed,
-				  UINT32_MAX),
+	return f((unsigned)decide(&site_initstate, seed, 32, UINT32_MAX, CALLER),
 		 state, n);
 }
 
@@ -115,8 +99,7 @@ DS_EXPORT int srandom_r(unsigned seed, struct random_data *buf)
 
 	if (f == NULL)
 		return ds_libc_missing();
-	return f((unsigned)decide(&site_srandom_r, DS_SRC_LIBC_RAND, seed,
-				  UINT32_MAX),
+	return f((unsigned)decide(&site_srandom_r, seed, 32, UINT32_MAX, CALLER),
 		 buf);
 }
 
@@ -128,8 +111,7 @@ DS_EXPORT int initstate_r(unsigned seed, char *state, size_t n,
 
 	if (f == NULL)
 		return ds_libc_missing();
-	return f((unsigned)decide(&site_initstate_r, DS_SRC_LIBC_RAND, seed,
-				  UINT32_MAX),
+	return f((unsigned)decide(&site_initstate_r, seed, 32, UINT32_MAX, CALLER),
 		 state, n, buf);
 }
 
@@ -154,8 +136,8 @@ DS_EXPORT void srand48(long seed)
 	void (*f)(long) = ds_sym_get(&real_srand48);
 
 	if (f)
-		f((long)decide(&site_srand48, DS_SRC_DRAND48, (uint64_t)seed,
-			       UINT64_MAX));
+		f((long)decide(&site_srand48, (uint64_t)seed, 64, UINT64_MAX,
+			       CALLER));
 }
 
 DS_EXPORT unsigned short *seed48(unsigned short v[3])
@@ -167,7 +149,7 @@ DS_EXPORT unsigned short *seed48(unsigned short v[3])
 		ds_libc_missing();
 		return NULL;
 	}
-	x_to(decide(&site_seed48, DS_SRC_DRAND48, x_of(v), MASK48), x);
+	x_to(decide(&site_seed48, x_of(v), 48, MASK48, CALLER), x);
 	/* seed48 returns its static copy of the previous seed, not x. */
 	// cppcheck-suppress returnDanglingLifetime
 	return f(x);
@@ -185,7 +167,7 @@ DS_EXPORT void lcong48(unsigned short p[7])
 		q[i] = p[i];
 	/* Only X (p[0..2]) is a seed; the multiplier and addend are the
 	 * program's choice of generator and are kept. */
-	x_to(decide(&site_lcong48, DS_SRC_DRAND48, x_of(p), MASK48), q);
+	x_to(decide(&site_lcong48, x_of(p), 48, MASK48, CALLER), q);
 	f(q);
 }
 
@@ -195,8 +177,8 @@ DS_EXPORT int srand48_r(long seed, struct drand48_data *buf)
 
 	if (f == NULL)
 		return ds_libc_missing();
-	return f((long)decide(&site_srand48_r, DS_SRC_DRAND48, (uint64_t)seed,
-			      UINT64_MAX),
+	return f((long)decide(&site_srand48_r, (uint64_t)seed, 64, UINT64_MAX,
+			       CALLER),
 		 buf);
 }
 
@@ -208,7 +190,7 @@ DS_EXPORT int seed48_r(unsigned short v[3], struct drand48_data *buf)
 
 	if (f == NULL)
 		return ds_libc_missing();
-	x_to(decide(&site_seed48_r, DS_SRC_DRAND48, x_of(v), MASK48), x);
+	x_to(decide(&site_seed48_r, x_of(v), 48, MASK48, CALLER), x);
 	return f(x, buf);
 }
 
@@ -223,12 +205,13 @@ DS_EXPORT int lcong48_r(unsigned short p[7], struct drand48_data *buf)
 		return ds_libc_missing();
 	for (i = 0; i < 7; i++)
 		q[i] = p[i];
-	x_to(decide(&site_lcong48_r, DS_SRC_DRAND48, x_of(p), MASK48), q);
+	x_to(decide(&site_lcong48_r, x_of(p), 48, MASK48, CALLER), q);
 	return f(q, buf);
 }
 
 void ds_libc_random_init(void)
 {
+	ds_seed_init(); /* the program's identity, the seeds file */
 	srandom_fn f = (srandom_fn)ds_sym_get(&real_srandom);
 	unsigned short *(*s48)(unsigned short *) = ds_sym_get(&real_seed48);
 

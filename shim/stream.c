@@ -387,37 +387,8 @@ void ds_stream_reset(void)
 
 #define SUB_OVERRIDE UINT64_C(0x6f76657272696465) /* "override" */
 
-static bool near(uint64_t a, uint64_t b, uint64_t tol)
-{
-	return (a > b ? a - b : b - a) <= tol;
-}
-
-bool ds_seed_looks_volatile(uint64_t seed, uint64_t now_ns, uint64_t pid)
-{
-	const uint64_t day = 86400;
-	uint64_t s = now_ns / 1000000000u;
-	uint64_t cand[3];
-	size_t i;
-
-	if (pid != 0 && (seed == pid || seed == (uint32_t)pid))
-		return true;
-	cand[0] = seed;
-	cand[1] = seed ^ pid;
-	cand[2] = seed - pid;
-	for (i = 0; i < DS_ARRAY_SIZE(cand); i++) {
-		uint64_t v = cand[i];
-
-		if (near(v, s, 2 * day) ||
-		    near(v, now_ns / 1000000u, 2 * day * 1000u) ||
-		    near(v, now_ns / 1000u, 2 * day * 1000000u) ||
-		    near(v, now_ns, 2 * day * 1000000000u))
-			return true;
-	}
-	return false;
-}
-
 uint64_t ds_seed_apply(enum ds_source src, uint64_t program_seed,
-		       uint64_t now_ns, uint64_t pid, const char **how)
+		       const char *rule, const char **how)
 {
 	const char *what;
 	uint64_t out;
@@ -428,23 +399,26 @@ uint64_t ds_seed_apply(enum ds_source src, uint64_t program_seed,
 		what = "kept";
 		break;
 	case DS_SEED_MIX:
-		/* A seed taken from the clock or the pid carries nothing the
-		 * program means: treat it as in override mode. */
-		if (!ds_seed_looks_volatile(program_seed, now_ns, pid)) {
+		/* A seed taken from the clock, an id or an address carries
+		 * nothing the program means (docs/SEEDS.md): treat it as in
+		 * override mode. */
+		if (rule == NULL) {
 			/* Explicit seeds keep their meaning across processes:
 			 * one program seed gives one result in every process
-			 * of the run (keyed by the root, not the process). */
+			 * of the run, every rank included (keyed by the run
+			 * seed alone, not the process or the rank), so that
+			 * ranks which seed alike start alike, as without the
+			 * shim (docs/SEEDS.md). */
 			struct ds_key root;
 
-			ds_key_root(&root, ds_cfg.seed, ds_cfg.rank_given,
-				    ds_cfg.rank);
+			ds_key_root(&root, ds_cfg.seed, false, 0);
 			out = ds_key_hash64(&root, (uint64_t)src,
 					    program_seed);
 			what = "mixed";
 			break;
 		}
 		out = ds_stream_u64(src, SUB_OVERRIDE);
-		what = "replaced-clock-like";
+		what = "replaced-volatile";
 		break;
 	case DS_SEED_OVERRIDE:
 	default:

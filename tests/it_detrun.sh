@@ -192,6 +192,14 @@ t "diff of the kept logs" 1 "$D" diff vd/run-0001.log vd/run-0002.log
 has "diff names the event" "detail=\"len=32 flags=0\""
 t "diff of equal logs" 0 "$D" diff vd/run-0002.log vd/run-0003.log
 rm -f cnt
+echo "== --learn: a seed the rules miss (docs/SEEDS.md)"
+t "--learn needs --verify" 125 "$D" --learn "$W/seeds.txt" -- true
+t "--learn: hash of /proc/self/stat differs" 1 "$D" --verify 2 --learn "$W/seeds.txt" -- "$T/rand_learn"
+has "--learn names the site" "learn: srand called from rand_learn\+0x[0-9a-f]+#0 got a different seed in each run"
+if grep -q '^site srand rand_learn+0x' "$W/seeds.txt" 2>/dev/null; then ok "--learn wrote the site"; else bad "--learn wrote the site"; fi
+t "with the seeds file: identical" 0 "$D" --verify 2 -- env DETSHIM_SEEDS_FILE="$W/seeds.txt" "$T/rand_learn"
+t "another program refuses the file" 0 env DETSHIM_SEEDS_FILE="$W/seeds.txt" "$D" -- "$T/detrun_print"
+has "... with a message naming both" "seeds file .* was recorded for rand_learn .*not for this program \(detrun_print"
 t "differing exit status" 1 "$D" --verify 2 -- "$T/detrun_branchy" cnt exit
 has "exit statuses named" "exit status: run 1: exit status 1, run 2: exit status 2"
 rm -f cnt

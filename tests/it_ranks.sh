@@ -132,6 +132,18 @@ check "the config record says rank=7($4)" grep -q "rank=7($4) " "$W/log.cfg"
 env LD_PRELOAD="$SO" DETSHIM_LOG="$W/log.none" "$T" >/dev/null 2>&1
 check "without a rank it says rank=none" grep -q 'rank=none ' "$W/log.none"
 
+# ---- an explicit seed means the same on every rank --------------------
+# srand(12345) under mix: H(run seed, seed), not the rank, so ranks that
+# seed alike start alike (FSDP, tensor parallelism), as without the shim.
+RC=$B/targets/rand_const
+if [ -x "$RC" ]; then
+	s1=$(env LD_PRELOAD="$SO" DETSHIM_SEED=42 "$first=1" "$RC" 2>/dev/null)
+	s2=$(env LD_PRELOAD="$SO" DETSHIM_SEED=42 "$first=2" "$RC" 2>/dev/null)
+	s3=$(env LD_PRELOAD="$SO" DETSHIM_SEED=43 "$first=1" "$RC" 2>/dev/null)
+	check "srand(12345): $first=1 and $first=2 draw the same, another DETSHIM_SEED differs" \
+		[ -n "$s1" ] && [ "$s1" = "$s2" ] && [ "$s1" != "$s3" ]
+fi
+
 # ---- a program we did not write: python3's os.urandom ----------------
 if "$PY" -c 'import os' 2>/dev/null; then
 	pyout() { env LD_PRELOAD="$SO" DETSHIM_SEED=42 "$@" "$PY" -c 'import os; print(os.urandom(16).hex())' 2>"$W/err"; }

@@ -68,6 +68,9 @@ const struct dr_flag dr_flags[] = {
 	{ "--compare", NULL, "WHAT", DR_NO_VAR, DR_LIST, 0,
 	  "with --verify: stdout, stderr, or a file or glob\n"
 	  "the command writes (repeatable; default stdout)" },
+	{ "--learn", NULL, "FILE", DR_NO_VAR, DR_STRING, DR_OPT(learn),
+	  "with --verify: write the seeding sites whose seed\n"
+	  "differed between runs to FILE (DETSHIM_SEEDS_FILE)" },
 	{ "--keep", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(keep),
 	  "with --verify: keep the run files when identical" },
 	{ "--quiet", "-q", NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(quiet),
@@ -288,6 +291,10 @@ static void parse_args(int argc, char **argv, struct dr_opts *o)
 	}
 	if (o->ncompare && !o->verify) {
 		dr_err("--compare needs --verify N");
+		exit(DR_EXIT_USAGE);
+	}
+	if (o->learn && !o->verify) {
+		dr_err("--learn needs --verify N");
 		exit(DR_EXIT_USAGE);
 	}
 	if (o->keep && !o->verify) {

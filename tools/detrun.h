@@ -94,6 +94,7 @@ struct dr_opts {
 	const char *value[DR_MAX_FLAGS];
 	const char *log;        /* --log: file (run) or directory (verify) */
 	const char *shim;       /* --shim */
+	const char *learn;      /* --learn FILE (tools/learn.c) */
 	bool aslr;              /* --aslr: leave address randomisation on */
 	bool quiet;             /* -q: no notes, only errors and verdicts */
 	bool verbose;           /* -v: print the environment given */

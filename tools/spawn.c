@@ -168,6 +168,8 @@ int dr_build_env(const struct dr_opts *o, struct dr_launch *l)
 	}
 	v = preload_value(l->shim, getenv("LD_PRELOAD"));
 	dr_env_set(l, "LD_PRELOAD", v);
+	if (o->aslr) /* the shim would turn it off itself (shim/aslr.c) */
+		dr_env_set(l, ds_config_var(offsetof(struct ds_config, aslr)), "1");
 	/* Fixed width; spawn fills in the fd number in the child. */
 	dr_env_set(l, DR_LOADED_VAR, "0000");
 

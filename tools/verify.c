@@ -17,6 +17,7 @@
  * put back in place at the end.
  */
 #include "detrun.h"
+#include "learn.h"
 #include "detshim.h"
 
 #include <dirent.h>
@@ -762,6 +763,22 @@ int dr_verify(const struct dr_opts *o, struct dr_launch *l)
 				rc = DR_EXIT_NODATA;
 			v.keep = true;
 		}
+	}
+	if (o->learn) { /* --learn FILE: tools/learn.c, docs/SEEDS.md */
+		const char **lp = dr_xmalloc(n * sizeof(*lp));
+		int nl;
+
+		for (i = 1; i <= n; i++)
+			lp[i - 1] = run_path(&v, i, "log");
+		nl = dr_learn(lp, (int)n, o->learn, stdout);
+		if (nl < 0)
+			rc = DR_EXIT_USAGE;
+		else
+			printf("  learn: %d site%s written to %s\n", nl,
+			       nl == 1 ? "" : "s", o->learn);
+		for (i = 0; i < n; i++)
+			free((char *)lp[i]);
+		free(lp);
 	}
 	restore_files(&v, n);
 	if (v.keep) {

@@ -4,7 +4,9 @@
  * and the missing curandCreateGeneratorHost.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gpulibs_child.h"
 
@@ -15,8 +17,32 @@ int curandSetGeneratorOrdering(void *g, int order);
 unsigned long long fake_curand_seed(const void *g);
 int fake_curand_ordering(const void *g);
 
+/* The seed of issue 16's CUDA target (tests/targets/cuda/curand_seed.cu):
+ * tv_nsec ^ getpid(), set on a generator created in the calling thread. */
+static void *nsec_pid_seeded(void *arg)
+{
+	struct timespec ts;
+	void *g = NULL;
+
+	curandCreateGenerator(&g, 100);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	curandSetPseudoRandomGeneratorSeed(
+		g, (unsigned long long)ts.tv_nsec ^ (unsigned long long)getpid());
+	*(unsigned long long *)arg = fake_curand_seed(g);
+	curandDestroyGenerator(g);
+	return NULL;
+}
+
 static int scenario(const char *name)
 {
+	unsigned long long main_seed = 0, thread_seed = 0;
+	pthread_t th;
+
+	nsec_pid_seeded(&main_seed);
+	if (pthread_create(&th, NULL, nsec_pid_seeded, &thread_seed) == 0)
+		pthread_join(th, NULL);
+	printf("nsec_pid_seed=%llu\nthread_nsec_pid_seed=%llu\n", main_seed,
+	       thread_seed);
 	void *g = NULL, *q = NULL;
 
 	(void)name;
@@ -78,6 +104,40 @@ START_TEST(seed_modes)
 }
 END_TEST
 
+/* tv_nsec ^ getpid(), in the main thread and in a thread that created
+ * its own generator: both judged volatile (the log names the rule) and
+ * replaced; without the shim two runs differ.  That two root processes
+ * get the same replaced seeds is tests/it_seeds.sh's check (these
+ * children are siblings, whose keys differ by design). */
+START_TEST(clock_pid_seed_in_threads)
+{
+	char log[] = "/tmp/check_curand_log_XXXXXX", buf[16384], var[64];
+	const char *s42[] = { "DETSHIM_SEED=42", var, NULL };
+	const char *off[] = { "DETSHIM_POLICY=off", NULL };
+	int fd = mkstemp(log);
+	ssize_t n;
+	const char *p;
+	int hits = 0;
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(var, sizeof(var), "DETSHIM_LOG=%s", log);
+	ck_assert_int_eq(run_child("c", s42, out, sizeof(out)), 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	unlink(log);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	for (p = buf; (p = strstr(p, "\"rule\":\"xor-id:nsec\"")) != NULL; p++)
+		hits++;
+	ck_assert_int_eq(hits, 2);
+	ck_assert_int_eq(run_child("c", off, out, sizeof(out)), 0);
+	usleep(20000);
+	ck_assert_int_eq(run_child("c", off, out2, sizeof(out2)), 0);
+	ck_assert_int_ne(child_value(out, "nsec_pid_seed"),
+			 child_value(out2, "nsec_pid_seed"));
+}
+END_TEST
+
 START_TEST(missing_create_host)
 {
 	typedef int (*fn)(void **, int);
@@ -97,6 +157,7 @@ static Suite *curand_suite(void)
 	tcase_set_timeout(t, 30);
 	tcase_add_test(t, derived_seed_at_create);
 	tcase_add_test(t, seed_modes);
+	tcase_add_test(t, clock_pid_seed_in_threads);
 	tcase_add_test(t, missing_create_host);
 	suite_add_tcase(s, t);
 	return s;

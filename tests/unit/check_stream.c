@@ -240,36 +240,35 @@ END_TEST
 START_TEST(test_seed_modes)
 {
 	const char *how;
-	uint64_t now = 1700000000ULL * 1000000000ULL;
 	uint64_t a, b, c;
 
 	ds_cfg.seed_mode = DS_SEED_RESPECT;
-	ck_assert(ds_seed_apply(DS_SRC_LIBC_RAND, 123, now, 77, &how) == 123);
+	ck_assert(ds_seed_apply(DS_SRC_LIBC_RAND, 123, NULL, &how) == 123);
 	ck_assert_str_eq(how, "kept");
 
 	ds_cfg.seed_mode = DS_SEED_MIX;
-	a = ds_seed_apply(DS_SRC_LIBC_RAND, 123, now, 77, &how);
+	a = ds_seed_apply(DS_SRC_LIBC_RAND, 123, NULL, &how);
 	ck_assert_str_eq(how, "mixed");
-	b = ds_seed_apply(DS_SRC_LIBC_RAND, 123, now, 77, &how);
-	c = ds_seed_apply(DS_SRC_LIBC_RAND, 124, now, 77, &how);
+	b = ds_seed_apply(DS_SRC_LIBC_RAND, 123, NULL, &how);
+	c = ds_seed_apply(DS_SRC_LIBC_RAND, 124, NULL, &how);
 	ck_assert(a == b && a != 123 && a != c);
 	/* Mixing is keyed by the root, not the process: a forked process
 	 * with another process key mixes the same constant alike. */
 	ds_key_derive(&ds_process_key, &ds_process_key, "fork", 0);
-	ck_assert(ds_seed_apply(DS_SRC_LIBC_RAND, 123, now, 77, &how) == a);
-	/* A clock-like seed is replaced, reproducibly per process key. */
+	ck_assert(ds_seed_apply(DS_SRC_LIBC_RAND, 123, NULL, &how) == a);
+	/* A volatile seed is replaced, reproducibly per process key. */
 	ds_stream_reset();
-	a = ds_seed_apply(DS_SRC_LIBC_RAND, 1700000000ULL, now, 77, &how);
-	ck_assert_str_eq(how, "replaced-clock-like");
+	a = ds_seed_apply(DS_SRC_LIBC_RAND, 1700000000ULL, "identity:sec", &how);
+	ck_assert_str_eq(how, "replaced-volatile");
 	ds_stream_reset();
-	b = ds_seed_apply(DS_SRC_LIBC_RAND, 1700000005ULL, now, 77, &how);
+	b = ds_seed_apply(DS_SRC_LIBC_RAND, 1700000005ULL, "identity:sec", &how);
 	ck_assert(a == b);
 
 	ds_cfg.seed_mode = DS_SEED_OVERRIDE;
 	ds_stream_reset();
-	a = ds_seed_apply(DS_SRC_LIBC_RAND, 1, now, 77, &how);
+	a = ds_seed_apply(DS_SRC_LIBC_RAND, 1, NULL, &how);
 	ck_assert_str_eq(how, "replaced");
-	b = ds_seed_apply(DS_SRC_LIBC_RAND, 1, now, 77, &how);
+	b = ds_seed_apply(DS_SRC_LIBC_RAND, 1, NULL, &how);
 	ck_assert(a != b); /* each seeding call gets the next word */
 }
 END_TEST
@@ -281,41 +280,10 @@ START_TEST(test_seed_mix_follows_detshim_seed)
 
 	ds_cfg.seed_mode = DS_SEED_MIX;
 	ds_cfg.seed = 1;
-	a = ds_seed_apply(DS_SRC_CURAND, 5, 0, 0, &how);
+	a = ds_seed_apply(DS_SRC_CURAND, 5, NULL, &how);
 	ds_cfg.seed = 2;
-	b = ds_seed_apply(DS_SRC_CURAND, 5, 0, 0, &how);
+	b = ds_seed_apply(DS_SRC_CURAND, 5, NULL, &how);
 	ck_assert(a != b);
-}
-END_TEST
-
-struct vol_case {
-	uint64_t seed;
-	bool want;
-};
-
-START_TEST(test_seed_looks_volatile)
-{
-	const uint64_t now = 1763800000ULL * 1000000000ULL + 123456789ULL;
-	const uint64_t pid = 4242;
-	const struct vol_case cases[] = {
-		{ 1763800000ULL, true },               /* time(NULL) */
-		{ 1763800000ULL - 3600, true },        /* an hour ago */
-		{ 1763800000ULL ^ pid, true },         /* time ^ pid */
-		{ 1763800000ULL + pid, true },         /* time + pid */
-		{ 1763800000123ULL, true },            /* ms */
-		{ 1763800000123456ULL, true },         /* us */
-		{ now, true },                         /* ns */
-		{ pid, true },                         /* getpid() */
-		{ 0, false }, { 1, false }, { 42, false }, { 12345, false },
-		{ 0xdeadbeef, false }, { 1000000000ULL, false },
-		{ UINT64_MAX, false },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		ck_assert_msg(ds_seed_looks_volatile(cases[i].seed, now, pid) ==
-				      cases[i].want,
-			      "case %zu", i);
 }
 END_TEST
 
@@ -340,7 +308,6 @@ static Suite *make_stream_suite(void)
 	tcase_add_checked_fixture(t, setup, NULL);
 	tcase_add_test(t, test_seed_modes);
 	tcase_add_test(t, test_seed_mix_follows_detshim_seed);
-	tcase_add_test(t, test_seed_looks_volatile);
 	suite_add_tcase(s, t);
 	return s;
 }
