@@ -236,6 +236,10 @@ static uint64_t read_tsc(void)
 #endif
 }
 
+/* The counter when the shim started: a counter-derived seed was read
+ * after it (the 64-bit rule's lower bound, seed_rules.c). */
+static uint64_t tsc_at_start;
+
 static void gather(struct ds_seed_ctx *c, uint64_t tsc)
 {
 	struct timespec ts = { 0, 0 };
@@ -243,6 +247,7 @@ static void gather(struct ds_seed_ctx *c, uint64_t tsc)
 
 	memset(c, 0, sizeof(*c));
 	c->tsc = tsc;
+	c->tsc_start = tsc_at_start;
 	for (i = 0; i < k; i++)
 		c->vals[i] = ring.v[(n - k + i) % DS_PROV_RING];
 	c->nvals = k;
@@ -475,6 +480,7 @@ static void load_seeds_file(void)
 
 void ds_seed_init(void)
 {
+	tsc_at_start = read_tsc();
 	find_program();
 	load_seeds_file();
 	ds_aslr_log(); /* address-derived seeds: did randomisation stay on? */

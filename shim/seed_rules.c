@@ -205,9 +205,11 @@ static bool near_now(const struct judge *j, const struct ds_seed_ctx *c)
 }
 
 /* The time-stamp counter: a fresh read is a little later than the
- * program's.  64 bits: within 2^40 cycles (minutes); 32 bits: within
- * 2^18 cycles (under 100 us at 3 GHz), and only for seeds of at least
- * 2^18, so that small constants are never judged by it. */
+ * program's.  64 bits: within 2^40 cycles (minutes) and not before the
+ * shim started (a machine booted minutes ago has a counter below 2^40,
+ * and then every small constant would fall in the window); 32 bits:
+ * within 2^18 cycles (under 100 us at 3 GHz), and only for seeds of at
+ * least 2^18, so that small constants are never judged by it. */
 #define TSC_WINDOW64 (UINT64_C(1) << 40)
 #define TSC_WINDOW32 (UINT64_C(1) << 18)
 
@@ -216,7 +218,8 @@ static bool tsc_rule(const struct judge *j, const struct ds_seed_ctx *c)
 	if (c->tsc == 0)
 		return false;
 	if (j->wmask != M32 && j->seed <= c->tsc &&
-	    c->tsc - j->seed < TSC_WINDOW64) {
+	    c->tsc - j->seed < TSC_WINDOW64 && c->tsc_start != 0 &&
+	    j->seed >= c->tsc_start) {
 		ds_fmt(j->rule, j->cap, "tsc");
 		return true;
 	}

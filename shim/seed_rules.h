@@ -36,6 +36,7 @@ struct ds_seed_ctx {
 	uint64_t ids[4];   /* pid, tid, ppid of the caller now (0 = none) */
 	uint64_t now_ns;   /* CLOCK_REALTIME now */
 	uint64_t tsc;      /* a fresh time-stamp counter read, 0 if none */
+	uint64_t tsc_start; /* the counter when the shim started (0: none) */
 	uint64_t sp;       /* an address on the caller's stack */
 };
 

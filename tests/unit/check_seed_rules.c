@@ -28,6 +28,7 @@ static void ctx_init(struct ds_seed_ctx *c)
 	c->now_ns = SEC * 1000000000u + NSEC + 5000;
 	c->sp = UINT64_C(0x7ffc12345678);
 	c->tsc = UINT64_C(0x123456789abc);
+	c->tsc_start = UINT64_C(0x123456789abc) - 100000000u;
 }
 
 struct rule_case {
@@ -105,6 +106,15 @@ START_TEST(test_no_provenance_no_rule)
 	c.nvals = 1;
 	ck_assert(!ds_seed_rule_values(42, 32, &c, rule, sizeof(rule)));
 	ck_assert(ds_seed_rule_values(42000, 32, &c, rule, sizeof(rule)));
+	/* A counter below 2^40 (a machine booted minutes ago): small
+	 * constants are not counter reads, which come after the start. */
+	memset(&c, 0, sizeof(c));
+	c.tsc = UINT64_C(900000000000);
+	c.tsc_start = UINT64_C(899000000000);
+	ck_assert(!ds_seed_rule_values(42, 64, &c, rule, sizeof(rule)));
+	ck_assert(!ds_seed_rule_values(1234567, 64, &c, rule, sizeof(rule)));
+	ck_assert(ds_seed_rule_values(899500000000, 64, &c, rule,
+				      sizeof(rule)));
 }
 END_TEST
 
