@@ -43,11 +43,12 @@ def _detshim_chain():
         if e.name != "sitecustomize":
             raise
         # None: importlib wants ours back until this import returns; the
-        # next import of anything (site's usercustomize, the program's
-        # first) takes it out.
+        # first import after it (site's usercustomize, the program's
+        # first) takes it out, once _detshim_install's own imports are
+        # done (the caller arms that).
         sys.modules["sitecustomize"] = mine
-        import _detshim
-        _detshim._forget = mine
+        return mine
+    return None
 
 
 def _detshim_install():
@@ -63,7 +64,11 @@ def _detshim_install():
 
 
 if _detshim_start():
+    _forget = None
     try:
-        _detshim_chain()
+        _forget = _detshim_chain()
     finally:
         _detshim_install()
+    if _forget is not None:
+        import _detshim  # already imported: no finder runs
+        _detshim._forget = _forget
