@@ -554,12 +554,21 @@ DS_SITE(site_py_cuda_all, DS_SRC_FRAMEWORK, "torch.cuda.manual_seed_all");
 DS_SITE(site_py_gen, DS_SRC_FRAMEWORK, "torch.Generator.manual_seed");
 DS_SITE(site_py_jax_key, DS_SRC_FRAMEWORK, "jax.random.PRNGKey");
 DS_SITE(site_py_jax_key2, DS_SRC_FRAMEWORK, "jax.random.key");
+DS_SITE(site_py_rnd_cls, DS_SRC_FRAMEWORK, "random.Random.seed");
+DS_SITE(site_py_np_rs, DS_SRC_FRAMEWORK, "numpy.random.RandomState.seed");
+DS_SITE(site_py_np_mt, DS_SRC_FRAMEWORK, "numpy.random.MT19937");
+DS_SITE(site_py_np_pcg, DS_SRC_FRAMEWORK, "numpy.random.PCG64");
+DS_SITE(site_py_np_dxsm, DS_SRC_FRAMEWORK, "numpy.random.PCG64DXSM");
+DS_SITE(site_py_np_philox, DS_SRC_FRAMEWORK, "numpy.random.Philox");
+DS_SITE(site_py_np_sfc, DS_SRC_FRAMEWORK, "numpy.random.SFC64");
 DS_SITE(site_py_other, DS_SRC_FRAMEWORK, "python.seed");
 
 static struct ds_site *const py_sites[] = {
 	&site_py_random, &site_py_np_seed, &site_py_np_rng, &site_py_np_ss,
 	&site_py_torch,  &site_py_cuda,    &site_py_cuda_all, &site_py_gen,
-	&site_py_jax_key, &site_py_jax_key2,
+	&site_py_jax_key, &site_py_jax_key2, &site_py_rnd_cls, &site_py_np_rs,
+	&site_py_np_mt, &site_py_np_pcg, &site_py_np_dxsm, &site_py_np_philox,
+	&site_py_np_sfc,
 };
 
 DS_EXPORT int detshim_py_seed(const char *api, const char *program_repr,

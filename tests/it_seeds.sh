@@ -102,6 +102,64 @@ else
 	else
 		skip "torch checks (python3-torch not installed)"
 	fi
+	# Generators made with a seed (python/_detshim/seeds.py): each
+	# seeded with 42 and with the clock, one line per generator.
+	for m in random numpy torch; do
+		if ! "$PY" -c "import $m" 2>/dev/null; then
+			skip "py_seed_instances $m ($m not importable by $PY)"; continue
+		fi
+		apart "py_seed_instances $m" "$PY" tests/targets/py_seed_instances.py $m
+		# Every generator follows DETSHIM_SEED, in its constant and its
+		# clock seed (runs a, c above); the constant seed's draw is not
+		# plain Python's (d), and without the shim it is (d, e).
+		bad_lines=$(paste -d'|' "$W/a" "$W/c" | awk -F'|' '$1 == $2' | wc -l)
+		plain=$(paste -d' ' "$W/a" "$W/d" | awk '$2 == $5' | wc -l)
+		if [ "$bad_lines" = 0 ] && [ "$(wc -l <"$W/a")" -ge 1 ]; then
+			ok "py_seed_instances $m: $(wc -l <"$W/a") generator(s), every one follows DETSHIM_SEED"
+		else bad "py_seed_instances $m: $bad_lines generator(s) ignore DETSHIM_SEED"; fi
+		if [ "$(awk '{print $1, $2}' "$W/e")" = "$(awk '{print $1, $2}' "$W/d")" ] && [ "$plain" = 0 ]
+		then ok "py_seed_instances $m: seed 42 mixed under the shim, as plain without it"
+		else bad "py_seed_instances $m: seed 42 mixed under the shim, as plain without it ($plain as plain)"; fi
+		env LD_PRELOAD="$SO" DETSHIM_LOG="$W/ilog" "$PY" tests/targets/py_seed_instances.py $m >/dev/null 2>&1
+		miss=
+		for api in $(awk '{print $1}' "$W/a"); do
+			case $api in
+			random.Random*) call=random.Random.seed ;;
+			numpy.random.RandomState*) call=numpy.random.RandomState.seed ;;
+			numpy.random.Generator*) call=numpy.random.PCG64 ;;
+			*) call=$api ;;
+			esac
+			grep -q "\"call\":\"$call\",\"action\":\"mixed\",\"seed_program\":\"42\"" "$W/ilog" &&
+				grep -q "\"call\":\"$call\",\"action\":\"replaced-volatile\"" "$W/ilog" ||
+				miss="$miss $api"
+		done
+		if [ -z "$miss" ]; then ok "py_seed_instances $m: 42 mixed and the clock seed replaced, for each"
+		else bad "py_seed_instances $m: seed events missing for$miss"; fi
+	done
+	# The module keeps CPython's own view of random.Random: subclasses,
+	# type(), pickling (the assertions of the target above), and seeds
+	# the real call refuses still raise its error.
+	if env LD_PRELOAD="$SO" DETSHIM_SEED=1 "$PY" -c '
+import random
+for bad in ({1}, [1], 1j):
+    try:
+        random.Random(bad)
+    except TypeError:
+        pass
+    else:
+        raise SystemExit("random.Random(%r) did not raise" % (bad,))
+try:
+    import numpy
+except ImportError:
+    raise SystemExit(0)
+try:
+    numpy.random.RandomState(-1)
+except ValueError:
+    pass
+else:
+    raise SystemExit("RandomState(-1) did not raise")
+' 2>"$W/err"; then ok "py seeds the real call refuses still raise its error"
+	else bad "py seeds the real call refuses still raise its error"; cat "$W/err"; fi
 fi
 
 echo "seeds: $pass passed, $fail failed"
