@@ -664,6 +664,10 @@ DS_EXPORT int detshim_py_seed(const char *api, const char *program_repr,
 	} else if (!ds_seed_decide(&q, &out)) {
 		return 0;
 	}
+	/* respect: the program's own seed, not its encoding (the event
+	 * above said "kept"). */
+	if (ds_cfg.seed_mode == DS_SEED_RESPECT)
+		return 0;
 	*used = out;
 	return 1;
 }

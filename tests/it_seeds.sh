@@ -135,7 +135,21 @@ else
 		done
 		if [ -z "$miss" ]; then ok "py_seed_instances $m: 42 mixed and the clock seed replaced, for each"
 		else bad "py_seed_instances $m: seed events missing for$miss"; fi
+		# respect keeps the program's seed itself (not its encoding).
+		env LD_PRELOAD="$SO" DETSHIM_SEED=1 DETSHIM_SEED_MODE=respect "$PY" tests/targets/py_seed_instances.py $m >"$W/r" 2>/dev/null
+		if [ "$(awk '{print $1, $2}' "$W/r")" = "$(awk '{print $1, $2}' "$W/d")" ]
+		then ok "py_seed_instances $m: DETSHIM_SEED_MODE=respect -> seed 42 as plain"
+		else bad "py_seed_instances $m: DETSHIM_SEED_MODE=respect -> seed 42 as plain"; fi
 	done
+	# A constant inside a non-PIE interpreter's image (Debian's python3
+	# at 0x400000) is no address: seeded twice, one stream (test_random's
+	# test_choices_algorithms does this).
+	if env LD_PRELOAD="$SO" DETSHIM_SEED=1 "$PY" -c '
+import random
+a = random.Random(8675309).random()
+b = random.Random(8675309).random()
+raise SystemExit(a != b)'; then ok "py: random.Random(8675309) twice -> one stream"
+	else bad "py: random.Random(8675309) twice -> one stream"; fi
 	# The module keeps CPython's own view of random.Random: subclasses,
 	# type(), pickling (the assertions of the target above), and seeds
 	# the real call refuses still raise its error.

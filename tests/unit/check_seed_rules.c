@@ -159,6 +159,33 @@ START_TEST(test_address_rule_and_maps)
 }
 END_TEST
 
+/* A non-PIE executable (Debian's python3) sits at 0x400000 in every
+ * run: a seed inside its image is a number; its heap still counts. */
+START_TEST(test_address_rule_fixed_image)
+{
+	static const char maps[] =
+		"00400000-0041f000 r--p 00000000 fe:00 1 /usr/bin/python3.11\n"
+		"00941000-00a7f000 rw-p 00540000 fe:00 1 /usr/bin/python3.11\n"
+		"00a7f000-00ac4000 rw-p 00000000 00:00 0 \n"
+		"00ac4000-00b5a000 rw-p 00000000 00:00 0 [heap]\n"
+		"7ffff7ca5000-7ffff7ccb000 r--p 00000000 fe:00 2 /usr/lib/libc.so.6\n";
+	struct ds_range r[8];
+	struct ds_seed_ctx c;
+	char rule[64];
+	size_t n = ds_parse_maps(maps, r, DS_ARRAY_SIZE(r));
+
+	ck_assert_uint_eq(n, 5);
+	memset(&c, 0, sizeof(c));
+	ck_assert(!ds_seed_rule_address(8675309, &c, r, n, rule, sizeof(rule)));
+	ck_assert(!ds_seed_rule_address(0x410000, &c, r, n, rule, sizeof(rule)));
+	ck_assert(!ds_seed_rule_address(0xa80000, &c, r, n, rule, sizeof(rule)));
+	ck_assert(ds_seed_rule_address(0xac52a0, &c, r, n, rule, sizeof(rule)));
+	ck_assert(ds_seed_rule_address(UINT64_C(0x7ffff7ca6000), &c, r, n, rule,
+				       sizeof(rule)));
+	ck_assert_str_eq(rule, "address");
+}
+END_TEST
+
 START_TEST(test_seeds_file)
 {
 	static const char file[] =
@@ -204,6 +231,7 @@ static Suite *make_seed_rules_suite(void)
 	tcase_add_test(t, test_value_rules);
 	tcase_add_test(t, test_no_provenance_no_rule);
 	tcase_add_test(t, test_address_rule_and_maps);
+	tcase_add_test(t, test_address_rule_fixed_image);
 	tcase_add_test(t, test_seeds_file);
 	suite_add_tcase(s, t);
 	return s;
