@@ -64,7 +64,7 @@ import json, sys
 n = 0
 for n, line in enumerate(open(sys.argv[1], "rb"), 1):
     d = json.loads(line)
-    assert set(d) == {"seq", "pid", "src", "call", "action", "detail"}, (n, d)
+    assert set(d) == {"v", "seq", "pid", "src", "call", "action", "detail"}, (n, d)
 assert n > 0, "empty log"
 EOF
 }
