@@ -340,7 +340,7 @@ int dr_bisect(const char *const *logs, int nlogs, FILE *out, bool json)
 		goto out;
 	}
 	fprintf(out, "%s: bisect: %d runs, %zu process%s with hashed calls, "
-		     "%zu calls aligned\n", dr_prog, nlogs, h[0].n,
+		     "%zu calls compared\n", dr_prog, nlogs, h[0].n,
 		h[0].n == 1 ? "" : "es", aligned);
 	if (rc == DR_BISECT_NONE)
 		fprintf(out, "  no hashed call in run 1's log: the command "

@@ -1,5 +1,5 @@
 /*
- * report.c - `detrun report [--json] LOG...` (what the shim did, per
+ * report.c - `detrun report [--json|--markdown] LOG...` (what the shim did, per
  * source and library) and `detrun diff LOG1 LOG2` (the first divergent
  * event), both over logs read and compared by logfile.c.
  */
@@ -444,34 +444,82 @@ static void report_json(const struct dr_log *lg, const struct report *rp,
 	tally_free(&srcs);
 }
 
+/* A Markdown table for a CI job's summary page (--markdown). */
+static void report_markdown(const struct dr_log *lg, const struct report *rp,
+			    char **files, int nfiles)
+{
+	struct tallies srcs = { 0 };
+	size_t i, j;
+	int k;
+
+	printf("### detshim log:");
+	for (k = 0; k < nfiles; k++)
+		printf(" `%s`", files[k]);
+	printf("\n\n%zu records, %zu process%s%s.\n\n", lg->nrecs, lg->nprocs,
+	       lg->nprocs == 1 ? "" : "es",
+	       rp->have_totals ? "" : " (no exit summary: the program did "
+				      "not exit normally)");
+	printf("| source | library | calls | logged per action |\n");
+	printf("|---|---|---:|---|\n");
+	source_list(rp, &srcs);
+	for (i = 0; i < srcs.n; i++) {
+		const char *s = srcs.t[i].src;
+		bool first = true;
+
+		printf("| %s | %s | ", s, dr_src_library(s));
+		if (tally_has(&rp->sources, s))
+			printf("%lu", tally_get(&rp->sources, s, ""));
+		else
+			printf("-");
+		printf(" | ");
+		for (j = 0; j < rp->actions.n; j++)
+			if (strcmp(rp->actions.t[j].src, s) == 0) {
+				printf("%s%s=%lu", first ? "" : ", ",
+				       rp->actions.t[j].key, rp->actions.t[j].n);
+				first = false;
+			}
+		printf(" |\n");
+	}
+	printf("\n**Pinned environment:** %zu; **vetoed engines and "
+	       "algorithms:** %zu; **errors and missing symbols:** %zu.\n",
+	       rp->pins.n, rp->vetoes.n, rp->problems.n);
+	for (i = 0; i < rp->problems.n; i++)
+		printf("- %s `%s`\n", rp->problems.t[i].src,
+		       rp->problems.t[i].key);
+	tally_free(&srcs);
+}
+
 int dr_cmd_report(int argc, char **argv)
 {
 	struct dr_log lg;
 	struct report rp;
 	char **files = dr_xmalloc((size_t)argc * sizeof(char *));
-	bool json = false;
+	bool json = false, markdown = false;
 	int nfiles = 0;
 	int i, e;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
+		else if (strcmp(argv[i], "--markdown") == 0)
+			markdown = true;
 		else if (strcmp(argv[i], "-h") == 0 ||
 			 strcmp(argv[i], "--help") == 0) {
-			printf("Usage: detrun report [--json] LOG...\n"
+			printf("Usage: detrun report [--json|--markdown] "
+			       "LOG...\n"
 			       "Summarise detshim logs (several files, e.g. "
 			       "the %%p logs of one run, are read as one).\n");
 			return DR_EXIT_OK;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			dr_err("report: unknown option '%s' (usage: detrun "
-			       "report [--json] LOG...)", argv[i]);
+			       "report [--json|--markdown] LOG...)", argv[i]);
 			return DR_EXIT_USAGE;
 		} else
 			files[nfiles++] = argv[i];
 	}
 	if (nfiles == 0) {
 		dr_err("report: no log file given (usage: detrun report "
-		       "[--json] LOG...)");
+		       "[--json|--markdown] LOG...)");
 		return DR_EXIT_USAGE;
 	}
 	memset(&lg, 0, sizeof(lg));
@@ -490,8 +538,14 @@ int dr_cmd_report(int argc, char **argv)
 	}
 	memset(&rp, 0, sizeof(rp));
 	report_collect(&lg, &rp);
+	if (json && markdown) {
+		dr_err("report: --json or --markdown, not both");
+		return DR_EXIT_USAGE;
+	}
 	if (json)
 		report_json(&lg, &rp, files, nfiles);
+	else if (markdown)
+		report_markdown(&lg, &rp, files, nfiles);
 	else
 		report_text(&lg, &rp, nfiles);
 	tally_free(&rp.sources);

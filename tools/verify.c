@@ -1049,7 +1049,7 @@ int dr_verify(const struct dr_opts *o, struct dr_launch *l)
 			v.keep = true;
 		}
 	}
-	if (o->bisect)
+	if (o->bisect && o->json)
 		run_bisect(&v, n);
 	verdict = first_bad ? "DIFFER" : "IDENTICAL";
 	if (o->json) {
@@ -1118,6 +1118,8 @@ int dr_verify(const struct dr_opts *o, struct dr_launch *l)
 		if (v.nothing[k])
 			printf("  --compare '%s': no run wrote such a file; "
 			       "nothing to compare\n", v.items[k]);
+	if (o->bisect && !o->json)
+		run_bisect(&v, n);
 	restore_files(&v, n);
 	if (v.keep) {
 		if (!o->json)
