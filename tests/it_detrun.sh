@@ -347,6 +347,63 @@ t "--bisect --json" 1 "$D" --verify 2 --bisect --json -- "$T/detrun_hashed" cnt 
 t "--bisect without hashed calls" 0 "$D" --verify 2 --bisect -- true
 has "bisect: none" "no hashed call in run 1's log"
 
+echo "== docs/CI.md's recipe, as written"
+# ci_block N: the Nth sh block of CI.md's "The job, step by step".
+ci_block() {
+	awk -v n="$1" '/^## The job, step by step/ { on = 1 } /^## GitHub Actions/ { on = 0 }
+		on && /^ *```sh$/ { k++; inb = (k == n); next }
+		on && /^ *```$/ { inb = 0; next }
+		inb { sub(/^   /, ""); print }' "$SRC/docs/CI.md"
+}
+ci_block 1 >ci-step3.sh
+ci_block 2 >ci-step4.sh
+if grep -q -- '--verify 2' ci-step3.sh && grep -q 'report --markdown' ci-step4.sh; then
+	ok "CI.md: steps 3 and 4 found"
+else bad "CI.md: steps 3 and 4 found"; fi
+for y in "--verify 2 --log detshim-runs --progress" "--compare stdout --compare 'out/\*.pt' -- python train.py --steps 50"; do
+	if [ "$(grep -c -- "$y" "$SRC/docs/CI.md")" = 3 ]; then ok "CI.md: the jobs run step 3 ($y)"; else bad "CI.md: the jobs run step 3 ($y)"; fi
+done
+if [ -x /usr/bin/python3 ]; then
+	mkdir -p ci/bin
+	ln -sf /usr/bin/python3 ci/bin/python
+	cat >ci/train.py <<'PY'
+import os, random, sys
+steps = int(sys.argv[sys.argv.index("--steps") + 1])
+os.makedirs("out", exist_ok=True)
+w = [random.random() for _ in range(4)]
+for s in range(steps):
+    w = [x * 0.9 + random.random() * 0.1 for x in w]
+open("out/model.pt", "wb").write(repr(w).encode())
+print("loss %.12f" % sum(w))
+if os.environ.get("CRASH"):
+    raise SystemExit("RuntimeError: CUDA error: out of memory")
+PY
+	# ci_job [ENV=VALUE...]: steps 3 and 4 in ci/, as a job runs them.
+	ci_job() {
+		(cd ci && env PATH="$PWD/bin:$B:$PATH" "$@" sh -e ../ci-step3.sh) >out 2>&1
+		st=$?
+		(cd ci && env PATH="$PWD/bin:$B:$PATH" sh -e ../ci-step4.sh) >>out 2>&1 || st4=$?
+	}
+	st4=0
+	ci_job
+	if [ $st = 0 ]; then ok "CI recipe: a reproducible job passes"; else bad "CI recipe: a reproducible job passes (status $st)"; fi
+	has "CI recipe: IDENTICAL" ": IDENTICAL$"
+	has "CI recipe: the checkpoint compared" "file out/model.pt: identical"
+	has "CI recipe: progress lines" "^detrun: run 2/2: exit status 0"
+	if [ $st4 = 0 ] && grep -q '^| getrandom | libc |' ci/detshim-runs/summary.md &&
+	   /usr/bin/python3 -c 'import json; json.load(open("ci/detshim-runs/report.json"))'; then
+		ok "CI recipe: step 4 writes the summary and the JSON report"
+	else bad "CI recipe: step 4 (status $st4)"; fi
+	st4=0
+	ci_job CRASH=1
+	if [ $st = 3 ]; then ok "CI recipe: a job whose runs crash fails (status 3)"; else bad "CI recipe: a crashing job: status $st, expected 3"; fi
+	has "CI recipe: FAILED" ": FAILED$"
+	has "CI recipe: the crash is shown" "^  \| RuntimeError: CUDA error: out of memory$"
+	if [ $st4 = 0 ] && [ -f ci/detshim-runs/run-0001.stderr ]; then ok "CI recipe: the artefact is kept on failure"; else bad "CI recipe: the artefact is kept on failure"; fi
+else
+	skip "CI recipe (no /usr/bin/python3)"
+fi
+
 echo "== shim did not load"
 t "--shim missing file" 122 "$D" --shim "$W/none.so" -- true
 t "--shim not ELF" 122 "$D" --shim "$W/c.conf" -- true && has "not ELF named" "not an ELF shared object"

@@ -8,10 +8,9 @@
  * same records up to pid values.  Records are grouped per process (pid)
  * in order of first appearance; seq is the per-process sequence number.
  *
- * Comparison ignores pid values, also inside details (a number equal to
- * a pid of the same log is read as "<pid>"), and seq (it only restates
- * the position); the default mode also what the program neither produced
- * nor saw (norm_key).  Processes of two runs are matched by their place
+ * Comparison ignores the pid and seq of each line (seq only restates the
+ * position), and by default what the program neither produced nor saw
+ * (norm_key).  Processes of two runs are matched by their place
  * in the process tree (the init record's id=) first, then by identical
  * event sequence, so processes that start in a different order (forked
  * workers) still match; two processes with the same events in another
@@ -472,12 +471,16 @@ static bool field_ignored(const char *k)
 
 /*
  * "src\x1fcall\x1faction\x1ffields\x1fdetail", the form two runs'
- * events are compared in.  Both modes: pid values (also inside details)
- * read "<pid>".  DR_CMP_EVENTS also leaves out what the program did not
- * produce or see: the fields of field_ignored, and in details the
- * program's own seed of "seed=X -> Y" (Y, what the generator got, is
- * compared), fd numbers ("fd=N", "fd N": they follow thread timing) and
- * addresses ("=0x" and 8 or more hex digits).
+ * events are compared in (the pid and seq of the line never are).
+ * DR_CMP_EVENTS leaves out what the program did not produce or see: the
+ * fields of field_ignored, and in details the program's own seed of
+ * "seed=X -> Y" (Y, what the generator got, is compared), fd numbers
+ * ("fd=N", "fd N": they follow thread timing) and addresses ("=0x" and 8
+ * or more hex digits).  No detail of the shim's holds a pid, so numbers
+ * are compared as written: "len=4096" stays itself although a process
+ * of the run may have pid 4096.  DR_CMP_STRICT compares details as
+ * written but for numbers equal to a pid of the same log, read "<pid>"
+ * (a seed the program took from its pid).
  */
 static char *norm_key(const struct dr_log *lg, const struct dr_rec *r,
 		      enum dr_cmp mode)
@@ -533,7 +536,7 @@ static char *norm_key(const struct dr_log *lg, const struct dr_rec *r,
 				continue;
 			}
 		}
-		if (*d >= '0' && *d <= '9' && start) {
+		if (!ev && *d >= '0' && *d <= '9' && start) {
 			size_t k = strspn(d, "0123456789");
 
 			if (k < 12 && is_pid_of(lg, strtol(d, NULL, 10))) {
