@@ -1063,7 +1063,8 @@ int dr_verify(const struct dr_opts *o, struct dr_launch *l)
 		printf("  run %u differs from run 1:\n", first_bad);
 		compare_runs(&v, 1, first_bad, true, what, sizeof(what),
 			     &v.logs[1], &v.logs[first_bad]);
-		if (o->compare_log != DR_CMP_OFF && !strstr(what, "log"))
+		if (o->compare_log != DR_CMP_OFF && !strstr(what, "log") &&
+		    !v.logs[1].missing)
 			printf("  log: identical: the difference comes from "
 			       "outside what detshim intercepts (clock, "
 			       "threads, files read; docs/TROUBLESHOOTING.md)\n");
@@ -1095,11 +1096,11 @@ int dr_verify(const struct dr_opts *o, struct dr_launch *l)
 			printf("  log: none written (policy off, or a log "
 			       "path set in the config file)\n");
 		else
-			printf("  log: identical (%zu process%s, %zu events; "
-			       "--compare-log=%s)\n",
+			printf("  log: identical (%zu process%s, %zu events%s)\n",
 			       v.logs[1].nprocs,
 			       v.logs[1].nprocs == 1 ? "" : "es",
-			       v.logs[1].nrecs, cmp_name(o->compare_log));
+			       v.logs[1].nrecs, o->compare_log == DR_CMP_STRICT
+			       ? "; --compare-log=strict" : "");
 		/* Order-only notes print here. */
 		for (i = 2; i <= n; i++) {
 			struct dr_div d;
