@@ -156,6 +156,16 @@ static void text_call(FILE *f, const struct finding *fd, int nlogs,
 		fprintf(f, "    what: %s\n", what);
 	if (why)
 		fprintf(f, "    why:  %s\n", why);
+	{
+		const char *unread = dr_rec_field(c->r, "unreadable");
+
+		/* Buffers the shim could not read are not in the hashes: say
+		 * so beside them. */
+		if (unread && strcmp(unread, "0") != 0)
+			fprintf(f, "    (%s buffer%s could not be read and are "
+				   "not in the hashes)\n", unread,
+				strcmp(unread, "1") == 0 ? "" : "s");
+	}
 	if (same_in) {
 		fprintf(f, "    inputs:  %s in every run\n", c->in);
 	} else {

@@ -241,7 +241,18 @@ static void report_collect(const struct dr_log *lg, struct report *rp)
 			if (strcmp(r->src, "process") == 0 &&
 			    strcmp(r->call, "init") == 0 &&
 			    strcmp(r->action, "config") == 0) {
-				tally_add(&rp->configs, "", r->detail, 1);
+				/* Grouped without the id (one per process). */
+				char *d = dr_xstrdup(r->detail);
+				char *id = strstr(d, " id=");
+
+				if (id) {
+					char *end = id + 4 + strspn(id + 4,
+						"0123456789abcdef");
+
+					memmove(id, end, strlen(end) + 1);
+				}
+				tally_add(&rp->configs, "", d, 1);
+				free(d);
 				continue;
 			}
 			tally_add(&rp->logged, r->src, "", 1);
