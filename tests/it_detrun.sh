@@ -278,8 +278,8 @@ has "its stderr shown" "^  \| to-stderr-XYZ$"
 if [ -f vf/run-0001.stderr ] && [ ! -e vf/run-0002.stdout ]; then ok "failed run kept, no run after it"; else bad "failed run kept, no run after it"; fi
 t "--accept-status 3" 0 "$D" --verify 2 --accept-status 3 -- sh -c 'exit 3'
 has "accepted status in the verdict" "exit status 3 in every run"
-t "a run killed by a signal fails" 3 "$D" --verify 2 -- sh -c 'kill -SEGV $$'
-has "signal named" "ended with signal 11"
+t "a run killed by a signal fails" 3 "$D" --verify 2 -- sh -c 'kill -KILL $$'
+has "signal named" "ended with signal 9"
 t "a stale --log DIR loses its old runs" 0 "$D" --verify 2 --log "$W/vf" -- true
 if [ ! -e vf/run-0003.stdout ]; then ok "stale run-0003 removed"; else bad "stale run-0003 removed"; fi
 # stop SIG STATUS: the signal to detrun during run 1 of 3 stops everything.
