@@ -27,6 +27,7 @@
 #include <fnmatch.h>
 #include <glob.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -984,7 +985,8 @@ int dr_verify(const struct dr_opts *o, struct dr_launch *l)
 			printf("%s: verify: %u runs of %s: INTERRUPTED by %s "
 			       "during run %u; its processes were stopped\n"
 			       "  runs kept in %s\n", dr_prog, n, o->argv[0],
-			       sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal",
+			       sig == SIGINT ? "INT" : sig == SIGTERM ? "TERM"
+			       : sig == SIGHUP ? "HUP" : "a signal",
 			       i <= n ? i : n, v.dir);
 		fflush(stdout);
 		return 128 + sig;
