@@ -3,8 +3,10 @@
 # the Debian package); or source it from ~/.bashrc.
 #
 # The options are read from `detrun --help`, so they follow the binary.
-# After `--` the command and its arguments complete as the command's own
-# (bash-completion's _command_offset when it is loaded).
+# After `--`, or after the first word that is not an option (options end
+# there, as getopt_long's "+" makes them), the command and its arguments
+# complete as the command's own (bash-completion's _command_offset when it
+# is loaded).
 
 _detrun_options()
 {
@@ -18,9 +20,46 @@ _detrun()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 
-	# After "--": the command, then its own completion.
+	case ${COMP_WORDS[1]} in
+	report)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--json --markdown --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		return 0 ;;
+	diff)
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W '--json --compare-log=events --compare-log=strict --help' -- "$cur"))
+		else
+			COMPREPLY=($(compgen -f -- "$cur"))
+		fi
+		return 0 ;;
+	help)
+		return 0 ;;
+	esac
+
+	# After "--" or the command's name: the command, then its own
+	# completion.  An option's value is not a command name.
 	for ((i = 1; i < COMP_CWORD; i++)); do
-		if [[ ${COMP_WORDS[i]} == -- ]]; then
+		local w=${COMP_WORDS[i]} p=${COMP_WORDS[i-1]}
+		if [[ $w != -* ]]; then
+			case $p in
+			-[splc] | --seed | --policy | --log | --config | --seed-mode | \
+			--algo-cache | --shim | --verify | --compare | --compare-log | \
+			--accept-status | --wait-timeout)
+				continue ;;
+			esac
+			if ((i + 1 == COMP_CWORD)); then
+				COMPREPLY=($(compgen -f -- "$cur"))
+			elif declare -F _command_offset >/dev/null; then
+				_command_offset $i
+			else
+				COMPREPLY=($(compgen -f -- "$cur"))
+			fi
+			return 0
+		fi
+		if [[ $w == -- ]]; then
 			if ((i + 1 == COMP_CWORD)); then
 				COMPREPLY=($(compgen -c -- "$cur"))
 			elif declare -F _command_offset >/dev/null; then
@@ -31,19 +70,6 @@ _detrun()
 			return 0
 		fi
 	done
-
-	case ${COMP_WORDS[1]} in
-	report)
-		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W '--json --help' -- "$cur"))
-		else
-			COMPREPLY=($(compgen -f -- "$cur"))
-		fi
-		return 0 ;;
-	diff)
-		COMPREPLY=($(compgen -f -- "$cur"))
-		return 0 ;;
-	esac
 
 	case $prev in
 	-p | --policy)
@@ -57,14 +83,17 @@ _detrun()
 		COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
 	-l | --log)
 		COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-	-s | --seed | --verify)
+	--compare-log)
+		COMPREPLY=($(compgen -W 'events strict off' -- "$cur")); return 0 ;;
+	-s | --seed | --verify | --accept-status | --wait-timeout)
 		return 0 ;;
 	esac
 
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_detrun_options "${COMP_WORDS[0]}") --" -- "$cur"))
 	elif ((COMP_CWORD == 1)); then
-		COMPREPLY=($(compgen -W 'report diff --' -- "$cur"))
+		COMPREPLY=($(compgen -W 'report diff help --' -- "$cur") \
+			   $(compgen -c -- "$cur"))
 	fi
 	return 0
 }

@@ -513,6 +513,7 @@ size_t ds_fmt(char *buf, size_t cap, const char *fmt, ...)
 /* Append s as a JSON string body (escaped, no quotes). Returns new len. */
 size_t ds_json_escape(char *buf, size_t cap, size_t len, const char *s);
 /* Format one JSON line into buf (pure; used by ds_event and the tests). */
+#define DS_LOG_SCHEMA 1 /* "v" of every line (shim/log.c) */
 size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
 			  const char *src, const char *call, const char *action,
 			  const char *fields, const char *detail);

@@ -61,14 +61,20 @@ static void record_config(void)
 				   ds_source_name((enum ds_source)i)) + n;
 	ds_log_record(DS_SRC_PROCESS, "init", "config",
 		      "version=%s seed=%llu%s policy=%s seed_mode=%s "
-		      "lineage=%s rank=%s off=%s config=%s",
+		      "lineage=%s rank=%s off=%s config=%s id=%llx prog=%s",
 		      DS_VERSION, (unsigned long long)ds_cfg.seed,
 		      ds_cfg.seed_given ? "" : " (default: DETSHIM_SEED unset)",
 		      ds_policy_names[ds_cfg.policy],
 		      ds_seed_mode_names[ds_cfg.seed_mode],
 		      ds_cfg.lineage[0] ? "inherited" : "root", rank,
 		      n ? off : "none",
-		      ds_cfg.config_path[0] ? ds_cfg.config_path : "none");
+		      ds_cfg.config_path[0] ? ds_cfg.config_path : "none",
+		      /* id: this process's place in the run's process tree,
+		       * the same in every run (tools/logfile.c matches
+		       * processes by it); prog: what it runs. */
+		      (unsigned long long)ds_key_hash64(&ds_process_key,
+							DS_SRC_COUNT, 0),
+		      program_invocation_name);
 	if (ds_cfg.rank_ignored)
 		ds_log_record(DS_SRC_PROCESS, "init", "ignored",
 			      "%s is not a non-negative integer: not mixed "

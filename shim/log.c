@@ -9,6 +9,10 @@
  * async-signal-safe and may run inside hooks called
  * from signal handlers or between vfork and exec.
  *
+ * Every line starts with the schema version, "v":DS_LOG_SCHEMA (shim/detshim.h),
+ * which changes when a key changes meaning or goes away (not when one is
+ * added: readers skip keys they do not know, as tools/logfile.c does).
+ *
  * Lines carry no time: two runs of a deterministic program produce the
  * same log up to pids, which is what `detrun --verify` compares.
  *
@@ -57,7 +61,8 @@ size_t ds_log_format_line(char *buf, size_t cap, unsigned long seq, long pid,
 {
 	size_t len = 0;
 
-	len = ds_fmt(buf, cap, "{\"seq\":%lu,\"pid\":%ld,\"src\":\"", seq, pid);
+	len = ds_fmt(buf, cap, "{\"v\":%d,\"seq\":%lu,\"pid\":%ld,\"src\":\"",
+		     DS_LOG_SCHEMA, seq, pid);
 	len = escape_field(buf, cap, len, src);
 	len = append(buf, cap, len, "\",\"call\":\"");
 	len = escape_field(buf, cap, len, call);

@@ -142,7 +142,7 @@ import json, sys
 n = 0
 for line in open(sys.argv[1]):
     d = json.loads(line); n += 1
-    assert set(d) == {'seq', 'pid', 'src', 'call', 'action', 'detail'}, d
+    assert set(d) == {'v', 'seq', 'pid', 'src', 'call', 'action', 'detail'}, d
 assert n > 5, n
 " "$TMP/log.jsonl"
 check "log: says the seed was given, and records replaced getrandom" \

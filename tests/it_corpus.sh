@@ -64,10 +64,10 @@ import json, sys
 n = 0
 for n, line in enumerate(open(sys.argv[1], "rb"), 1):
     d = json.loads(line)
-    # The six keys; an event's own fields (shim/log.c's
+    # The seven keys ("v" first); an event's own fields (shim/log.c's
     # ds_event_fields: seed_program, rule, ...) come before "detail".
-    assert {"seq", "pid", "src", "call", "action", "detail"} <= set(d), (n, d)
-    assert list(d)[-1] == "detail", (n, d)
+    assert {"v", "seq", "pid", "src", "call", "action", "detail"} <= set(d), (n, d)
+    assert list(d)[0] == "v" and list(d)[-1] == "detail", (n, d)
 assert n > 0, "empty log"
 EOF
 }
@@ -159,14 +159,14 @@ check "FIFO log with no reader: no hang, exit 0, output intact, one line on stde
 	sh -c "[ $rc -eq 0 ] && [ \"\$(cat '$W/o')\" = hi ] && [ \$(grep -c 'cannot open the log' '$W/err') -eq 1 ] && [ \$(wc -l <'$W/err') -eq 1 ]"
 
 mkfifo "$W/fifo2"
-(head -c 300 "$W/fifo2" >"$W/head.out") &
+(head -c 8000 "$W/fifo2" >"$W/head.out") & # past the start-up lines (about 2.5 KB)
 rdr=$!
 sleep 0.2
 DETSHIM_LOG_FIRST_N=1000 shim "$W/fifo2" "$T/fd_takeover" events 50 20000 >"$W/o" 2>"$W/err"
 rc=$?
 wait $rdr
 check "FIFO log whose reader exits: no SIGPIPE (exit 0), nothing on stderr" \
-	sh -c "[ $rc -eq 0 ] && [ ! -s '$W/err' ] && [ \$(wc -c <'$W/head.out') -eq 300 ]"
+	sh -c "[ $rc -eq 0 ] && [ ! -s '$W/err' ] && [ \$(wc -c <'$W/head.out') -eq 8000 ]"
 
 # stderr is a pipe whose reader exits; the log is that pipe.
 ( DETSHIM_LOG_FIRST_N=1000 shim /dev/fd/2 "$T/fd_takeover" events 50 20000 2>&1 >/dev/null

@@ -70,7 +70,8 @@ done
 t "--version" 0 "$D" --version && has "--version" "^detrun \(detshim\) [0-9]"
 t "no arguments" 125 "$D"
 t "unknown option" 125 "$D" --bogus -- true && has "unknown option named" "unknown option '--bogus'"
-t "missing --" 125 "$D" --seed 1 true && has "missing -- named" "missing '--'"
+t "-- is optional" 0 "$D" --seed 1 true
+t "options end at the command" 3 "$D" -s1 sh -c 'exit 3' --seed 2
 t "no command" 125 "$D" --seed 1 --
 t "option without value" 125 "$D" --seed
 t "bad seed" 125 "$D" --seed 12x -- true && has "bad seed named" "invalid seed '12x'"
@@ -157,6 +158,24 @@ if "$D" --config bad.conf -- true >out 2>&1; then bad "bad config file accepted"
 	st=$?; if [ $st = 125 ]; then ok "bad config file: status 125"; else bad "bad config file: status $st"; fi
 fi
 
+echo "== conventions"
+t "-s42 -qv" 0 "$D" -s42 -qv env
+has "-s42" "^DETSHIM_SEED=0x000000000000002a$"
+has "-qv: -v" "^detrun: DETSHIM_SEED=0x000000000000002a$"
+t "--seed=42" 0 "$D" --seed=42 env && has "--seed=42" "^DETSHIM_SEED=0x000000000000002a$"
+t "--verify=2" 0 "$D" --verify=2 true
+rm -f twice.log
+"$D" --log twice.log -- true >/dev/null 2>&1
+t "--log on an existing file warns" 0 "$D" --log twice.log -- true
+has "existing log named" "warning: --log '.*twice.log' exists: this run's lines are appended"
+t "--log with %p" 0 "$D" --log "q%p.log" -- true && hasnt "a %p log does not warn" "exists"
+printf '#!/nonexistent/interp\necho hi\n' >noint.sh; chmod +x noint.sh
+t "missing #! interpreter named" 127 "$D" -- ./noint.sh
+has "interpreter named" "its interpreter '/nonexistent/interp' \(the #! line\) does not exist"
+cp twice.log out
+has "every log names the program" '"action":"config",.*id=[0-9a-f]+ prog=true"'
+has "every line has the schema version" '^\{"v":1,"seq":'
+
 echo "== ASLR"
 t "ASLR off by default: same addresses" 0 "$D" --verify 3 -- "$T/detrun_print"
 if [ "$(cat /proc/sys/kernel/randomize_va_space 2>/dev/null)" = 0 ]; then
@@ -200,7 +219,7 @@ if grep -q '^site srand rand_learn+0x' "$W/seeds.txt" 2>/dev/null; then ok "--le
 t "with the seeds file: identical" 0 "$D" --verify 2 -- env DETSHIM_SEEDS_FILE="$W/seeds.txt" "$T/rand_learn"
 t "another program refuses the file" 0 env DETSHIM_SEEDS_FILE="$W/seeds.txt" "$D" -- "$T/detrun_print"
 has "... with a message naming both" "seeds file .* was recorded for rand_learn .*not for this program \(detrun_print"
-t "differing exit status" 1 "$D" --verify 2 -- "$T/detrun_branchy" cnt exit
+t "differing exit status" 1 "$D" --verify 2 --accept-status 1 --accept-status 2 -- "$T/detrun_branchy" cnt exit
 has "exit statuses named" "exit status: run 1: exit status 1, run 2: exit status 2"
 rm -f cnt
 t "--compare FILE identical" 0 "$D" --verify 2 --compare o.bin -- "$T/detrun_print" o.bin
@@ -221,19 +240,194 @@ t "--keep" 0 "$D" --verify 2 --keep -- true && has "--keep prints the dir" "runs
 t "verify run dir unusable" 125 "$D" --verify 2 --log /proc/nope/dir -- true
 t "nested detrun (detrun under the shim)" 0 "$D" -- "$D" --verify 2 -- "$T/detrun_print"
 
+echo "== --verify: what the program produced and saw, every process, failures, stops"
+# ten10 NAME CMD...: IDENTICAL (status 0) in 10 of 10 verifications of 2 runs.
+ten10() {
+	name=$1 k=0 i=0
+	shift
+	while [ $i -lt 10 ]; do
+		i=$((i + 1))
+		if "$D" -q --verify 2 -- "$@" >out 2>&1 && grep -q ': IDENTICAL$' out; then
+			k=$((k + 1))
+		else
+			cp out out.bad
+		fi
+	done
+	if [ $k = 10 ]; then ok "$name: IDENTICAL in 10 of 10"; else
+		[ -f out.bad ] && cp out.bad out
+		bad "$name: IDENTICAL in $k of 10"
+	fi
+}
+if [ -x /usr/bin/python3 ]; then
+	for m in spawn forkserver; do
+		ten10 "python multiprocessing $m pool" /usr/bin/python3 "$SRC/tests/targets/verify_pool.py" $m
+	done
+else
+	skip "python multiprocessing pools (no /usr/bin/python3)"
+fi
+ten10 "srand(time(NULL) ^ getpid()), pinned" "$T/verify_srand"
+ten10 "threads opening /dev/urandom (fd numbers race)" "$T/verify_threads"
+ten10 "a grandchild still logging after the command exits" sh -c '(sleep 0.3; head -c4 /dev/urandom >/dev/null) & echo hi'
+# rand_time also seeds srand48 from the microseconds: its own seed differs
+# in every run (time ^ pid may not: the two can change the same bits).
+t "strict log comparison sees the program's own seed" 1 "$D" --verify 2 --compare-log=strict -- "$T/rand_time"
+has "strict: the seed record" "src=(libc_rand|drand48) call=srand(48)? action=replaced-clock-like"
+t "events: the same program IDENTICAL" 0 "$D" --verify 2 -- "$T/rand_time"
+rm -f cnt
+t "--compare-log=off: logs not compared" 0 "$D" --verify 2 --compare-log=off -- "$T/detrun_branchy" cnt events
+has "off named" "log: not compared"
+t "bad --compare-log" 125 "$D" --verify 2 --compare-log=some -- true
+t "processes left running: killed after --wait-timeout" 3 "$D" --verify 2 --wait-timeout 1 -- sh -c 'sleep 30 & echo hi'
+has "lingering processes named" "still running 1 s after the command exited"
+t "failing run: status 3" 3 "$D" --verify 3 --log "$W/vf" -- sh -c 'echo to-stderr-XYZ >&2; exit 3'
+has "FAILED verdict" ": FAILED$"
+has "its status" "run 1 ended with exit status 3"
+has "its stderr shown" "^  \| to-stderr-XYZ$"
+if [ -f vf/run-0001.stderr ] && [ ! -e vf/run-0002.stdout ]; then ok "failed run kept, no run after it"; else bad "failed run kept, no run after it"; fi
+t "--accept-status 3" 0 "$D" --verify 2 --accept-status 3 -- sh -c 'exit 3'
+has "accepted status in the verdict" "exit status 3 in every run"
+t "a run killed by a signal fails" 3 "$D" --verify 2 -- sh -c 'kill -KILL $$'
+has "signal named" "ended with signal 9"
+t "a stale --log DIR loses its old runs" 0 "$D" --verify 2 --log "$W/vf" -- true
+if [ ! -e vf/run-0003.stdout ]; then ok "stale run-0003 removed"; else bad "stale run-0003 removed"; fi
+# stop SIG STATUS: the signal to detrun during run 1 of 3 stops everything.
+stop() {
+	rm -f pids
+	/usr/bin/python3 - "$1" "$D" --verify 3 -- sh -c 'echo $$ >>pids; sleep 30' <<'PY' >out 2>&1
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGINT, signal.SIG_DFL)  # a background job's is ignored
+sig = getattr(signal, "SIG" + sys.argv[1])
+p = subprocess.Popen(sys.argv[2:])
+t = time.time()
+while not os.path.exists("pids") and time.time() - t < 10:
+    time.sleep(0.05)
+time.sleep(0.2)
+os.kill(p.pid, sig)
+rc = p.wait()
+print("elapsed %.1f" % (time.time() - t))
+sys.exit(rc)
+PY
+	got=$?
+	if [ $got = "$2" ]; then ok "SIG$1 during a verification: status $got"; else bad "SIG$1: status $got, expected $2"; fi
+	has "SIG$1: a clear line" "INTERRUPTED by $1 during run 1"
+	has "SIG$1: stopped at once" "^elapsed [0-4]\.[0-9]$"
+	if [ "$(wc -l <pids)" = 1 ] && ! kill -0 "$(cat pids)" 2>/dev/null; then
+		ok "SIG$1: the run's processes are gone and no run started after"
+	else bad "SIG$1: processes left or another run started ($(cat pids))"; fi
+}
+if [ -x /usr/bin/python3 ]; then stop INT 130; stop TERM 143; else skip "stop signals (no /usr/bin/python3)"; fi
+t "--progress" 0 "$D" --verify 2 --progress -- true
+has "progress line" "^detrun: run 2/2: exit status 0 in [0-9.]+ s; output [0-9a-f]{16}, log [0-9a-f]{16}$"
+t "--stream shows run 1's output" 0 "$D" --verify 2 --stream -- sh -c 'echo live-out; echo live-err >&2'
+if [ "$(grep -c '^live-out$' out)" = 1 ] && [ "$(grep -c '^live-err$' out)" = 1 ]; then ok "--stream: run 1 only"; else bad "--stream: run 1 only"; fi
+t "--progress without --verify" 125 "$D" --progress -- true && has "needs --verify" "--progress needs --verify N"
+t "--verify --json identical" 0 "$D" --verify 2 --json -- "$T/detrun_print"
+/usr/bin/python3 -c 'import json; d=json.load(open("out")); assert d["v"]==1 and d["verdict"]=="identical" and len(d["runs"])==2 and d["runs"][1]["exit"]==0 and d["runs"][0]["digests"]==d["runs"][1]["digests"], d' 2>/dev/null &&
+	ok "--json: verdict, runs, equal digests" || bad "--json identical"
+rm -f cnt
+t "--verify --json differ" 1 "$D" --verify 2 --json -- "$T/detrun_branchy" cnt events
+/usr/bin/python3 -c 'import json; d=json.load(open("out")); f=d["first_divergence"]; assert d["verdict"]=="differ" and f["run"]==2 and f["log"]["kind"]=="event" and f["log"]["records"][1]["detail"]=="len=32 flags=0" and d["run_dir"], d' 2>/dev/null &&
+	ok "--json: the first divergence with its records" || bad "--json differ"
+t "--verify --json failed" 3 "$D" --verify 2 --json -- sh -c 'exit 4'
+/usr/bin/python3 -c 'import json; d=json.load(open("out")); assert d["verdict"]=="failed" and d["failed_run"]==1 and d["runs"][0]["exit"]==4, d' 2>/dev/null &&
+	ok "--json: failed run" || bad "--json failed"
+rm -f cnt
+"$D" --verify 2 --log "$W/vj" -- "$T/detrun_branchy" cnt events >/dev/null 2>&1
+t "diff --json" 1 "$D" diff --json vj/run-0001.log vj/run-0002.log
+/usr/bin/python3 -c 'import json; d=json.load(open("out")); assert d["verdict"]=="differ" and d["divergence"]["records"][0]["detail"]=="len=16 flags=0" and d["digest"][0]!=d["digest"][1], d' 2>/dev/null &&
+	ok "diff --json names the records" || bad "diff --json"
+t "diff --help" 0 "$D" diff --help && has "diff usage" "^Usage: detrun diff"
+t "diff --compare-log=strict" 1 "$D" diff --compare-log=strict vj/run-0001.log vj/run-0002.log
+t "detrun help" 0 "$D" help && has "help usage" "^Usage: detrun"
+rm -f cnt
+t "--bisect: the culprit call" 1 "$D" --verify 3 --bisect -- "$T/detrun_hashed" cnt culprit
+has "bisect header" "^detrun: bisect: 3 runs, 1 process with hashed calls"
+has "bisect names the call" "^    cublas cublasGemmEx \(libcublas\)$"
+has "bisect why" "^    why:  atomics allowed$"
+has "bisect same inputs" "^    inputs:  00000000000000b0 in every run$"
+has "bisect outputs" "outputs: run 1 00000000000000c0 run 2 00000000000000c1 run 3 00000000000000c1"
+rm -f cnt
+t "--bisect: inputs differed first" 1 "$D" --verify 2 --bisect -- "$T/detrun_hashed" cnt inputs
+has "bisect: inputs named" "first call whose inputs already differed"
+has "bisect: CPU events before it" "the CPU events before it in run 1:"
+hasnt "bisect: no culprit" "output differed while its inputs were the same"
+rm -f cnt
+t "--bisect --json" 1 "$D" --verify 2 --bisect --json -- "$T/detrun_hashed" cnt culprit
+/usr/bin/python3 -c 'import json; d=json.load(open("out"))["bisect"]; c=d["culprit"]; assert d["result"]=="culprit" and c["call"]=="cublasGemmEx" and c["ord"]==1 and c["out"]==["00000000000000c0","00000000000000c1"], d' 2>/dev/null &&
+	ok "--bisect --json: the culprit" || bad "--bisect --json"
+t "--bisect without hashed calls" 0 "$D" --verify 2 --bisect -- true
+has "bisect: none" "no hashed call in run 1's log"
+
+echo "== docs/CI.md's recipe, as written"
+# ci_block N: the Nth sh block of CI.md's "The job, step by step".
+ci_block() {
+	awk -v n="$1" '/^## The job, step by step/ { on = 1 } /^## GitHub Actions/ { on = 0 }
+		on && /^ *```sh$/ { k++; inb = (k == n); next }
+		on && /^ *```$/ { inb = 0; next }
+		inb { sub(/^   /, ""); print }' "$SRC/docs/CI.md"
+}
+ci_block 1 >ci-step3.sh
+ci_block 2 >ci-step4.sh
+if grep -q -- '--verify 2' ci-step3.sh && grep -q 'report --markdown' ci-step4.sh; then
+	ok "CI.md: steps 3 and 4 found"
+else bad "CI.md: steps 3 and 4 found"; fi
+for y in "--verify 2 --log detshim-runs --progress" "--compare stdout --compare 'out/\*.pt' -- python train.py --steps 50"; do
+	if [ "$(grep -c -- "$y" "$SRC/docs/CI.md")" = 3 ]; then ok "CI.md: the jobs run step 3 ($y)"; else bad "CI.md: the jobs run step 3 ($y)"; fi
+done
+if [ -x /usr/bin/python3 ]; then
+	mkdir -p ci/bin
+	ln -sf /usr/bin/python3 ci/bin/python
+	cat >ci/train.py <<'PY'
+import os, random, sys
+steps = int(sys.argv[sys.argv.index("--steps") + 1])
+os.makedirs("out", exist_ok=True)
+w = [random.random() for _ in range(4)]
+for s in range(steps):
+    w = [x * 0.9 + random.random() * 0.1 for x in w]
+open("out/model.pt", "wb").write(repr(w).encode())
+print("loss %.12f" % sum(w))
+if os.environ.get("CRASH"):
+    raise SystemExit("RuntimeError: CUDA error: out of memory")
+PY
+	# ci_job [ENV=VALUE...]: steps 3 and 4 in ci/, as a job runs them.
+	ci_job() {
+		(cd ci && env PATH="$PWD/bin:$B:$PATH" "$@" sh -e ../ci-step3.sh) >out 2>&1
+		st=$?
+		(cd ci && env PATH="$PWD/bin:$B:$PATH" sh -e ../ci-step4.sh) >>out 2>&1 || st4=$?
+	}
+	st4=0
+	ci_job
+	if [ $st = 0 ]; then ok "CI recipe: a reproducible job passes"; else bad "CI recipe: a reproducible job passes (status $st)"; fi
+	has "CI recipe: IDENTICAL" ": IDENTICAL$"
+	has "CI recipe: the checkpoint compared" "file out/model.pt: identical"
+	has "CI recipe: progress lines" "^detrun: run 2/2: exit status 0"
+	if [ $st4 = 0 ] && grep -q '^| getrandom | libc |' ci/detshim-runs/summary.md &&
+	   /usr/bin/python3 -c 'import json; json.load(open("ci/detshim-runs/report.json"))'; then
+		ok "CI recipe: step 4 writes the summary and the JSON report"
+	else bad "CI recipe: step 4 (status $st4)"; fi
+	st4=0
+	ci_job CRASH=1
+	if [ $st = 3 ]; then ok "CI recipe: a job whose runs crash fails (status 3)"; else bad "CI recipe: a crashing job: status $st, expected 3"; fi
+	has "CI recipe: FAILED" ": FAILED$"
+	has "CI recipe: the crash is shown" "^  \| RuntimeError: CUDA error: out of memory$"
+	if [ $st4 = 0 ] && [ -f ci/detshim-runs/run-0001.stderr ]; then ok "CI recipe: the artefact is kept on failure"; else bad "CI recipe: the artefact is kept on failure"; fi
+else
+	skip "CI recipe (no /usr/bin/python3)"
+fi
+
 echo "== shim did not load"
-t "--shim missing file" 124 "$D" --shim "$W/none.so" -- true
-t "--shim not ELF" 124 "$D" --shim "$W/c.conf" -- true && has "not ELF named" "not an ELF shared object"
-t "--shim a library that is not detshim" 124 "$D" --shim "$LIBM" -- "$T/detrun_print"
+t "--shim missing file" 122 "$D" --shim "$W/none.so" -- true
+t "--shim not ELF" 122 "$D" --shim "$W/c.conf" -- true && has "not ELF named" "not an ELF shared object"
+t "--shim a library that is not detshim" 122 "$D" --shim "$LIBM" -- "$T/detrun_print"
 has "loud message" "detshim did NOT load"
-t "DETSHIM_SO a library that is not detshim" 124 env DETSHIM_SO="$LIBM" "$D" -- "$T/detrun_print"
-t "verify: not loaded" 124 "$D" --shim "$LIBM" --verify 2 -- "$T/detrun_print"
+t "DETSHIM_SO a library that is not detshim" 122 env DETSHIM_SO="$LIBM" "$D" -- "$T/detrun_print"
+t "verify: not loaded" 122 "$D" --shim "$LIBM" --verify 2 -- "$T/detrun_print"
 has "verify names the run" "in run 1"
 t "--shim the real shim" 0 "$D" --shim "$B/libdetshim.so" -- true
 if cc -static -o static "$SRC/tests/targets/detrun_print.c" 2>/dev/null; then
-	t "static binary refused" 124 "$D" -- ./static && has "static named" "statically linked"
+	t "static binary refused" 122 "$D" -- ./static && has "static named" "statically linked"
 	printf '#!%s\n' "$W/static" >script.sh; chmod +x script.sh
-	t "script with a static interpreter refused" 124 "$D" -- ./script.sh
+	t "script with a static interpreter refused" 122 "$D" -- ./script.sh
 else
 	skip "static binary (no static libc to link one)"
 fi
@@ -242,7 +436,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	if grep -qs " $(df -P . | awk 'NR==2 {print $6}') .*nosuid" /proc/mounts; then
 		skip "set-uid (nosuid mount)"
 	else
-		t "set-uid binary refused" 124 "$D" -- ./suid && has "set-uid named" "set-user-ID"
+		t "set-uid binary refused" 122 "$D" -- ./suid && has "set-uid named" "set-user-ID"
 	fi
 else
 	skip "set-uid (needs root)"
@@ -262,6 +456,13 @@ if command -v python3 >/dev/null 2>&1; then
 else
 	has "report --json" '"sources":\{'
 fi
+printf '%s\n' '{"v":2,"seq":1,"pid":5,"src":"getrandom","call":"getrandom","action":"replaced","ok":true,"n":null,"a":[1,{"b":"]"}],"o":{"x":[]},"detail":"len=1"}' >tol.log
+t "report reads lines with keys of any JSON value" 0 "$D" report --json tol.log
+/usr/bin/python3 -c 'import json; d=json.load(open("out")); assert d["records"]==1 and d["malformed"]==0, d' 2>/dev/null &&
+	ok "unknown keys skipped, not malformed" || bad "unknown keys skipped, not malformed"
+t "report --markdown" 0 "$D" report --markdown run.log
+has "markdown table" "^\| getrandom \| libc \| 1 \| replaced=1 \|$"
+t "report --json --markdown" 125 "$D" report --json --markdown run.log
 t "report of several %p logs" 0 "$D" report p.*.log
 t "report missing file" 2 "$D" report "$W/none.log"
 echo "not json" >junk.log

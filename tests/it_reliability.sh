@@ -58,7 +58,7 @@ seen = set()
 rep = 0
 for n, line in enumerate(open(sys.argv[1], "rb"), 1):
     d = json.loads(line)
-    assert set(d) == {"seq", "pid", "src", "call", "action", "detail"}, (n, d)
+    assert set(d) == {"v", "seq", "pid", "src", "call", "action", "detail"}, (n, d)
     assert (d["pid"], d["seq"]) not in seen, (n, d)
     seen.add((d["pid"], d["seq"]))
     rep += d["action"] == "replaced"

@@ -2,15 +2,16 @@
  * detrun.c - the front door of detshim: the flag table, the command
  * line, run mode, main.
  *
- *   detrun [OPTIONS] -- COMMAND [ARG...]
- *   detrun --verify N [--compare WHAT]... [OPTIONS] -- COMMAND [ARG...]
- *   detrun report [--json] LOG...
- *   detrun diff LOG1 LOG2
+ *   detrun [OPTIONS] [--] COMMAND [ARG...]
+ *   detrun --verify N [--compare WHAT]... [OPTIONS] [--] COMMAND [ARG...]
+ *   detrun report [--json|--markdown] LOG...
+ *   detrun diff [--json] [--compare-log=MODE] LOG1 LOG2
+ *   detrun help
  *
  * Run mode sets the DETSHIM_* variables, prepends the shim to LD_PRELOAD,
  * turns ASLR off for the child, runs the command and exits with its
  * status - unless the shim did not load in it, which is an error
- * (status 124), never a silent nondeterministic run (docs/DESIGN.md §1.1,
+ * (status 122), never a silent nondeterministic run (docs/DESIGN.md §1.1,
  * users' expectation 5).  Every message detrun prints itself starts "detrun:".
  * Exit statuses: detrun.h and docs/detrun.1 (EXIT STATUS).
  */
@@ -18,6 +19,7 @@
 #include "detshim.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,6 +75,24 @@ const struct dr_flag dr_flags[] = {
 	  "differed between runs to FILE (DETSHIM_SEEDS_FILE)" },
 	{ "--keep", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(keep),
 	  "with --verify: keep the run files when identical" },
+	{ "--compare-log", NULL, "MODE", DR_NO_VAR, DR_CMPLOG, 0,
+	  "with --verify: events (default: what the program\n"
+	  "produced and saw), strict (every field) or off" },
+	{ "--accept-status", NULL, "N", DR_NO_VAR, DR_ACCEPT, 0,
+	  "with --verify: a run may exit with status N\n"
+	  "(repeatable; else only 0 passes)" },
+	{ "--wait-timeout", NULL, "S", DR_NO_VAR, DR_SECONDS, 0,
+	  "with --verify: seconds the processes a run leaves\n"
+	  "behind may outlive it (default " DR_STR(DR_LINGER_DEFAULT) ")" },
+	{ "--progress", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(progress),
+	  "with --verify: a line per run (default on a terminal)" },
+	{ "--stream", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(stream),
+	  "with --verify: show run 1's output as it comes" },
+	{ "--json", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(json),
+	  "with --verify: the verdict as one JSON object" },
+	{ "--bisect", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(bisect),
+	  "with --verify: hash every GPU library call; name\n"
+	  "the first whose output differed (detrun(1))" },
 	{ "--quiet", "-q", NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(quiet),
 	  "print only errors and verdicts" },
 	{ "--verbose", "-v", NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(verbose),
@@ -100,12 +120,14 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f,
-"Usage: detrun [OPTIONS] -- COMMAND [ARG...]\n"
-"       detrun --verify N [--compare WHAT]... [OPTIONS] -- COMMAND [ARG...]\n"
-"       detrun report [--json] LOG...\n"
-"       detrun diff LOG1 LOG2\n"
+"Usage: detrun [OPTIONS] [--] COMMAND [ARG...]\n"
+"       detrun --verify N [--compare WHAT]... [OPTIONS] [--] COMMAND [ARG...]\n"
+"       detrun report [--json|--markdown] LOG...\n"
+"       detrun diff [--json] [--compare-log=MODE] LOG1 LOG2\n"
+"       detrun help\n"
 "\n"
 "Run COMMAND under detshim, the LD_PRELOAD shim that makes it reproducible.\n"
+"Options end at the first word that is not one (or at --).\n"
 "\n"
 "Options:\n");
 	for (i = 0; i < dr_nflags; i++) {
@@ -130,43 +152,9 @@ static void usage(FILE *f)
 	fprintf(f,
 "\n"
 "Exit status: the command's; --verify: 0 identical, 1 differ, 2 nothing\n"
-"to compare; 124 the shim did not load; 125 bad usage or setup; 126 the\n"
-"command cannot be executed; 127 not found.  See detrun(1).\n");
-}
-
-/* The row for argument *i, and its value in *v ("" for an option
- * without one): "--name VALUE", "-n VALUE" or "--name=VALUE".  NULL if
- * no row matches. */
-static const struct dr_flag *match(int argc, char **argv, int *i,
-				   const char **v)
-{
-	const char *a = argv[*i];
-	size_t k;
-
-	*v = "";
-	for (k = 0; k < dr_nflags; k++) {
-		const struct dr_flag *f = &dr_flags[k];
-		size_t n = strlen(f->lng);
-
-		if (f->arg && strncmp(a, f->lng, n) == 0 && a[n] == '=') {
-			*v = a + n + 1;
-			return f;
-		}
-		if (strcmp(a, f->lng) != 0 &&
-		    (f->shrt == NULL || strcmp(a, f->shrt) != 0))
-			continue;
-		if (f->arg) {
-			if (*i + 1 >= argc) {
-				dr_err("option %s needs a value (see detrun "
-				       "--help)", a);
-				exit(DR_EXIT_USAGE);
-			}
-			(*i)++;
-			*v = argv[*i];
-		}
-		return f;
-	}
-	return NULL;
+"to compare, 3 a run failed (status, signal), 128+N stopped by signal N;\n"
+"122 the shim did not load; 125 bad usage or setup; 126 the command\n"
+"cannot be executed; 127 not found.  See detrun(1).\n");
 }
 
 /* Check the value of a mirrored option with the shim's own parser, as
@@ -214,98 +202,173 @@ static unsigned parse_runs(const char *v)
 	return (unsigned)n;
 }
 
-static void parse_args(int argc, char **argv, struct dr_opts *o)
+static unsigned parse_uint(const struct dr_flag *f, const char *v,
+			   unsigned max)
 {
-	int i;
+	char *end;
+	unsigned long n;
 
-	o->compare = dr_xmalloc(sizeof(char *) * (size_t)argc);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v;
-		const struct dr_flag *f;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || errno || n > max) {
+		dr_err("%s: '%s' is not a number from 0 to %u", f->lng, v, max);
+		exit(DR_EXIT_USAGE);
+	}
+	return (unsigned)n;
+}
 
-		if (strcmp(a, "--") == 0) {
-			o->argv = argv + i + 1;
-			break;
-		}
-		f = match(argc, argv, &i, &v);
-		if (f == NULL) {
-			if (a[0] == '-' && a[1] != '\0')
-				dr_err("unknown option '%s' (see detrun --help)",
-				       a);
-			else
-				dr_err("missing '--' before the command: write "
-				       "'detrun [OPTIONS] -- %s ...'", a);
+/* One option of the table with its value ("" for a switch). */
+static void apply(const struct dr_flag *f, const char *v, struct dr_opts *o)
+{
+	int m;
+
+	switch (f->kind) {
+	case DR_HELP:
+		usage(stdout);
+		exit(DR_EXIT_OK);
+	case DR_VERSION:
+		printf("detrun (detshim) %s\n", DS_VERSION);
+		exit(DR_EXIT_OK);
+	case DR_SWITCH_ON:
+	case DR_SWITCH_OFF:
+		*(bool *)((char *)o + f->dest) = f->kind == DR_SWITCH_ON;
+		break;
+	case DR_SEED:
+	case DR_WORD:
+		check_value(f, v);
+		o->value[f - dr_flags] = v;
+		break;
+	case DR_LOG:
+		if (*v == '\0') {
+			dr_err("%s: empty path", f->lng);
 			exit(DR_EXIT_USAGE);
 		}
-		switch (f->kind) {
-		case DR_HELP:
-			usage(stdout);
-			exit(DR_EXIT_OK);
-		case DR_VERSION:
-			printf("detrun (detshim) %s\n", DS_VERSION);
-			exit(DR_EXIT_OK);
-		case DR_SWITCH_ON:
-		case DR_SWITCH_OFF:
-			*(bool *)((char *)o + f->dest) = f->kind == DR_SWITCH_ON;
-			break;
-		case DR_SEED:
-		case DR_WORD:
-			check_value(f, v);
-			o->value[f - dr_flags] = v;
-			break;
-		case DR_LOG:
-			if (*v == '\0') {
-				dr_err("%s: empty path", f->lng);
-				exit(DR_EXIT_USAGE);
-			}
-			o->log = v;
-			o->value[f - dr_flags] = v;
-			break;
-		case DR_FILE:
-		case DR_PATH:
-			o->value[f - dr_flags] = v;
-			break;
-		case DR_STRING:
-			*(const char **)((char *)o + f->dest) = v;
-			break;
-		case DR_LIST:
-			if (*v == '\0') {
-				dr_err("%s: empty name", f->lng);
-				exit(DR_EXIT_USAGE);
-			}
-			o->compare[o->ncompare++] = v;
-			break;
-		case DR_RUNS:
-			o->verify = parse_runs(v);
-			break;
+		o->log = v;
+		o->value[f - dr_flags] = v;
+		break;
+	case DR_FILE:
+	case DR_PATH:
+		o->value[f - dr_flags] = v;
+		break;
+	case DR_STRING:
+		*(const char **)((char *)o + f->dest) = v;
+		break;
+	case DR_LIST:
+		if (*v == '\0') {
+			dr_err("%s: empty name", f->lng);
+			exit(DR_EXIT_USAGE);
+		}
+		o->compare[o->ncompare++] = v;
+		break;
+	case DR_RUNS:
+		o->verify = parse_runs(v);
+		break;
+	case DR_CMPLOG:
+		m = dr_parse_cmp(v, true);
+		if (m < 0) {
+			dr_err("%s '%s': off, events or strict", f->lng, v);
+			exit(DR_EXIT_USAGE);
+		}
+		o->compare_log = (enum dr_cmp)m;
+		break;
+	case DR_ACCEPT:
+		o->accept[parse_uint(f, v, 255)] = true;
+		break;
+	case DR_SECONDS:
+		o->linger_s = parse_uint(f, v, 86400);
+		break;
+	}
+}
+
+/*
+ * getopt_long over the table: "-s42", "-qv", "--seed=42", "--seed 42";
+ * "+": options end at the first word that is not one, so "--" before the
+ * command is needed only when the command's name starts with "-".
+ */
+static void parse_args(int argc, char **argv, struct dr_opts *o)
+{
+	struct option lopts[DR_MAX_FLAGS + 1];
+	char shorts[2 * DR_MAX_FLAGS + 3] = "+:";
+	size_t i, ns = 2;
+	int c;
+
+	memset(lopts, 0, sizeof(lopts));
+	for (i = 0; i < dr_nflags; i++) {
+		lopts[i].name = dr_flags[i].lng + 2;
+		lopts[i].has_arg = dr_flags[i].arg ? required_argument
+						   : no_argument;
+		lopts[i].val = 256 + (int)i;
+		if (dr_flags[i].shrt) {
+			shorts[ns++] = dr_flags[i].shrt[1];
+			if (dr_flags[i].arg)
+				shorts[ns++] = ':';
 		}
 	}
-	if (o->argv == NULL) {
-		dr_err("missing '--' and the command to run (see detrun --help)");
+	shorts[ns] = '\0';
+	o->compare = dr_xmalloc(sizeof(char *) * (size_t)argc);
+	o->compare_log = DR_CMP_EVENTS;
+	o->linger_s = DR_LINGER_DEFAULT;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shorts, lopts, NULL)) != -1) {
+		const struct dr_flag *f = NULL;
+
+		if (c >= 256) {
+			f = &dr_flags[c - 256];
+		} else if (c == '?' || c == ':') {
+			const char *a = argv[optind - 1];
+
+			if (c == ':')
+				dr_err("option %s needs a value (see detrun "
+				       "--help)", a);
+			else if (optopt && a[0] == '-' && a[1] != '-')
+				dr_err("unknown option '-%c' (see detrun "
+				       "--help)", optopt);
+			else
+				dr_err("unknown option '%s' (see detrun "
+				       "--help)", a);
+			exit(DR_EXIT_USAGE);
+		} else {
+			for (i = 0; i < dr_nflags && f == NULL; i++)
+				if (dr_flags[i].shrt && dr_flags[i].shrt[1] == c)
+					f = &dr_flags[i];
+		}
+		apply(f, f->arg ? optarg : "", o);
+	}
+	o->argv = argv + optind;
+	if (o->argv[0] == NULL) {
+		dr_err("no command to run (see detrun --help)");
 		exit(DR_EXIT_USAGE);
 	}
-	if (o->argv[0] == NULL || o->argv[0][0] == '\0') {
-		dr_err("no command after '--'");
+	if (o->argv[0][0] == '\0') {
+		dr_err("empty command name");
 		exit(DR_EXIT_USAGE);
 	}
-	if (o->ncompare && !o->verify) {
-		dr_err("--compare needs --verify N");
-		exit(DR_EXIT_USAGE);
-	}
-	if (o->learn && !o->verify) {
-		dr_err("--learn needs --verify N");
-		exit(DR_EXIT_USAGE);
-	}
-	if (o->keep && !o->verify) {
-		dr_err("--keep needs --verify N");
-		exit(DR_EXIT_USAGE);
+	if (!o->verify) {
+		static const char *const need[] = {
+			"--compare", "--keep", "--compare-log", "--accept-status",
+			"--wait-timeout", "--progress", "--stream", "--json",
+			"--bisect", "--learn",
+		};
+		bool given[DS_ARRAY_SIZE(need)] = {
+			o->ncompare > 0, o->keep, o->compare_log != DR_CMP_EVENTS,
+			false, o->linger_s != DR_LINGER_DEFAULT, o->progress,
+			o->stream, o->json, o->bisect, o->learn != NULL,
+		};
+
+		for (i = 1; i < 256; i++)
+			given[3] |= o->accept[i];
+		for (i = 0; i < DS_ARRAY_SIZE(need); i++)
+			if (given[i]) {
+				dr_err("%s needs --verify N", need[i]);
+				exit(DR_EXIT_USAGE);
+			}
 	}
 }
 
 /* Check that the log named by --log can be written before the command
  * runs: the shim would only warn and run without a log. */
-static int check_log_path(const char *tmpl)
+static int check_log_path(const struct dr_opts *o, const char *tmpl)
 {
 	char path[DS_PATH_MAX];
 	char dir[DS_PATH_MAX];
@@ -336,6 +399,12 @@ static int check_log_path(const char *tmpl)
 			       strerror(errno));
 			return DR_EXIT_USAGE;
 		}
+		/* The shim appends (processes share the file): say so
+		 * rather than mix two runs silently. */
+		if (strstr(tmpl, "%p") == NULL)
+			dr_note(o, "warning: --log '%s' exists: this run's "
+				   "lines are appended to it (remove it first "
+				   "for a log of this run only)", path);
 		return 0;
 	}
 	if (access(dir, W_OK | X_OK) != 0) {
@@ -348,16 +417,17 @@ static int check_log_path(const char *tmpl)
 
 static int run_mode(const struct dr_opts *o, struct dr_launch *l)
 {
+	const struct dr_spawn spawn = { -1, -1, -1, false, 0, -1, -1 };
 	struct dr_result r;
 	int e;
 
 	if (o->log) {
 		/* dr_build_env already set DETSHIM_LOG (absolute). */
-		e = check_log_path(o->log);
+		e = check_log_path(o, o->log);
 		if (e)
 			return e;
 	}
-	e = dr_run_once(l, o->argv, -1, -1, -1, &r);
+	e = dr_run(l, o->argv, &spawn, &r);
 	if (e)
 		return e;
 	if (r.exec_errno) {
@@ -427,6 +497,10 @@ int main(int argc, char **argv)
 		return dr_cmd_report(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "diff") == 0)
 		return dr_cmd_diff(argc - 1, argv + 1);
+	if (argc == 2 && strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return DR_EXIT_OK;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return DR_EXIT_USAGE;

@@ -20,16 +20,26 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/types.h>
 
-/* Exit statuses of detrun itself (documented in docs/detrun.1). */
+/* Exit statuses of detrun itself (documented in docs/detrun.1).  None is
+ * timeout(1)'s 124 (or 137), so a wrapper's timeout stays told apart. */
 #define DR_EXIT_OK 0        /* success; --verify: runs identical */
 #define DR_EXIT_DIFFER 1    /* --verify / diff: runs differ */
 #define DR_EXIT_NODATA 2    /* nothing to compare / log unreadable */
-#define DR_EXIT_NOSHIM 124  /* the shim did not (or cannot) load */
+#define DR_EXIT_FAILED 3    /* --verify: a run exited non-zero, by a
+			     * signal, or left processes running */
+#define DR_EXIT_NOSHIM 122  /* the shim did not (or cannot) load */
 #define DR_EXIT_USAGE 125   /* bad command line, setup error */
 #define DR_EXIT_NOEXEC 126  /* command found but cannot be executed */
 #define DR_EXIT_NOTFOUND 127 /* command not found */
+/* --verify stopped by SIGINT, SIGTERM or SIGHUP: 128 + the signal. */
+
+/* --bisect turns the shim's call hashes on (the bisect option's row in
+ * shim/config.c). */
+#define DR_HASH_CALLS_VAR "DETSHIM_HASH_CALLS"
+#define DR_LINGER_DEFAULT 60 /* --wait-timeout default, seconds */
 
 #define DR_VERIFY_MAX 1000  /* largest N accepted by --verify */
 #define DR_STR_(x) #x
@@ -59,7 +69,10 @@ enum dr_kind {
 	/* detrun's own options with a value: */
 	DR_STRING,      /* stored at dest */
 	DR_LIST,        /* --compare: appended to compare[] */
-	DR_RUNS         /* --verify N */
+	DR_RUNS,        /* --verify N */
+	DR_CMPLOG,      /* --compare-log MODE */
+	DR_ACCEPT,      /* --accept-status N */
+	DR_SECONDS      /* --wait-timeout S */
 };
 
 #define DR_NO_VAR ((size_t)-1)
@@ -87,6 +100,15 @@ extern const size_t dr_nflags;
 /* The variable of a mirrored option (aborts if the shim has none). */
 const char *dr_flag_var(const struct dr_flag *f);
 
+/* What of two logs is compared (--compare-log, docs/detrun.1):
+ *   off     nothing;
+ *   events  what the program produced and saw: every event, without
+ *           seq, pid values (also inside details), the program's own
+ *           seed beside the one used, fd numbers, addresses, timings
+ *           (logfile.c: norm_key); the default;
+ *   strict  every event and field as written, up to seq and pid values. */
+enum dr_cmp { DR_CMP_OFF, DR_CMP_EVENTS, DR_CMP_STRICT };
+
 struct dr_opts {
 	/* Values of the options that mirror a variable, by row of
 	 * dr_flags[]; NULL = not given (an inherited variable then passes
@@ -100,6 +122,13 @@ struct dr_opts {
 	bool verbose;           /* -v: print the environment given */
 	bool keep;              /* --keep: keep verify files when identical */
 	unsigned verify;        /* --verify N, 0 = plain run */
+	enum dr_cmp compare_log; /* --compare-log */
+	bool accept[256];       /* --accept-status N (0 always) */
+	unsigned linger_s;      /* --wait-timeout S */
+	bool progress;          /* --progress (default: on a terminal) */
+	bool stream;            /* --stream: run 1's output live */
+	bool json;              /* --json: the verdict as JSON */
+	bool bisect;            /* --bisect: hash GPU calls, align them */
 	const char **compare;   /* --compare items (stdout, stderr, FILE) */
 	size_t ncompare;
 	char **argv;            /* the command after "--" */
@@ -160,22 +189,41 @@ void dr_env_set(struct dr_launch *l, const char *name, const char *value);
  * kernel refuses.  No-op with --aslr. */
 void dr_aslr_setup(const struct dr_opts *o);
 
+/* How to run the command (dr_run). */
+struct dr_spawn {
+	int in_fd, out_fd, err_fd;  /* the command's stdin/out/err; -1: ours */
+	/* --verify: the command leads its own process group, every process
+	 * it leaves behind is waited for (detrun is their subreaper: set by
+	 * dr_verify), and dr_stop_signal stops them all: */
+	bool tree;
+	unsigned linger_s;      /* how long they may outlive the command */
+	int tee_out, tee_err;   /* >= 0: also copy stdout/stderr here live */
+};
+
 /* Result of one run of the command. */
 struct dr_result {
 	int status;             /* wait status */
 	bool loaded;            /* the shim signalled that it loaded */
 	char loaded_msg[64];    /* what it wrote ("detshim 0.1.0") */
 	int exec_errno;         /* nonzero: exec failed with this errno */
+	double wall_s;          /* until the command itself exited */
+	unsigned late;          /* tree: descendants that exited after it */
+	bool lingered;          /* tree: some were killed after linger_s */
+	int stopped;            /* tree: the stop signal that ended the run */
 };
 
+/* Set by SIGINT, SIGTERM, SIGHUP once dr_catch_stop has run. */
+extern volatile sig_atomic_t dr_stop_signal;
+void dr_catch_stop(void);
+
 /*
- * Run the command once: fork, redirect stdin/stdout/stderr to the given
- * fds when >= 0, exec, wait (forwarding SIGTERM/SIGHUP, ignoring
- * SIGINT/SIGQUIT like system(3)).  Returns 0 or a DR_EXIT_* status on an
+ * Run the command once: fork, redirect its stdin/stdout/stderr, exec,
+ * wait.  Run mode (!s->tree) forwards SIGTERM/SIGHUP and ignores
+ * SIGINT/SIGQUIT like system(3).  Returns 0 or a DR_EXIT_* status on an
  * internal failure (fork, pipe).
  */
-int dr_run_once(const struct dr_launch *l, char **argv, int in_fd,
-		int out_fd, int err_fd, struct dr_result *r);
+int dr_run(const struct dr_launch *l, char **argv, const struct dr_spawn *s,
+	   struct dr_result *r);
 
 /* Explain a run whose shim did not load; returns DR_EXIT_NOSHIM. */
 int dr_report_noshim(const struct dr_launch *l, const struct dr_result *r,
@@ -190,16 +238,24 @@ void dr_exit_like(int status) __attribute__((noreturn));
 struct dr_rec {
 	unsigned long seq;
 	long pid;
+	int v;                  /* schema version ("v"; 0 before it) */
 	char *src;
 	char *call;
 	char *action;
 	char *detail;
+	char **fkeys, **fvals;  /* other keys, in line order; string values
+				 * decoded, others as written */
+	size_t nf;
 	unsigned line;          /* line number in its file */
 };
 
 /* One process of a log: its records in file order. */
 struct dr_proc {
 	long pid;
+	char *id;               /* init record's id= (its place in the
+				 * process tree), NULL if none (a fork
+				 * child without exec) */
+	char *prog;             /* init record's prog=, or NULL */
 	struct dr_rec *recs;
 	size_t n, cap;
 };
@@ -220,23 +276,50 @@ struct dr_log {
 int dr_log_read(struct dr_log *lg, const char *path);
 void dr_log_free(struct dr_log *lg);
 
+/* A field of a record (a key beyond the line's own), or NULL. */
+const char *dr_rec_field(const struct dr_rec *r, const char *key);
+
 /* The source library a record's source belongs to ("libc", "libcudnn"). */
 const char *dr_src_library(const char *src);
 
+
+/* The first divergence of two logs. */
+struct dr_div {
+	enum { DR_DIV_NONE, DR_DIV_EVENT, DR_DIV_ONLY_A, DR_DIV_ONLY_B } kind;
+	size_t pa, pb;          /* process indices in a and b */
+	size_t ev;              /* DR_DIV_EVENT: index of the first differing
+				 * event (= the number of equal ones) */
+	size_t order_only;      /* processes with the same events in another
+				 * order (threads): not a divergence */
+};
+
 /*
- * Compare two logs process by process (processes matched by identical
- * event sequence first, then in order of first appearance; pid values,
- * also inside details, ignored).  Returns true if they are the same;
- * otherwise prints the first divergent event to f (each line prefixed
- * with indent) and returns false.
+ * Compare two logs process by process.  Processes are matched by their
+ * place in the process tree (the init record's id) first, then by
+ * identical event sequence, then by the same events in another order,
+ * then in order of first appearance.  Returns true if they are the same;
+ * *d gets the first divergence.
  */
 bool dr_log_compare(const struct dr_log *a, const struct dr_log *b,
-		    const char *name_a, const char *name_b, FILE *f,
-		    const char *indent);
+		    enum dr_cmp mode, struct dr_div *d);
+/* Print *d (each line prefixed with indent; names of the two logs). */
+void dr_div_print(const struct dr_log *a, const struct dr_log *b,
+		  const struct dr_div *d, const char *na, const char *nb,
+		  FILE *f, const char *indent);
+/* *d as one JSON object. */
+void dr_div_json(const struct dr_log *a, const struct dr_log *b,
+		 const struct dr_div *d, FILE *f);
+/* A digest of what mode compares: equal for logs dr_log_compare finds the
+ * same (0 for DR_CMP_OFF or a missing log). */
+uint64_t dr_log_digest(const struct dr_log *lg, enum dr_cmp mode);
+/* s as a JSON string, quoted. */
+void dr_json_str(FILE *f, const char *s);
 
 /* `detrun report [--json] LOG...` and `detrun diff A B`. Return exit
  * status. */
 int dr_cmd_report(int argc, char **argv);
+/* "events", "strict" (and "off" if allow_off) -> enum dr_cmp; -1 if none. */
+int dr_parse_cmp(const char *v, bool allow_off);
 int dr_cmd_diff(int argc, char **argv);
 
 /* ---- verify.c ---- */

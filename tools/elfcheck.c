@@ -334,6 +334,17 @@ static int check_loadable(const char *shim, const char *path, int depth)
 		fclose(f);
 		if (n < 1)
 			return 0;
+		if (access(interp, F_OK) != 0) {
+			dr_err("'%s': its interpreter '%s' (the #! line) does "
+			       "not exist", path, interp);
+			return DR_EXIT_NOTFOUND;
+		}
+		if (access(interp, X_OK) != 0) {
+			dr_err("'%s': its interpreter '%s' (the #! line) "
+			       "cannot be executed: %s", path, interp,
+			       strerror(errno));
+			return DR_EXIT_NOEXEC;
+		}
 		e = check_loadable(shim, interp, depth + 1);
 		if (e || n < 2 || strcmp(strrchr(interp, '/') ?
 					 strrchr(interp, '/') + 1 : interp,

@@ -8,16 +8,19 @@
  * same records up to pid values.  Records are grouped per process (pid)
  * in order of first appearance; seq is the per-process sequence number.
  *
- * Comparison ignores pid values, also inside details (a number equal to
- * a pid of the same log is read as "<pid>"), and seq (it only restates
- * the position).  Processes of two runs are matched by identical event
- * sequence first, so processes that start in a different order (forked
+ * Comparison ignores the pid and seq of each line (seq only restates the
+ * position), and by default what the program neither produced nor saw
+ * (norm_key).  Processes of two runs are matched by their place
+ * in the process tree (the init record's id=) first, then by identical
+ * event sequence, so processes that start in a different order (forked
  * workers) still match; two processes with the same events in another
  * order (threads) are reported as "order only", which is not a
- * divergence of results.
+ * divergence of results.  Keys a reader does not know are kept as
+ * fields (any JSON value), so a newer shim's lines still parse.
  */
 #include "detrun.h"
 #include "detshim.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -105,7 +108,94 @@ out_bad:
 	return NULL;
 }
 
-/* Parse one log line into r. Returns true on a detshim record. */
+/* Skip one JSON value of any kind at *p (a key detrun does not know: a
+ * newer shim's); true if it was well formed. */
+static bool skip_value(const char **p)
+{
+	const char *s = *p;
+	int depth = 0;
+
+	for (;;) {
+		skip_ws(&s);
+		if (*s == '"') {
+			char *v = parse_str(&s);
+
+			if (v == NULL)
+				return false;
+			free(v);
+		} else if (*s == '{' || *s == '[') {
+			depth++;
+			s++;
+			continue;
+		} else if (depth > 0 && (*s == '}' || *s == ']')) {
+			depth--;
+			s++;
+		} else {
+			size_t k = strspn(s, "0123456789+-.eEtrufalsn");
+
+			if (k == 0)
+				return false;
+			s += k;
+		}
+		skip_ws(&s);
+		while (depth > 0 && (*s == '}' || *s == ']')) {
+			depth--;
+			s++;
+			skip_ws(&s);
+		}
+		if (depth == 0)
+			break;
+		if (*s != ',' && *s != ':')
+			return false;
+		s++;
+	}
+	*p = s;
+	return true;
+}
+
+static void add_field(struct dr_rec *r, char *key, char *val)
+{
+	r->fkeys = realloc(r->fkeys, (r->nf + 1) * sizeof(char *));
+	r->fvals = realloc(r->fvals, (r->nf + 1) * sizeof(char *));
+	if (r->fkeys == NULL || r->fvals == NULL) {
+		dr_err("out of memory");
+		exit(DR_EXIT_USAGE);
+	}
+	r->fkeys[r->nf] = key;
+	r->fvals[r->nf] = val;
+	r->nf++;
+}
+
+static void free_rec(struct dr_rec *r)
+{
+	size_t i;
+
+	free(r->src);
+	free(r->call);
+	free(r->action);
+	free(r->detail);
+	for (i = 0; i < r->nf; i++) {
+		free(r->fkeys[i]);
+		free(r->fvals[i]);
+	}
+	free(r->fkeys);
+	free(r->fvals);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *dr_rec_field(const struct dr_rec *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->nf; i++)
+		if (strcmp(r->fkeys[i], key) == 0)
+			return r->fvals[i];
+	return NULL;
+}
+
+/* Parse one log line into r. Returns true on a detshim record.  Keys
+ * other than the line's own (v, seq, pid, src, call, action, detail) are
+ * kept as fields: strings decoded, other values as written. */
 static bool parse_line(const char *line, struct dr_rec *r)
 {
 	const char *p = line;
@@ -149,10 +239,12 @@ static bool parse_line(const char *line, struct dr_rec *r)
 			if (slot) {
 				free(*slot);
 				*slot = v;
+				free(key);
 			} else {
-				free(v);
+				add_field(r, key, v);
 			}
-		} else {
+		} else if (strcmp(key, "seq") == 0 || strcmp(key, "pid") == 0 ||
+			   strcmp(key, "v") == 0) {
 			char *end;
 			long long v = strtoll(p, &end, 10);
 
@@ -161,14 +253,27 @@ static bool parse_line(const char *line, struct dr_rec *r)
 				goto out_bad;
 			}
 			p = end;
-			if (strcmp(key, "seq") == 0)
+			if (key[0] == 's')
 				r->seq = (unsigned long)v;
-			else if (strcmp(key, "pid") == 0) {
+			else if (key[0] == 'v')
+				r->v = (int)v;
+			else {
 				r->pid = (long)v;
 				have_pid = true;
 			}
+			free(key);
+		} else {
+			const char *from = p;
+			char *raw;
+
+			if (!skip_value(&p)) {
+				free(key);
+				goto out_bad;
+			}
+			raw = dr_xmalloc((size_t)(p - from) + 1);
+			memcpy(raw, from, (size_t)(p - from));
+			add_field(r, key, raw);
 		}
-		free(key);
 		skip_ws(&p);
 		if (*p == ',') {
 			p++;
@@ -184,11 +289,7 @@ static bool parse_line(const char *line, struct dr_rec *r)
 		r->detail = dr_xstrdup("");
 	return true;
 out_bad:
-	free(r->src);
-	free(r->call);
-	free(r->action);
-	free(r->detail);
-	memset(r, 0, sizeof(*r));
+	free_rec(r);
 	return false;
 }
 
@@ -211,6 +312,24 @@ static struct dr_proc *proc_of(struct dr_log *lg, long pid)
 	memset(&lg->procs[lg->nprocs], 0, sizeof(*lg->procs));
 	lg->procs[lg->nprocs].pid = pid;
 	return &lg->procs[lg->nprocs++];
+}
+
+/* The init record's "id=HEX" (the process's place in the run's process
+ * tree, the same in every run: shim/init.c) and "prog=NAME" (last, to
+ * the end: a name may hold spaces). */
+static void config_ids(struct dr_proc *pr, const char *detail)
+{
+	const char *id = strstr(detail, " id=");
+	const char *prog = strstr(detail, " prog=");
+
+	if (id) {
+		size_t k = strspn(id + 4, "0123456789abcdef");
+
+		pr->id = dr_xmalloc(k + 1);
+		memcpy(pr->id, id + 4, k);
+	}
+	if (prog)
+		pr->prog = dr_xstrdup(prog + 6);
 }
 
 int dr_log_read(struct dr_log *lg, const char *path)
@@ -244,6 +363,10 @@ int dr_log_read(struct dr_log *lg, const char *path)
 		}
 		r.line = no;
 		pr = proc_of(lg, r.pid);
+		if (pr->id == NULL && strcmp(r.src, "process") == 0 &&
+		    strcmp(r.call, "init") == 0 &&
+		    strcmp(r.action, "config") == 0)
+			config_ids(pr, r.detail);
 		if (pr->n == pr->cap) {
 			pr->cap = pr->cap ? pr->cap * 2 : 32;
 			pr->recs = realloc(pr->recs, pr->cap * sizeof(r));
@@ -265,13 +388,11 @@ void dr_log_free(struct dr_log *lg)
 	size_t i, j;
 
 	for (i = 0; i < lg->nprocs; i++) {
-		for (j = 0; j < lg->procs[i].n; j++) {
-			free(lg->procs[i].recs[j].src);
-			free(lg->procs[i].recs[j].call);
-			free(lg->procs[i].recs[j].action);
-			free(lg->procs[i].recs[j].detail);
-		}
+		for (j = 0; j < lg->procs[i].n; j++)
+			free_rec(&lg->procs[i].recs[j]);
 		free(lg->procs[i].recs);
+		free(lg->procs[i].id);
+		free(lg->procs[i].prog);
 	}
 	free(lg->procs);
 	memset(lg, 0, sizeof(*lg));
@@ -316,22 +437,107 @@ static bool is_pid_of(const struct dr_log *lg, long v)
 	return false;
 }
 
-/* "src\x1fcall\x1faction\x1fdetail" with pid values replaced. */
-static char *norm_key(const struct dr_log *lg, const struct dr_rec *r)
+static bool is_alnum(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+	       (c >= 'A' && c <= 'Z');
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* Fields that are detshim's bookkeeping or the scheduler's, not what the
+ * program produced or saw: left out of an "events" comparison. */
+static bool field_ignored(const char *k)
+{
+	static const char *const exact[] = { "seed_program", "fd", "time",
+					     "elapsed" };
+	static const char *const suffix[] = { "_fd", "_ms", "_us", "_ns",
+					      "_time" };
+	size_t i, n = strlen(k);
+
+	for (i = 0; i < DS_ARRAY_SIZE(exact); i++)
+		if (strcmp(k, exact[i]) == 0)
+			return true;
+	for (i = 0; i < DS_ARRAY_SIZE(suffix); i++) {
+		size_t m = strlen(suffix[i]);
+
+		if (n > m && strcmp(k + n - m, suffix[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * "src\x1fcall\x1faction\x1ffields\x1fdetail", the form two runs'
+ * events are compared in (the pid and seq of the line never are).
+ * DR_CMP_EVENTS leaves out what the program did not produce or see: the
+ * fields of field_ignored, and in details the program's own seed of
+ * "seed=X -> Y" (Y, what the generator got, is compared), fd numbers
+ * ("fd=N", "fd N": they follow thread timing) and addresses ("=0x" and 8
+ * or more hex digits).  No detail of the shim's holds a pid, so numbers
+ * are compared as written: "len=4096" stays itself although a process
+ * of the run may have pid 4096.  DR_CMP_STRICT compares details as
+ * written but for numbers equal to a pid of the same log, read "<pid>"
+ * (a seed the program took from its pid).
+ */
+static char *norm_key(const struct dr_log *lg, const struct dr_rec *r,
+		      enum dr_cmp mode)
 {
 	size_t cap = strlen(r->src) + strlen(r->call) + strlen(r->action) +
-		     strlen(r->detail) * 2 + 16;
-	char *out = dr_xmalloc(cap);
+		     strlen(r->detail) * 2 + 32;
+	bool ev = mode == DR_CMP_EVENTS;
 	const char *d = r->detail;
-	size_t n;
+	char *out;
+	size_t n, i;
 
+	for (i = 0; i < r->nf; i++)
+		cap += strlen(r->fkeys[i]) + strlen(r->fvals[i]) + 2;
+	out = dr_xmalloc(cap);
 	n = (size_t)snprintf(out, cap, "%s\x1f%s\x1f%s\x1f", r->src, r->call,
 			     r->action);
+	for (i = 0; i < r->nf; i++)
+		if (!ev || !field_ignored(r->fkeys[i]))
+			n += (size_t)snprintf(out + n, cap - n, "%s=%s\x1e",
+					      r->fkeys[i], r->fvals[i]);
+	out[n++] = '\x1f';
 	while (*d) {
-		if (*d >= '0' && *d <= '9' &&
-		    (d == r->detail || !((d[-1] >= '0' && d[-1] <= '9') ||
-					 (d[-1] >= 'a' && d[-1] <= 'z') ||
-					 (d[-1] >= 'A' && d[-1] <= 'Z')))) {
+		bool start = d == r->detail || !is_alnum(d[-1]);
+
+		if (ev && start && strncmp(d, "seed=", 5) == 0) {
+			size_t k = strspn(d + 5, "0123456789");
+
+			if (k && strncmp(d + 5 + k, " -> ", 4) == 0) {
+				memcpy(out + n, "seed=<program> -> ", 18);
+				n += 18;
+				d += 5 + k + 4;
+				continue;
+			}
+		}
+		if (ev && start && (strncmp(d, "fd=", 3) == 0 ||
+				    strncmp(d, "fd ", 3) == 0) &&
+		    d[3] >= '0' && d[3] <= '9') {
+			memcpy(out + n, d, 3);
+			memcpy(out + n + 3, "<fd>", 4);
+			n += 7;
+			d += 3 + strspn(d + 3, "0123456789");
+			continue;
+		}
+		if (ev && d[0] == '=' && d[1] == '0' && d[2] == 'x') {
+			size_t k = 0;
+
+			while (is_hex(d[3 + k]))
+				k++;
+			if (k >= 8) {
+				memcpy(out + n, "=<addr>", 7);
+				n += 7;
+				d += 3 + k;
+				continue;
+			}
+		}
+		if (!ev && *d >= '0' && *d <= '9' && start) {
 			size_t k = strspn(d, "0123456789");
 
 			if (k < 12 && is_pid_of(lg, strtol(d, NULL, 10))) {
@@ -357,9 +563,10 @@ struct norm_proc {
 	size_t n;
 	int match;      /* index of the matched process in the other log */
 	bool order_only;
+	bool differs;   /* matched by id, but the events differ */
 };
 
-static struct norm_proc *normalise(const struct dr_log *lg)
+static struct norm_proc *normalise(const struct dr_log *lg, enum dr_cmp mode)
 {
 	struct norm_proc *np = dr_xmalloc((lg->nprocs + 1) * sizeof(*np));
 	size_t i, j;
@@ -370,7 +577,7 @@ static struct norm_proc *normalise(const struct dr_log *lg)
 		np[i].keys = dr_xmalloc((np[i].n + 1) * sizeof(char *));
 		np[i].match = -1;
 		for (j = 0; j < np[i].n; j++)
-			np[i].keys[j] = norm_key(lg, &lg->procs[i].recs[j]);
+			np[i].keys[j] = norm_key(lg, &lg->procs[i].recs[j], mode);
 	}
 	return np;
 }
@@ -404,6 +611,17 @@ static int cmp_str(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+static char **sorted_keys(const struct norm_proc *a)
+{
+	char **s = dr_xmalloc((a->n + 1) * sizeof(char *));
+
+	if (a->n) {
+		memcpy(s, a->keys, a->n * sizeof(char *));
+		qsort(s, a->n, sizeof(char *), cmp_str);
+	}
+	return s;
+}
+
 static bool same_multiset(const struct norm_proc *a,
 			  const struct norm_proc *b)
 {
@@ -413,12 +631,8 @@ static bool same_multiset(const struct norm_proc *a,
 
 	if (a->n != b->n)
 		return false;
-	sa = dr_xmalloc((a->n + 1) * sizeof(char *));
-	sb = dr_xmalloc((b->n + 1) * sizeof(char *));
-	memcpy(sa, a->keys, a->n * sizeof(char *));
-	memcpy(sb, b->keys, b->n * sizeof(char *));
-	qsort(sa, a->n, sizeof(char *), cmp_str);
-	qsort(sb, b->n, sizeof(char *), cmp_str);
+	sa = sorted_keys(a);
+	sb = sorted_keys(b);
 	for (i = 0; i < a->n && same; i++)
 		same = strcmp(sa[i], sb[i]) == 0;
 	free(sa);
@@ -426,10 +640,134 @@ static bool same_multiset(const struct norm_proc *a,
 	return same;
 }
 
+static void pair(struct norm_proc *na, size_t i, struct norm_proc *nb,
+		 size_t j)
+{
+	na[i].match = (int)j;
+	nb[j].match = (int)i;
+}
+
+bool dr_log_compare(const struct dr_log *a, const struct dr_log *b,
+		    enum dr_cmp mode, struct dr_div *d)
+{
+	struct norm_proc *na, *nb;
+	size_t i, j;
+
+	memset(d, 0, sizeof(*d));
+	if (mode == DR_CMP_OFF)
+		return true;
+	na = normalise(a, mode);
+	nb = normalise(b, mode);
+	/* 0. the same place in the process tree (the init record's id); a
+	 * pair whose events differ is the divergence. */
+	for (i = 0; i < a->nprocs; i++) {
+		if (a->procs[i].id == NULL)
+			continue;
+		for (j = 0; j < b->nprocs && na[i].match < 0; j++) {
+			if (nb[j].match >= 0 || b->procs[j].id == NULL ||
+			    strcmp(a->procs[i].id, b->procs[j].id) != 0)
+				continue;
+			pair(na, i, nb, j);
+			if (same_seq(&na[i], &nb[j]))
+				continue;
+			if (same_multiset(&na[i], &nb[j])) {
+				na[i].order_only = true;
+				d->order_only++;
+			} else {
+				na[i].differs = true;
+			}
+		}
+	}
+	/* 1. identical sequences; 2. same events in another order. */
+	for (i = 0; i < a->nprocs; i++)
+		for (j = 0; j < b->nprocs && na[i].match < 0; j++)
+			if (nb[j].match < 0 && same_seq(&na[i], &nb[j]))
+				pair(na, i, nb, j);
+	for (i = 0; i < a->nprocs; i++)
+		for (j = 0; j < b->nprocs && na[i].match < 0; j++)
+			if (nb[j].match < 0 && same_multiset(&na[i], &nb[j])) {
+				pair(na, i, nb, j);
+				na[i].order_only = true;
+				d->order_only++;
+			}
+	/* 3. the first process of a, in order of first appearance, that
+	 * has no match or differs from its own; else one of b's. */
+	for (i = 0; i < a->nprocs && d->kind == DR_DIV_NONE; i++) {
+		if (na[i].match >= 0 && !na[i].differs)
+			continue;
+		j = (size_t)na[i].match;
+		if (na[i].match < 0)
+			for (j = 0; j < b->nprocs && nb[j].match >= 0; j++)
+				;
+		d->pa = i;
+		if (j < b->nprocs) {
+			size_t k = 0;
+
+			while (k < na[i].n && k < nb[j].n &&
+			       strcmp(na[i].keys[k], nb[j].keys[k]) == 0)
+				k++;
+			d->kind = DR_DIV_EVENT;
+			d->pb = j;
+			d->ev = k;
+		} else {
+			d->kind = DR_DIV_ONLY_A;
+		}
+	}
+	for (j = 0; j < b->nprocs && d->kind == DR_DIV_NONE; j++)
+		if (nb[j].match < 0) {
+			d->kind = DR_DIV_ONLY_B;
+			d->pb = j;
+		}
+	free_norm(na, a->nprocs);
+	free_norm(nb, b->nprocs);
+	return d->kind == DR_DIV_NONE;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+uint64_t dr_log_digest(const struct dr_log *lg, enum dr_cmp mode)
+{
+	struct norm_proc *np;
+	uint64_t *ph, h = 0;
+	size_t i, k;
+
+	if (mode == DR_CMP_OFF || lg->missing)
+		return 0;
+	np = normalise(lg, mode);
+	ph = dr_xmalloc((lg->nprocs + 1) * sizeof(*ph));
+	/* Per process the multiset of its events, then the set of
+	 * processes: the same digest exactly when dr_log_compare finds no
+	 * divergence (up to hash collisions). */
+	for (i = 0; i < lg->nprocs; i++) {
+		char **s = sorted_keys(&np[i]);
+
+		ph[i] = 0;
+		for (k = 0; k < np[i].n; k++)
+			ph[i] = ds_hash_bytes(ph[i], s[k], strlen(s[k]) + 1);
+		free(s);
+	}
+	if (lg->nprocs)
+		qsort(ph, lg->nprocs, sizeof(*ph), cmp_u64);
+	for (i = 0; i < lg->nprocs; i++)
+		h = ds_hash_bytes(h, &ph[i], sizeof(ph[i]));
+	free(ph);
+	free_norm(np, lg->nprocs);
+	return h;
+}
+
+/* ------------------------------------------------------------------ */
+/* Showing a divergence. */
+
 static void print_rec(FILE *f, const char *indent, const char *name,
 		      const struct dr_rec *r)
 {
 	char esc[1024];
+	size_t i;
 
 	if (r == NULL) {
 		fprintf(f, "%s  %s: (no further event: the process ends)\n",
@@ -437,86 +775,150 @@ static void print_rec(FILE *f, const char *indent, const char *name,
 		return;
 	}
 	ds_json_escape(esc, sizeof(esc), 0, r->detail);
-	fprintf(f, "%s  %s: seq=%lu src=%s call=%s action=%s library=%s "
-		   "detail=\"%s\"\n", indent, name, r->seq, r->src, r->call,
-		r->action, dr_src_library(r->src), esc);
+	fprintf(f, "%s  %s: seq=%lu src=%s call=%s action=%s library=%s",
+		indent, name, r->seq, r->src, r->call, r->action,
+		dr_src_library(r->src));
+	for (i = 0; i < r->nf; i++)
+		fprintf(f, " %s=%s", r->fkeys[i], r->fvals[i]);
+	fprintf(f, " detail=\"%s\"\n", esc);
 }
 
-static void first_event_diff(const struct norm_proc *a, size_t ia,
-			     const struct norm_proc *b, size_t ib,
-			     const char *na, const char *nb, FILE *f,
-			     const char *indent)
+static void proc_text(char *buf, size_t cap, const struct dr_log *lg,
+		      size_t i)
 {
-	size_t i = 0;
+	const struct dr_proc *p = &lg->procs[i];
 
-	while (i < a->n && i < b->n && strcmp(a->keys[i], b->keys[i]) == 0)
-		i++;
-	fprintf(f, "%sfirst divergent event: event %zu of process #%zu "
-		   "(pid %ld) in %s and of process #%zu (pid %ld) in %s\n",
-		indent, i + 1, ia + 1, a->p->pid, na, ib + 1, b->p->pid, nb);
-	print_rec(f, indent, na, i < a->n ? &a->p->recs[i] : NULL);
-	print_rec(f, indent, nb, i < b->n ? &b->p->recs[i] : NULL);
-	if (i > 0)
-		fprintf(f, "%s  (the %zu events before it are the same)\n",
-			indent, i);
+	snprintf(buf, cap, "process #%zu (pid %ld%s%s)", i + 1, p->pid,
+		 p->prog ? ", " : "", p->prog ? p->prog : "");
 }
 
-bool dr_log_compare(const struct dr_log *a, const struct dr_log *b,
-		    const char *name_a, const char *name_b, FILE *f,
-		    const char *indent)
+void dr_div_print(const struct dr_log *a, const struct dr_log *b,
+		  const struct dr_div *d, const char *na, const char *nb,
+		  FILE *f, const char *indent)
 {
-	struct norm_proc *na = normalise(a);
-	struct norm_proc *nb = normalise(b);
-	size_t i, j, order_only = 0;
-	bool same = true;
+	char pa[320], pb[320];
+	const struct dr_proc *p, *q;
 
-	/* 1. identical sequences; 2. same events in another order. */
-	for (i = 0; i < a->nprocs; i++)
-		for (j = 0; j < b->nprocs && na[i].match < 0; j++)
-			if (nb[j].match < 0 && same_seq(&na[i], &nb[j])) {
-				na[i].match = (int)j;
-				nb[j].match = (int)i;
-			}
-	for (i = 0; i < a->nprocs; i++)
-		for (j = 0; j < b->nprocs && na[i].match < 0; j++)
-			if (nb[j].match < 0 && same_multiset(&na[i], &nb[j])) {
-				na[i].match = (int)j;
-				nb[j].match = (int)i;
-				na[i].order_only = true;
-				order_only++;
-			}
-	/* 3. the first unmatched pair, in order of first appearance. */
-	for (i = 0; i < a->nprocs && same; i++) {
-		if (na[i].match >= 0)
-			continue;
-		same = false;
-		for (j = 0; j < b->nprocs && nb[j].match >= 0; j++)
-			;
-		if (j < b->nprocs) {
-			first_event_diff(&na[i], i, &nb[j], j, name_a, name_b, f,
-					 indent);
-		} else {
-			fprintf(f, "%s%s has a process (#%zu, pid %ld, %zu "
-				   "events) that %s does not have:\n", indent,
-				name_a, i + 1, na[i].p->pid, na[i].n, name_b);
-			print_rec(f, indent, name_a,
-				  na[i].n ? &na[i].p->recs[0] : NULL);
-		}
+	switch (d->kind) {
+	case DR_DIV_NONE:
+		if (d->order_only)
+			fprintf(f, "%snote: %zu process(es) logged the same "
+				   "events in another order (threads); not a "
+				   "divergence\n", indent, d->order_only);
+		return;
+	case DR_DIV_EVENT:
+		p = &a->procs[d->pa];
+		q = &b->procs[d->pb];
+		proc_text(pa, sizeof(pa), a, d->pa);
+		proc_text(pb, sizeof(pb), b, d->pb);
+		fprintf(f, "%sfirst divergent event: event %zu of %s in %s and "
+			   "of %s in %s\n", indent, d->ev + 1, pa, na, pb, nb);
+		print_rec(f, indent, na, d->ev < p->n ? &p->recs[d->ev] : NULL);
+		print_rec(f, indent, nb, d->ev < q->n ? &q->recs[d->ev] : NULL);
+		if (d->ev > 0)
+			fprintf(f, "%s  (the %zu events before it are the "
+				   "same)\n", indent, d->ev);
+		return;
+	case DR_DIV_ONLY_A:
+	case DR_DIV_ONLY_B: {
+		bool in_a = d->kind == DR_DIV_ONLY_A;
+		const struct dr_log *lg = in_a ? a : b;
+		size_t i = in_a ? d->pa : d->pb;
+
+		p = &lg->procs[i];
+		proc_text(pa, sizeof(pa), lg, i);
+		fprintf(f, "%s%s has a %s, %zu events, that %s does not have:\n",
+			indent, in_a ? na : nb, pa, p->n, in_a ? nb : na);
+		print_rec(f, indent, in_a ? na : nb, p->n ? &p->recs[0] : NULL);
+		return;
 	}
-	for (j = 0; j < b->nprocs && same; j++) {
-		if (nb[j].match >= 0)
-			continue;
-		same = false;
-		fprintf(f, "%s%s has a process (#%zu, pid %ld, %zu events) "
-			   "that %s does not have:\n", indent, name_b, j + 1,
-			nb[j].p->pid, nb[j].n, name_a);
-		print_rec(f, indent, name_b, nb[j].n ? &nb[j].p->recs[0] : NULL);
 	}
-	if (same && order_only)
-		fprintf(f, "%snote: %zu process(es) logged the same events in "
-			   "another order (threads); not a divergence\n",
-			indent, order_only);
-	free_norm(na, a->nprocs);
-	free_norm(nb, b->nprocs);
-	return same;
+}
+
+void dr_json_str(FILE *f, const char *s)
+{
+	size_t cap = strlen(s) * 6 + 1;
+	char *buf = dr_xmalloc(cap);
+
+	ds_json_escape(buf, cap, 0, s);
+	fprintf(f, "\"%s\"", buf);
+	free(buf);
+}
+
+static void json_rec(FILE *f, const struct dr_rec *r)
+{
+	size_t i;
+
+	if (r == NULL) {
+		fprintf(f, "null");
+		return;
+	}
+	fprintf(f, "{\"seq\":%lu,\"src\":", r->seq);
+	dr_json_str(f, r->src);
+	fprintf(f, ",\"call\":");
+	dr_json_str(f, r->call);
+	fprintf(f, ",\"action\":");
+	dr_json_str(f, r->action);
+	fprintf(f, ",\"library\":");
+	dr_json_str(f, dr_src_library(r->src));
+	fprintf(f, ",\"fields\":{");
+	for (i = 0; i < r->nf; i++) {
+		fprintf(f, "%s", i ? "," : "");
+		dr_json_str(f, r->fkeys[i]);
+		fprintf(f, ":");
+		dr_json_str(f, r->fvals[i]);
+	}
+	fprintf(f, "},\"detail\":");
+	dr_json_str(f, r->detail);
+	fprintf(f, "}");
+}
+
+static void json_proc(FILE *f, const struct dr_log *lg, size_t i)
+{
+	const struct dr_proc *p = &lg->procs[i];
+
+	fprintf(f, "{\"index\":%zu,\"pid\":%ld,\"prog\":", i + 1, p->pid);
+	if (p->prog)
+		dr_json_str(f, p->prog);
+	else
+		fprintf(f, "null");
+	fprintf(f, ",\"events\":%zu}", p->n);
+}
+
+void dr_div_json(const struct dr_log *a, const struct dr_log *b,
+		 const struct dr_div *d, FILE *f)
+{
+	static const char *const kind[] = {
+		[DR_DIV_NONE] = "none", [DR_DIV_EVENT] = "event",
+		[DR_DIV_ONLY_A] = "process only in the first",
+		[DR_DIV_ONLY_B] = "process only in the second",
+	};
+
+	fprintf(f, "{\"kind\":\"%s\",\"order_only\":%zu", kind[d->kind],
+		d->order_only);
+	if (d->kind == DR_DIV_EVENT) {
+		const struct dr_proc *p = &a->procs[d->pa];
+		const struct dr_proc *q = &b->procs[d->pb];
+
+		fprintf(f, ",\"event\":%zu,\"same_before\":%zu,\"process\":[",
+			d->ev + 1, d->ev);
+		json_proc(f, a, d->pa);
+		fprintf(f, ",");
+		json_proc(f, b, d->pb);
+		fprintf(f, "],\"records\":[");
+		json_rec(f, d->ev < p->n ? &p->recs[d->ev] : NULL);
+		fprintf(f, ",");
+		json_rec(f, d->ev < q->n ? &q->recs[d->ev] : NULL);
+		fprintf(f, "]");
+	} else if (d->kind != DR_DIV_NONE) {
+		const struct dr_log *lg = d->kind == DR_DIV_ONLY_A ? a : b;
+		size_t i = d->kind == DR_DIV_ONLY_A ? d->pa : d->pb;
+
+		fprintf(f, ",\"process\":");
+		json_proc(f, lg, i);
+		fprintf(f, ",\"records\":[");
+		json_rec(f, lg->procs[i].n ? &lg->procs[i].recs[0] : NULL);
+		fprintf(f, "]");
+	}
+	fprintf(f, "}");
 }

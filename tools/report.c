@@ -1,5 +1,5 @@
 /*
- * report.c - `detrun report [--json] LOG...` (what the shim did, per
+ * report.c - `detrun report [--json|--markdown] LOG...` (what the shim did, per
  * source and library) and `detrun diff LOG1 LOG2` (the first divergent
  * event), both over logs read and compared by logfile.c.
  */
@@ -7,43 +7,118 @@
 #include "detshim.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ */
 /* detrun diff */
 
+static void diff_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: detrun diff [--json] [--compare-log=events|strict] LOG1 LOG2\n"
+"Print the first event where two detshim logs part (exit status 0: they\n"
+"agree, 1: they differ, 2: a log cannot be read or holds no records).\n"
+"  --json               one JSON object instead of text\n"
+"  --compare-log=MODE   events (default): what the program produced and\n"
+"                       saw; strict: every field as written but seq/pid\n");
+}
+
+/* "events" / "strict" (and for --verify "off") -> mode; -1 if neither. */
+int dr_parse_cmp(const char *v, bool allow_off)
+{
+	if (strcmp(v, "events") == 0)
+		return DR_CMP_EVENTS;
+	if (strcmp(v, "strict") == 0)
+		return DR_CMP_STRICT;
+	if (allow_off && strcmp(v, "off") == 0)
+		return DR_CMP_OFF;
+	return -1;
+}
+
 int dr_cmd_diff(int argc, char **argv)
 {
+	static const struct option lopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "compare-log", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum dr_cmp mode = DR_CMP_EVENTS;
 	struct dr_log a, b;
-	bool same;
-	int e;
+	struct dr_div d;
+	bool same, json = false;
+	int e, c, m;
 
-	if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-') {
-		dr_err("usage: detrun diff LOG1 LOG2");
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'c':
+			m = dr_parse_cmp(optarg, false);
+			if (m < 0) {
+				dr_err("diff: --compare-log '%s': events or "
+				       "strict", optarg);
+				return DR_EXIT_USAGE;
+			}
+			mode = (enum dr_cmp)m;
+			break;
+		case 'h':
+			diff_usage(stdout);
+			return DR_EXIT_OK;
+		default:
+			dr_err("diff: unknown option '%s'", argv[optind - 1]);
+			diff_usage(stderr);
+			return DR_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		diff_usage(stderr);
 		return DR_EXIT_USAGE;
 	}
+	argv += optind;
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	e = dr_log_read(&a, argv[1]);
+	e = dr_log_read(&a, argv[0]);
+	if (e) {
+		dr_err("cannot read '%s': %s", argv[0], strerror(-e));
+		return DR_EXIT_NODATA;
+	}
+	e = dr_log_read(&b, argv[1]);
 	if (e) {
 		dr_err("cannot read '%s': %s", argv[1], strerror(-e));
 		return DR_EXIT_NODATA;
 	}
-	e = dr_log_read(&b, argv[2]);
-	if (e) {
-		dr_err("cannot read '%s': %s", argv[2], strerror(-e));
-		return DR_EXIT_NODATA;
-	}
 	if (a.nrecs == 0 || b.nrecs == 0) {
 		dr_err("'%s' holds no detshim records",
-		       a.nrecs == 0 ? argv[1] : argv[2]);
+		       a.nrecs == 0 ? argv[0] : argv[1]);
 		return DR_EXIT_NODATA;
 	}
-	same = dr_log_compare(&a, &b, argv[1], argv[2], stdout, "");
-	if (same)
-		printf("logs agree: %zu processes, %zu events\n", a.nprocs,
-		       a.nrecs);
+	same = dr_log_compare(&a, &b, mode, &d);
+	if (json) {
+		printf("{\"v\":1,\"verdict\":\"%s\",\"compare_log\":\"%s\","
+		       "\"logs\":[", same ? "agree" : "differ",
+		       mode == DR_CMP_STRICT ? "strict" : "events");
+		dr_json_str(stdout, argv[0]);
+		printf(",");
+		dr_json_str(stdout, argv[1]);
+		printf("],\"processes\":[%zu,%zu],\"events\":[%zu,%zu],"
+		       "\"digest\":[\"%016llx\",\"%016llx\"],\"divergence\":",
+		       a.nprocs, b.nprocs, a.nrecs, b.nrecs,
+		       (unsigned long long)dr_log_digest(&a, mode),
+		       (unsigned long long)dr_log_digest(&b, mode));
+		dr_div_json(&a, &b, &d, stdout);
+		printf("}\n");
+	} else {
+		dr_div_print(&a, &b, &d, argv[0], argv[1], stdout, "");
+		if (same)
+			printf("logs agree: %zu processes, %zu events\n",
+			       a.nprocs, a.nrecs);
+	}
 	dr_log_free(&a);
 	dr_log_free(&b);
 	return same ? DR_EXIT_OK : DR_EXIT_DIFFER;
@@ -135,16 +210,6 @@ static char *pin_text(const char *detail)
 	return s;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	size_t cap = strlen(s) * 6 + 1;
-	char *buf = dr_xmalloc(cap);
-
-	ds_json_escape(buf, cap, 0, s);
-	fprintf(f, "\"%s\"", buf);
-	free(buf);
-}
-
 struct report {
 	struct tallies sources;   /* src -> total count (exit summary) */
 	struct tallies logged;    /* src -> logged lines */
@@ -176,7 +241,18 @@ static void report_collect(const struct dr_log *lg, struct report *rp)
 			if (strcmp(r->src, "process") == 0 &&
 			    strcmp(r->call, "init") == 0 &&
 			    strcmp(r->action, "config") == 0) {
-				tally_add(&rp->configs, "", r->detail, 1);
+				/* Grouped without the id (one per process). */
+				char *d = dr_xstrdup(r->detail);
+				char *id = strstr(d, " id=");
+
+				if (id) {
+					char *end = id + 4 + strspn(id + 4,
+						"0123456789abcdef");
+
+					memmove(id, end, strlen(end) + 1);
+				}
+				tally_add(&rp->configs, "", d, 1);
+				free(d);
 				continue;
 			}
 			tally_add(&rp->logged, r->src, "", 1);
@@ -313,9 +389,9 @@ static void json_tally_list(FILE *f, const char *name,
 	fprintf(f, ",\"%s\":[", name);
 	for (i = 0; i < ts->n; i++) {
 		fprintf(f, "%s{\"src\":", i ? "," : "");
-		json_str(f, ts->t[i].src);
+		dr_json_str(f, ts->t[i].src);
 		fprintf(f, ",\"%s\":", keyname);
-		json_str(f, ts->t[i].key);
+		dr_json_str(f, ts->t[i].key);
 		fprintf(f, ",\"n\":%lu}", ts->t[i].n);
 	}
 	fprintf(f, "]");
@@ -331,7 +407,7 @@ static void report_json(const struct dr_log *lg, const struct report *rp,
 	printf("{\"files\":[");
 	for (k = 0; k < nfiles; k++) {
 		printf("%s", k ? "," : "");
-		json_str(stdout, files[k]);
+		dr_json_str(stdout, files[k]);
 	}
 	printf("],\"records\":%zu,\"malformed\":%zu,\"processes\":%zu,"
 	       "\"pids\":[", lg->nrecs, lg->malformed, lg->nprocs);
@@ -340,7 +416,7 @@ static void report_json(const struct dr_log *lg, const struct report *rp,
 	printf("],\"config\":[");
 	for (i = 0; i < rp->configs.n; i++) {
 		printf("%s{\"detail\":", i ? "," : "");
-		json_str(stdout, rp->configs.t[i].key);
+		dr_json_str(stdout, rp->configs.t[i].key);
 		printf(",\"processes\":%lu}", rp->configs.t[i].n);
 	}
 	printf("],\"summary\":%s,\"sources\":{",
@@ -351,9 +427,9 @@ static void report_json(const struct dr_log *lg, const struct report *rp,
 		bool first = true;
 
 		printf("%s", i ? "," : "");
-		json_str(stdout, s);
+		dr_json_str(stdout, s);
 		printf(":{\"library\":");
-		json_str(stdout, dr_src_library(s));
+		dr_json_str(stdout, dr_src_library(s));
 		if (tally_has(&rp->sources, s))
 			printf(",\"count\":%lu", tally_get(&rp->sources, s, ""));
 		else
@@ -365,7 +441,7 @@ static void report_json(const struct dr_log *lg, const struct report *rp,
 				continue;
 			printf("%s", first ? "" : ",");
 			first = false;
-			json_str(stdout, rp->actions.t[j].key);
+			dr_json_str(stdout, rp->actions.t[j].key);
 			printf(":%lu", rp->actions.t[j].n);
 		}
 		printf("}}");
@@ -379,34 +455,82 @@ static void report_json(const struct dr_log *lg, const struct report *rp,
 	tally_free(&srcs);
 }
 
+/* A Markdown table for a CI job's summary page (--markdown). */
+static void report_markdown(const struct dr_log *lg, const struct report *rp,
+			    char **files, int nfiles)
+{
+	struct tallies srcs = { 0 };
+	size_t i, j;
+	int k;
+
+	printf("### detshim log:");
+	for (k = 0; k < nfiles; k++)
+		printf(" `%s`", files[k]);
+	printf("\n\n%zu records, %zu process%s%s.\n\n", lg->nrecs, lg->nprocs,
+	       lg->nprocs == 1 ? "" : "es",
+	       rp->have_totals ? "" : " (no exit summary: the program did "
+				      "not exit normally)");
+	printf("| source | library | calls | logged per action |\n");
+	printf("|---|---|---:|---|\n");
+	source_list(rp, &srcs);
+	for (i = 0; i < srcs.n; i++) {
+		const char *s = srcs.t[i].src;
+		bool first = true;
+
+		printf("| %s | %s | ", s, dr_src_library(s));
+		if (tally_has(&rp->sources, s))
+			printf("%lu", tally_get(&rp->sources, s, ""));
+		else
+			printf("-");
+		printf(" | ");
+		for (j = 0; j < rp->actions.n; j++)
+			if (strcmp(rp->actions.t[j].src, s) == 0) {
+				printf("%s%s=%lu", first ? "" : ", ",
+				       rp->actions.t[j].key, rp->actions.t[j].n);
+				first = false;
+			}
+		printf(" |\n");
+	}
+	printf("\n**Pinned environment:** %zu; **vetoed engines and "
+	       "algorithms:** %zu; **errors and missing symbols:** %zu.\n",
+	       rp->pins.n, rp->vetoes.n, rp->problems.n);
+	for (i = 0; i < rp->problems.n; i++)
+		printf("- %s `%s`\n", rp->problems.t[i].src,
+		       rp->problems.t[i].key);
+	tally_free(&srcs);
+}
+
 int dr_cmd_report(int argc, char **argv)
 {
 	struct dr_log lg;
 	struct report rp;
 	char **files = dr_xmalloc((size_t)argc * sizeof(char *));
-	bool json = false;
+	bool json = false, markdown = false;
 	int nfiles = 0;
 	int i, e;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
+		else if (strcmp(argv[i], "--markdown") == 0)
+			markdown = true;
 		else if (strcmp(argv[i], "-h") == 0 ||
 			 strcmp(argv[i], "--help") == 0) {
-			printf("Usage: detrun report [--json] LOG...\n"
+			printf("Usage: detrun report [--json|--markdown] "
+			       "LOG...\n"
 			       "Summarise detshim logs (several files, e.g. "
 			       "the %%p logs of one run, are read as one).\n");
 			return DR_EXIT_OK;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			dr_err("report: unknown option '%s' (usage: detrun "
-			       "report [--json] LOG...)", argv[i]);
+			       "report [--json|--markdown] LOG...)", argv[i]);
 			return DR_EXIT_USAGE;
 		} else
 			files[nfiles++] = argv[i];
 	}
 	if (nfiles == 0) {
 		dr_err("report: no log file given (usage: detrun report "
-		       "[--json] LOG...)");
+		       "[--json|--markdown] LOG...)");
 		return DR_EXIT_USAGE;
 	}
 	memset(&lg, 0, sizeof(lg));
@@ -425,8 +549,14 @@ int dr_cmd_report(int argc, char **argv)
 	}
 	memset(&rp, 0, sizeof(rp));
 	report_collect(&lg, &rp);
+	if (json && markdown) {
+		dr_err("report: --json or --markdown, not both");
+		return DR_EXIT_USAGE;
+	}
 	if (json)
 		report_json(&lg, &rp, files, nfiles);
+	else if (markdown)
+		report_markdown(&lg, &rp, files, nfiles);
 	else
 		report_text(&lg, &rp, nfiles);
 	tally_free(&rp.sources);

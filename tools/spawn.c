@@ -20,12 +20,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -218,11 +220,37 @@ void dr_aslr_setup(const struct dr_opts *o)
 /* Running. */
 
 static volatile sig_atomic_t child_pid;
+volatile sig_atomic_t dr_stop_signal;
 
 static void forward(int sig)
 {
 	if (child_pid > 0)
 		kill((pid_t)child_pid, sig);
+}
+
+static void note_stop(int sig)
+{
+	dr_stop_signal = sig;
+}
+
+void dr_catch_stop(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = note_stop; /* no SA_RESTART: waits return EINTR */
+	/* A signal detrun was started with ignored (nohup, a shell's
+	 * background job) stays ignored, as in a shell. */
+	for (i = 0; i < DS_ARRAY_SIZE(sigs); i++) {
+		struct sigaction old;
+
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 static void put_digits(char *at, int fd)
@@ -233,30 +261,168 @@ static void put_digits(char *at, int fd)
 	at[3] = (char)('0' + fd % 10);
 }
 
-int dr_run_once(const struct dr_launch *l, char **argv, int in_fd,
-		int out_fd, int err_fd, struct dr_result *r)
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Write all of buf to fd (a file or the terminal); errors are ignored: a
+ * closed terminal must not stop the run. */
+static void put_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+/* One read from a tee pipe into both fds; false at its end. */
+static bool tee_once(int from, int to_file, int to_tty)
+{
+	char buf[65536];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0)
+		return false;
+	put_all(to_file, buf, (size_t)n);
+	put_all(to_tty, buf, (size_t)n);
+	return true;
+}
+
+/*
+ * Tree mode (--verify): wait until the command and every process it left
+ * behind have exited.  The command leads its own process group and
+ * detrun is their subreaper (dr_verify), so orphans are reaped here too.
+ * Descendants still running linger_s seconds after the command exited
+ * are killed (r->lingered).  A stop signal (dr_stop_signal) sends
+ * SIGTERM to the group, SIGKILL 3 s later.  Tee pipes are copied as
+ * they fill.
+ */
+static void wait_tree(pid_t pid, const struct dr_spawn *s, int *tee_fd,
+		      double t0, struct dr_result *r)
+{
+	double t_done = 0, t_kill = 0;
+	bool done = false;
+	int killed = 0; /* 1: SIGTERM sent, 2: SIGKILL sent */
+	int to_file[2] = { s->out_fd, s->err_fd };
+	int to_tty[2] = { s->tee_out, s->tee_err };
+
+	for (;;) {
+		struct pollfd pf[2];
+		nfds_t np = 0;
+		int st, k;
+		pid_t w;
+		double t;
+
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (w == pid) {
+				r->status = st;
+				done = true;
+				t_done = now_s();
+				r->wall_s = t_done - t0;
+			} else if (done) {
+				r->late++;
+			}
+		}
+		if (w < 0 && errno == ECHILD)
+			break;
+		t = now_s();
+		if (dr_stop_signal && !r->stopped) {
+			r->stopped = dr_stop_signal;
+			kill(-pid, SIGTERM);
+			if (!done)
+				kill(pid, SIGTERM);
+			killed = 1;
+			t_kill = t;
+		}
+		if (done && !killed && t - t_done > (double)s->linger_s) {
+			r->lingered = true;
+			kill(-pid, SIGKILL);
+			killed = 2;
+			t_kill = t;
+		}
+		if (killed == 1 && t - t_kill > 3) {
+			kill(-pid, SIGKILL);
+			if (!done)
+				kill(pid, SIGKILL);
+			killed = 2;
+			t_kill = t;
+		}
+		if (killed == 2 && t - t_kill > 2)
+			break; /* left the group (setsid) and ignores us */
+		for (k = 0; k < 2; k++)
+			if (tee_fd[k] >= 0) {
+				pf[np].fd = tee_fd[k];
+				pf[np].events = POLLIN;
+				np++;
+			}
+		poll(pf, np, 20);
+		for (k = 0; k < 2; k++)
+			if (tee_fd[k] >= 0 && !tee_once(tee_fd[k], to_file[k],
+							 to_tty[k])) {
+				close(tee_fd[k]);
+				tee_fd[k] = -1;
+			}
+	}
+	if (!done)
+		r->wall_s = now_s() - t0;
+	for (int k = 0; k < 2; k++) {
+		if (tee_fd[k] < 0)
+			continue;
+		while (tee_once(tee_fd[k], to_file[k], to_tty[k]))
+			;
+		close(tee_fd[k]);
+	}
+}
+
+int dr_run(const struct dr_launch *l, char **argv, const struct dr_spawn *s,
+	   struct dr_result *r)
 {
 	struct sigaction ign, fwd, old_int, old_quit, old_term, old_hup;
 	int lp[2], ep[2];
+	int tp[2][2] = { { -1, -1 }, { -1, -1 } };
+	int tee_fd[2] = { -1, -1 };
 	ssize_t slot = env_find(l, DR_LOADED_VAR);
+	double t0;
 	pid_t pid;
 	ssize_t n;
-	int err;
+	int err, k;
 
 	memset(r, 0, sizeof(*r));
 	if (pipe2(lp, O_CLOEXEC) != 0 || pipe2(ep, O_CLOEXEC) != 0) {
 		dr_err("pipe: %s", strerror(errno));
 		return DR_EXIT_USAGE;
 	}
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	memset(&fwd, 0, sizeof(fwd));
-	fwd.sa_handler = forward;
-	sigaction(SIGINT, &ign, &old_int);
-	sigaction(SIGQUIT, &ign, &old_quit);
-	sigaction(SIGTERM, &fwd, &old_term);
-	sigaction(SIGHUP, &fwd, &old_hup);
+	for (k = 0; k < 2 && s->tree; k++)
+		if ((k ? s->tee_err : s->tee_out) >= 0 &&
+		    pipe2(tp[k], O_CLOEXEC) != 0) {
+			dr_err("pipe: %s", strerror(errno));
+			return DR_EXIT_USAGE;
+		}
+	if (!s->tree) {
+		/* Run mode: like system(3), forwarding SIGTERM/SIGHUP. */
+		memset(&ign, 0, sizeof(ign));
+		ign.sa_handler = SIG_IGN;
+		memset(&fwd, 0, sizeof(fwd));
+		fwd.sa_handler = forward;
+		sigaction(SIGINT, &ign, &old_int);
+		sigaction(SIGQUIT, &ign, &old_quit);
+		sigaction(SIGTERM, &fwd, &old_term);
+		sigaction(SIGHUP, &fwd, &old_hup);
+	}
 	fflush(NULL);
+	t0 = now_s();
 
 	pid = fork();
 	if (pid < 0) {
@@ -266,16 +432,26 @@ int dr_run_once(const struct dr_launch *l, char **argv, int in_fd,
 	if (pid == 0) {
 		int wfd;
 
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGQUIT, &old_quit, NULL);
+		if (s->tree) {
+			setpgid(0, 0);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGQUIT, SIG_DFL);
+		} else {
+			sigaction(SIGINT, &old_int, NULL);
+			sigaction(SIGQUIT, &old_quit, NULL);
+		}
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		if (in_fd >= 0)
-			dup2(in_fd, 0);
-		if (out_fd >= 0)
-			dup2(out_fd, 1);
-		if (err_fd >= 0)
-			dup2(err_fd, 2);
+		if (s->in_fd >= 0)
+			dup2(s->in_fd, 0);
+		if (tp[0][1] >= 0)
+			dup2(tp[0][1], 1);
+		else if (s->out_fd >= 0)
+			dup2(s->out_fd, 1);
+		if (tp[1][1] >= 0)
+			dup2(tp[1][1], 2);
+		else if (s->err_fd >= 0)
+			dup2(s->err_fd, 2);
 		/* The write end, inheritable, at the lowest free fd >= 10
 		 * (the same number in every run). */
 		wfd = fcntl(lp[1], F_DUPFD, 10);
@@ -287,16 +463,16 @@ int dr_run_once(const struct dr_launch *l, char **argv, int in_fd,
 		execve(l->exe, argv, l->envp);
 		if (errno == ENOEXEC) {
 			/* No #! line: run it with the shell, as execvp does. */
-			size_t k = 0;
+			size_t i = 0;
 			char **sh;
 
-			while (argv[k])
-				k++;
-			sh = calloc(k + 2, sizeof(char *));
+			while (argv[i])
+				i++;
+			sh = calloc(i + 2, sizeof(char *));
 			if (sh) {
 				sh[0] = (char *)"/bin/sh";
 				sh[1] = (char *)l->exe;
-				memcpy(sh + 2, argv + 1, k * sizeof(char *));
+				memcpy(sh + 2, argv + 1, i * sizeof(char *));
 				execve("/bin/sh", sh, l->envp);
 			}
 			errno = ENOEXEC;
@@ -307,27 +483,39 @@ child_fail:
 		(void)n;
 		_exit(DR_EXIT_NOTFOUND);
 	}
+	if (s->tree)
+		setpgid(pid, pid); /* either side may run first */
 	child_pid = pid;
 	close(lp[1]);
 	close(ep[1]);
+	for (k = 0; k < 2; k++)
+		if (tp[k][1] >= 0) {
+			close(tp[k][1]);
+			tee_fd[k] = tp[k][0];
+		}
 	do {
 		n = read(ep[0], &err, sizeof(err));
 	} while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)sizeof(err))
 		r->exec_errno = err;
 	close(ep[0]);
-	while (waitpid(pid, &r->status, 0) < 0) {
-		if (errno != EINTR) {
-			dr_err("waitpid: %s", strerror(errno));
-			r->status = 0;
-			break;
+	if (s->tree) {
+		wait_tree(pid, s, tee_fd, t0, r);
+	} else {
+		while (waitpid(pid, &r->status, 0) < 0) {
+			if (errno != EINTR) {
+				dr_err("waitpid: %s", strerror(errno));
+				r->status = 0;
+				break;
+			}
 		}
+		r->wall_s = now_s() - t0;
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
 	}
 	child_pid = 0;
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	sigaction(SIGHUP, &old_hup, NULL);
 
 	/* Never block here: without the shim, descendants of the command
 	 * may still hold the write end. */

@@ -17,8 +17,10 @@
  * put back in place at the end.
  */
 #include "detrun.h"
+#include "bisect.h"
 #include "learn.h"
 #include "detshim.h"
+#include "hash.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,16 +28,23 @@
 #include <fnmatch.h>
 #include <glob.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 struct run {
+	bool ran;        /* dr_run returned for it */
 	int status;      /* wait status */
+	double wall_s;
+	int stopped;     /* a stop signal ended it */
+	bool lingered;   /* descendants killed after --wait-timeout */
 	char **files;    /* --compare paths matched after this run, sorted */
 	size_t nfiles;
+	uint64_t dig_streams, dig_files, dig_log; /* what is compared */
 };
 
 struct verify {
@@ -45,7 +54,11 @@ struct verify {
 	bool keep;
 	const char **items;  /* what to compare besides status and log */
 	size_t nitems;
+	unsigned n;          /* runs asked for */
 	struct run *runs;    /* runs[1..N] */
+	struct dr_log *logs; /* logs[1..N], read after each run */
+	bool *nothing;       /* nothing[k]: no run wrote --compare item k */
+	char *bisect_json;   /* --bisect --json: dr_bisect's object */
 };
 
 /* ------------------------------------------------------------------ */
@@ -468,29 +481,27 @@ static unsigned compare_runs(struct verify *v, unsigned ra, unsigned rb,
 		free(label);
 	}
 	/* The logs. */
-	if (la->missing != lb->missing) {
+	if (v->o->compare_log == DR_CMP_OFF) {
+		/* not compared */
+	} else if (la->missing != lb->missing) {
 		NOTE_DIFF("log");
 		if (print)
 			printf("  log: written in run %u only\n",
 			       la->missing ? rb : ra);
 	} else if (!la->missing) {
-		char na[16], nb[16];
-		bool same;
+		struct dr_div d;
 
-		snprintf(na, sizeof(na), "run %u", ra);
-		snprintf(nb, sizeof(nb), "run %u", rb);
-		if (print) {
-			same = dr_log_compare(la, lb, na, nb, stdout, "  log: ");
-		} else {
-			FILE *devnull = fopen("/dev/null", "we");
-
-			same = dr_log_compare(la, lb, na, nb,
-					      devnull ? devnull : stderr, "");
-			if (devnull)
-				fclose(devnull);
-		}
-		if (!same)
+		if (!dr_log_compare(la, lb, v->o->compare_log, &d)) {
 			NOTE_DIFF("log");
+			if (print) {
+				char na[16], nb[16];
+
+				snprintf(na, sizeof(na), "run %u", ra);
+				snprintf(nb, sizeof(nb), "run %u", rb);
+				dr_div_print(la, lb, &d, na, nb, stdout,
+					     "  log: ");
+			}
+		}
 	}
 #undef NOTE_DIFF
 	return ndiff;
@@ -544,15 +555,101 @@ static int setup_dir(struct verify *v)
 	return 0;
 }
 
+/* A --log DIR used before: the run files of that verification go, so
+ * the directory holds this one's only (nothing else is touched). */
+static void remove_stale_runs(const struct verify *v)
+{
+	DIR *dp = opendir(v->dir);
+	struct dirent *de;
+
+	if (dp == NULL)
+		return;
+	while ((de = readdir(dp)) != NULL) {
+		char *p;
+
+		if (strncmp(de->d_name, "run-", 4) != 0 ||
+		    strspn(de->d_name + 4, "0123456789") != 4 ||
+		    de->d_name[8] != '.')
+			continue;
+		p = dr_xasprintf("%s/%s", v->dir, de->d_name);
+		remove_tree(p);
+		unlink(p);
+		free(p);
+	}
+	closedir(dp);
+}
+
+/* 64-bit digest of a file's bytes (0 if unreadable). */
+static uint64_t file_digest(const char *path)
+{
+	char buf[65536];
+	uint64_t h = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		h = ds_hash_bytes(h, buf, (size_t)n);
+	close(fd);
+	return h;
+}
+
+/* What the progress line and --json show of a run: a digest of each
+ * compared stream, one of its files together, and of its log. */
+static void run_digests(struct verify *v, unsigned i)
+{
+	struct run *run = &v->runs[i];
+	size_t k;
+
+	run->dig_streams = 0;
+	for (k = 0; k < v->nitems; k++) {
+		char *p;
+
+		if (!is_stream(v->items[k]))
+			continue;
+		p = run_path(v, i, v->items[k]);
+		run->dig_streams = ds_hash_bytes(run->dig_streams, p,
+						 0) ^ file_digest(p);
+		run->dig_streams = ds_mix64(run->dig_streams, k);
+		free(p);
+	}
+	run->dig_files = 0;
+	for (k = 0; k < run->nfiles; k++) {
+		char *p = stashed(v, i, run->files[k]);
+		uint64_t d = file_digest(p);
+
+		run->dig_files = ds_hash_bytes(run->dig_files, run->files[k],
+					       strlen(run->files[k]) + 1);
+		run->dig_files = ds_hash_bytes(run->dig_files, &d, sizeof(d));
+		free(p);
+	}
+	run->dig_log = dr_log_digest(&v->logs[i], v->o->compare_log);
+}
+
+static bool status_accepted(const struct dr_opts *o, int st)
+{
+	if (!WIFEXITED(st))
+		return false;
+	return WEXITSTATUS(st) == 0 || o->accept[WEXITSTATUS(st)];
+}
+
+static bool show_progress(const struct dr_opts *o)
+{
+	return !o->quiet && (o->progress || isatty(2));
+}
+
 static int one_run(struct verify *v, unsigned i)
 {
 	char *log = run_path(v, i, "log");
 	char *out = run_path(v, i, "stdout");
 	char *err = run_path(v, i, "stderr");
 	char *sub = run_path(v, i, "files");
+	struct dr_spawn sp;
 	struct dr_result r;
 	int in_fd, out_fd, err_fd, e;
 	struct run *run = &v->runs[i];
+	bool tty = show_progress(v->o) && isatty(2);
 
 	unlink(log);
 	remove_tree(sub);
@@ -566,8 +663,29 @@ static int one_run(struct verify *v, unsigned i)
 		e = DR_EXIT_USAGE;
 		goto out;
 	}
-	e = dr_run_once(v->l, v->o->argv, in_fd, out_fd, err_fd, &r);
+	memset(&sp, 0, sizeof(sp));
+	sp.in_fd = in_fd;
+	sp.out_fd = out_fd;
+	sp.err_fd = err_fd;
+	sp.tree = true;
+	sp.linger_s = v->o->linger_s;
+	/* --stream: run 1 live (on stderr when stdout carries --json). */
+	sp.tee_out = v->o->stream && i == 1 ? (v->o->json ? 2 : 1) : -1;
+	sp.tee_err = v->o->stream && i == 1 ? 2 : -1;
+	if (tty && !v->o->stream)
+		fprintf(stderr, "%s: run %u/%u: running...", dr_prog, i,
+			v->n);
+	e = dr_run(v->l, v->o->argv, &sp, &r);
+	if (tty && !v->o->stream)
+		fprintf(stderr, "\r\033[K");
 	if (e)
+		goto out;
+	run->ran = true;
+	run->status = r.status;
+	run->wall_s = r.wall_s;
+	run->stopped = r.stopped;
+	run->lingered = r.lingered;
+	if (r.stopped)
 		goto out;
 	if (r.exec_errno) {
 		dr_err("cannot execute '%s': %s", v->l->exe,
@@ -584,9 +702,28 @@ static int one_run(struct verify *v, unsigned i)
 		free(where);
 		goto out;
 	}
-	run->status = r.status;
 	run->files = match_files(v, &run->nfiles);
 	e = stash_files(v, run->files, run->nfiles, sub);
+	if (e)
+		goto out;
+	e = dr_log_read(&v->logs[i], log);
+	v->logs[i].path = NULL; /* log is freed below */
+	if (e && e != -ENOENT) {
+		dr_err("cannot read '%s': %s", log, strerror(-e));
+		e = DR_EXIT_USAGE;
+		goto out;
+	}
+	e = 0;
+	run_digests(v, i);
+	if (show_progress(v->o)) {
+		char st[64];
+
+		status_text(run->status, st, sizeof(st));
+		fprintf(stderr, "%s: run %u/%u: %s in %.2f s; output %016llx, "
+			"log %016llx\n", dr_prog, i, v->n, st, run->wall_s,
+			(unsigned long long)(run->dig_streams ^ run->dig_files),
+			(unsigned long long)run->dig_log);
+	}
 out:
 	if (in_fd >= 0)
 		close(in_fd);
@@ -628,28 +765,187 @@ static const char *seed_text(const struct dr_launch *l)
 	return "default (DETSHIM_SEED unset)";
 }
 
+/* The last lines of a run's stderr, each prefixed "  | ". */
+static void stderr_tail(const struct verify *v, unsigned i, FILE *f,
+			unsigned lines)
+{
+	char *p = run_path(v, i, "stderr");
+	FILE *in = fopen(p, "re");
+	char **ring = dr_xmalloc(lines * sizeof(char *));
+	char *line = NULL;
+	size_t cap = 0, n = 0, k;
+
+	if (in) {
+		while (getline(&line, &cap, in) > 0) {
+			free(ring[n % lines]);
+			ring[n % lines] = dr_xstrdup(line);
+			n++;
+		}
+		fclose(in);
+	}
+	if (n == 0)
+		fprintf(f, "  (its stderr, %s, is empty)\n", p);
+	else
+		fprintf(f, "  last %zu line%s of its stderr (%s):\n",
+			n < lines ? n : lines, n == 1 ? "" : "s", p);
+	for (k = n > lines ? n - lines : 0; k < n; k++) {
+		char *l = ring[k % lines];
+
+		l[strcspn(l, "\n")] = '\0';
+		fprintf(f, "  | %s\n", l);
+	}
+	for (k = 0; k < lines; k++)
+		free(ring[k]);
+	free(ring);
+	free(line);
+	free(p);
+}
+
+static const char *cmp_name(enum dr_cmp m)
+{
+	return m == DR_CMP_OFF ? "off" : m == DR_CMP_STRICT ? "strict"
+							    : "events";
+}
+
+/* The verdict as one JSON object (--json). */
+static void verdict_json(struct verify *v, const char *verdict,
+			 unsigned upto, unsigned first_bad, unsigned failed,
+			 int stopped)
+{
+	const struct dr_opts *o = v->o;
+	unsigned i;
+	char **a;
+
+	printf("{\"v\":1,\"verdict\":\"%s\",\"command\":[", verdict);
+	for (a = o->argv; *a; a++) {
+		printf("%s", a == o->argv ? "" : ",");
+		dr_json_str(stdout, *a);
+	}
+	printf("],\"seed\":");
+	dr_json_str(stdout, seed_text(v->l));
+	printf(",\"compare_log\":\"%s\",\"runs_asked\":%u,\"runs\":[",
+	       cmp_name(o->compare_log), v->n);
+	for (i = 1; i <= upto; i++) {
+		const struct run *r = &v->runs[i];
+
+		if (!r->ran)
+			break;
+		printf("%s{\"run\":%u,", i > 1 ? "," : "", i);
+		if (r->stopped)
+			printf("\"exit\":null,\"signal\":null,\"stopped\":true");
+		else if (WIFEXITED(r->status))
+			printf("\"exit\":%d,\"signal\":null",
+			       WEXITSTATUS(r->status));
+		else
+			printf("\"exit\":null,\"signal\":%d",
+			       WIFSIGNALED(r->status) ? WTERMSIG(r->status)
+						      : -1);
+		printf(",\"wall_s\":%.3f,\"digests\":{\"output\":\"%016llx\","
+		       "\"files\":\"%016llx\",\"log\":\"%016llx\"}}",
+		       r->wall_s, (unsigned long long)r->dig_streams,
+		       (unsigned long long)r->dig_files,
+		       (unsigned long long)r->dig_log);
+	}
+	printf("]");
+	if (failed)
+		printf(",\"failed_run\":%u", failed);
+	if (stopped)
+		printf(",\"signal\":%d", stopped);
+	if (first_bad) {
+		char what[1024];
+		struct dr_div d;
+
+		compare_runs(v, 1, first_bad, false, what, sizeof(what),
+			     &v->logs[1], &v->logs[first_bad]);
+		printf(",\"first_divergence\":{\"run\":%u,\"items\":",
+		       first_bad);
+		dr_json_str(stdout, what);
+		printf(",\"log\":");
+		if (o->compare_log != DR_CMP_OFF &&
+		    !v->logs[1].missing && !v->logs[first_bad].missing &&
+		    !dr_log_compare(&v->logs[1], &v->logs[first_bad],
+				    o->compare_log, &d))
+			dr_div_json(&v->logs[1], &v->logs[first_bad], &d,
+				    stdout);
+		else
+			printf("null");
+		printf("}");
+	}
+	if (v->bisect_json) {
+		printf(",\"bisect\":%s", v->bisect_json);
+	}
+	printf(",\"run_dir\":");
+	if (v->keep)
+		dr_json_str(stdout, v->dir);
+	else
+		printf("null");
+	printf("}\n");
+}
+
+/* --bisect: align the runs' call hashes (tools/bisect.c). */
+static void run_bisect(struct verify *v, unsigned upto)
+{
+	const char **paths = dr_xmalloc((upto + 1) * sizeof(char *));
+	unsigned i;
+
+	for (i = 1; i <= upto; i++)
+		paths[i - 1] = run_path(v, i, "log");
+	if (v->o->json) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&buf, &len);
+
+		if (mem) {
+			dr_bisect(paths, (int)upto, mem, true);
+			fclose(mem);
+			if (len && buf[len - 1] == '\n')
+				buf[len - 1] = '\0';
+			v->bisect_json = buf;
+		}
+	} else {
+		dr_bisect(paths, (int)upto, stdout, false);
+	}
+	for (i = 1; i <= upto; i++)
+		free((char *)paths[i - 1]);
+	free(paths);
+}
+
 int dr_verify(const struct dr_opts *o, struct dr_launch *l)
 {
 	static const char *const default_items[] = { "stdout" };
 	struct verify v;
-	struct dr_log *logs;
 	unsigned n = o->verify, i, first_bad = 0, nbad = 0;
+	unsigned failed = 0;
 	char what[1024];
 	char st[64];
 	int e, rc = DR_EXIT_OK;
 	size_t k;
 	char **pre;
 	size_t npre;
+	const char *verdict;
 
 	memset(&v, 0, sizeof(v));
 	v.o = o;
 	v.l = l;
+	v.n = n;
 	v.items = o->ncompare ? o->compare : (const char **)default_items;
 	v.nitems = o->ncompare ? o->ncompare : 1;
 	v.runs = dr_xmalloc((n + 1) * sizeof(*v.runs));
+	v.logs = dr_xmalloc((n + 1) * sizeof(*v.logs));
+	v.nothing = dr_xmalloc(v.nitems * sizeof(*v.nothing));
 	e = setup_dir(&v);
 	if (e)
 		return e;
+	remove_stale_runs(&v);
+	/* Every process a run leaves behind is reparented to detrun and
+	 * waited for (spawn.c: wait_tree); a stop signal ends them all. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+		dr_note(o, "warning: cannot become the runs' subreaper (%s): "
+			   "processes that outlive a run's command are not "
+			   "waited for", strerror(errno));
+	dr_catch_stop();
+	if (o->bisect)
+		dr_env_set(l, DR_HASH_CALLS_VAR, "1");
 
 	/* Files from an earlier invocation: keep them, out of the way. */
 	pre = match_files(&v, &npre);
@@ -665,82 +961,75 @@ int dr_verify(const struct dr_opts *o, struct dr_launch *l)
 			return e;
 	}
 
-	for (i = 1; i <= n; i++) {
+	for (i = 1; i <= n && !dr_stop_signal; i++) {
 		e = one_run(&v, i);
 		if (e) {
 			dr_note(o, "run files kept in %s", v.dir);
 			return e;
 		}
-	}
-
-	logs = dr_xmalloc((n + 1) * sizeof(*logs));
-	for (i = 1; i <= n; i++) {
-		char *p = run_path(&v, i, "log");
-
-		e = dr_log_read(&logs[i], p);
-		if (e && e != -ENOENT) {
-			dr_err("cannot read '%s': %s", p, strerror(-e));
-			return DR_EXIT_USAGE;
+		if (v.runs[i].stopped)
+			break;
+		if (!status_accepted(o, v.runs[i].status) ||
+		    v.runs[i].lingered) {
+			failed = i;
+			break;
 		}
-		logs[i].path = NULL; /* p is freed below */
-		free(p);
 	}
+	if (dr_stop_signal) {
+		int sig = dr_stop_signal;
+
+		v.keep = true;
+		if (o->json)
+			verdict_json(&v, "interrupted", i <= n ? i : n, 0, 0,
+				     sig);
+		else
+			printf("%s: verify: %u runs of %s: INTERRUPTED by %s "
+			       "during run %u; its processes were stopped\n"
+			       "  runs kept in %s\n", dr_prog, n, o->argv[0],
+			       sig == SIGINT ? "INT" : sig == SIGTERM ? "TERM"
+			       : sig == SIGHUP ? "HUP" : "a signal",
+			       i <= n ? i : n, v.dir);
+		fflush(stdout);
+		return 128 + sig;
+	}
+	if (failed) {
+		const struct run *r = &v.runs[failed];
+
+		v.keep = true;
+		status_text(r->status, st, sizeof(st));
+		if (o->json) {
+			verdict_json(&v, "failed", failed, 0, failed, 0);
+		} else {
+			printf("%s: verify: %u runs of %s, seed %s: FAILED\n",
+			       dr_prog, n, o->argv[0], seed_text(l));
+			if (r->lingered)
+				printf("  run %u: processes it started were "
+				       "still running %u s after the command "
+				       "exited (%s); they were killed "
+				       "(--wait-timeout)\n", failed,
+				       o->linger_s, st);
+			else
+				printf("  run %u ended with %s; no further "
+				       "run was started (--accept-status N "
+				       "accepts an exit status)\n", failed, st);
+			stderr_tail(&v, failed, stdout, 20);
+			printf("  runs kept in %s\n", v.dir);
+		}
+		fflush(stdout);
+		return DR_EXIT_FAILED;
+	}
+
 	for (i = 2; i <= n; i++) {
-		if (compare_runs(&v, 1, i, false, what, sizeof(what), &logs[1],
-				 &logs[i]) == 0)
+		if (compare_runs(&v, 1, i, false, what, sizeof(what), &v.logs[1],
+				 &v.logs[i]) == 0)
 			continue;
 		if (first_bad == 0)
 			first_bad = i;
 		nbad++;
 	}
-
-	printf("detrun: verify: %u runs of %s, seed %s: %s\n", n, o->argv[0],
-	       seed_text(l), first_bad ? "DIFFER" : "IDENTICAL");
 	if (first_bad) {
 		rc = DR_EXIT_DIFFER;
-		printf("  run %u differs from run 1:\n", first_bad);
-		compare_runs(&v, 1, first_bad, true, what, sizeof(what),
-			     &logs[1], &logs[first_bad]);
-		for (i = first_bad + 1; i <= n && nbad > 1; i++)
-			if (compare_runs(&v, 1, i, false, what, sizeof(what),
-					 &logs[1], &logs[i]))
-				printf("  run %u also differs from run 1 in: "
-				       "%s\n", i, what);
 		v.keep = true;
-	} else {
-		status_text(v.runs[1].status, st, sizeof(st));
-		printf("  %s in every run\n", st);
-		for (k = 0; k < v.nitems; k++) {
-			struct stat sb;
-			char *p;
-
-			if (!is_stream(v.items[k]))
-				continue;
-			p = run_path(&v, 1, v.items[k]);
-			if (stat(p, &sb) == 0)
-				printf("  %s: identical (%lld bytes)\n",
-				       v.items[k], (long long)sb.st_size);
-			free(p);
-		}
-		for (k = 0; k < v.runs[1].nfiles; k++)
-			printf("  file %s: identical\n", v.runs[1].files[k]);
-		if (logs[1].missing)
-			printf("  log: none written (policy off, or a log "
-			       "path set in the config file)\n");
-		else
-			printf("  log: identical (%zu process%s, %zu events)\n",
-			       logs[1].nprocs, logs[1].nprocs == 1 ? "" : "es",
-			       logs[1].nrecs);
-		/* Order-only notes print here. */
-		for (i = 2; i <= n; i++) {
-			char na[16], nb[16];
-
-			snprintf(na, sizeof(na), "run 1");
-			snprintf(nb, sizeof(nb), "run %u", i);
-			if (!logs[1].missing && !logs[i].missing)
-				dr_log_compare(&logs[1], &logs[i], na, nb,
-					       stdout, "  log: ");
-		}
 	}
 	/* A --compare file that no run produced: nothing was compared. */
 	for (k = 0; k < v.nitems; k++) {
@@ -757,33 +1046,107 @@ int dr_verify(const struct dr_opts *o, struct dr_launch *l)
 						     FNM_PATHNAME | FNM_PERIOD) == 0;
 		}
 		if (!any) {
-			printf("  --compare '%s': no run wrote such a file; "
-			       "nothing to compare\n", v.items[k]);
+			v.nothing[k] = true;
 			if (rc == DR_EXIT_OK)
 				rc = DR_EXIT_NODATA;
 			v.keep = true;
 		}
 	}
+	if (o->bisect && o->json)
+		run_bisect(&v, n);
+	verdict = first_bad ? "DIFFER" : "IDENTICAL";
+	if (o->json) {
+		verdict_json(&v, first_bad ? "differ" : rc == DR_EXIT_NODATA
+				 ? "nodata" : "identical", n, first_bad, 0, 0);
+	} else {
+		printf("%s: verify: %u runs of %s, seed %s: %s\n", dr_prog, n,
+		       o->argv[0], seed_text(l), verdict);
+	}
+	if (first_bad && !o->json) {
+		printf("  run %u differs from run 1:\n", first_bad);
+		compare_runs(&v, 1, first_bad, true, what, sizeof(what),
+			     &v.logs[1], &v.logs[first_bad]);
+		if (o->compare_log != DR_CMP_OFF && !strstr(what, "log") &&
+		    !v.logs[1].missing)
+			printf("  log: identical: the difference comes from "
+			       "outside what detshim intercepts (clock, "
+			       "threads, files read; docs/TROUBLESHOOTING.md)\n");
+		for (i = first_bad + 1; i <= n && nbad > 1; i++)
+			if (compare_runs(&v, 1, i, false, what, sizeof(what),
+					 &v.logs[1], &v.logs[i]))
+				printf("  run %u also differs from run 1 in: "
+				       "%s\n", i, what);
+	} else if (!o->json) {
+		status_text(v.runs[1].status, st, sizeof(st));
+		printf("  %s in every run\n", st);
+		for (k = 0; k < v.nitems; k++) {
+			struct stat sb;
+			char *p;
+
+			if (!is_stream(v.items[k]))
+				continue;
+			p = run_path(&v, 1, v.items[k]);
+			if (stat(p, &sb) == 0)
+				printf("  %s: identical (%lld bytes)\n",
+				       v.items[k], (long long)sb.st_size);
+			free(p);
+		}
+		for (k = 0; k < v.runs[1].nfiles; k++)
+			printf("  file %s: identical\n", v.runs[1].files[k]);
+		if (o->compare_log == DR_CMP_OFF)
+			printf("  log: not compared (--compare-log=off)\n");
+		else if (v.logs[1].missing)
+			printf("  log: none written (policy off, or a log "
+			       "path set in the config file)\n");
+		else
+			printf("  log: identical (%zu process%s, %zu events%s)\n",
+			       v.logs[1].nprocs,
+			       v.logs[1].nprocs == 1 ? "" : "es",
+			       v.logs[1].nrecs, o->compare_log == DR_CMP_STRICT
+			       ? "; --compare-log=strict" : "");
+		/* Order-only notes print here. */
+		for (i = 2; i <= n; i++) {
+			struct dr_div d;
+
+			if (o->compare_log != DR_CMP_OFF &&
+			    !v.logs[1].missing && !v.logs[i].missing &&
+			    dr_log_compare(&v.logs[1], &v.logs[i],
+					   o->compare_log, &d) && d.order_only) {
+				dr_div_print(&v.logs[1], &v.logs[i], &d,
+					     "run 1", "", stdout, "  log: ");
+				break;
+			}
+		}
+	}
+	for (k = 0; k < v.nitems && !o->json; k++)
+		if (v.nothing[k])
+			printf("  --compare '%s': no run wrote such a file; "
+			       "nothing to compare\n", v.items[k]);
 	if (o->learn) { /* --learn FILE: tools/learn.c, docs/SEEDS.md */
 		const char **lp = dr_xmalloc(n * sizeof(*lp));
 		int nl;
 
 		for (i = 1; i <= n; i++)
 			lp[i - 1] = run_path(&v, i, "log");
-		nl = dr_learn(lp, (int)n, o->learn, stdout);
+		nl = dr_learn(lp, (int)n, o->learn,
+			      o->json ? stderr : stdout);
 		if (nl < 0)
 			rc = DR_EXIT_USAGE;
 		else
-			printf("  learn: %d site%s written to %s\n", nl,
-			       nl == 1 ? "" : "s", o->learn);
+			fprintf(o->json ? stderr : stdout,
+				"  learn: %d site%s written to %s\n", nl,
+				nl == 1 ? "" : "s", o->learn);
 		for (i = 0; i < n; i++)
 			free((char *)lp[i]);
 		free(lp);
 	}
+	if (o->bisect && !o->json)
+		run_bisect(&v, n);
 	restore_files(&v, n);
 	if (v.keep) {
-		printf("  runs kept in %s (run-NNNN.log, .stdout, .stderr, "
-		       ".files/)\n", v.dir);
+		if (!o->json)
+			printf("  runs kept in %s (run-NNNN.log, .stdout, "
+			       ".stderr, .files/)\n", v.dir);
 	} else {
 		for (i = 1; i <= n; i++) {
 			char *p = run_path(&v, i, "files");
@@ -795,7 +1158,9 @@ int dr_verify(const struct dr_opts *o, struct dr_launch *l)
 	}
 	fflush(stdout);
 	for (i = 1; i <= n; i++)
-		dr_log_free(&logs[i]);
-	free(logs);
+		dr_log_free(&v.logs[i]);
+	free(v.logs);
+	free(v.bisect_json);
+	free(v.nothing);
 	return rc;
 }

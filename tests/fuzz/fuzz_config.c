@@ -242,7 +242,7 @@ static bool json_line_ok(const char *line, size_t len)
 	const char *p = line, *end = line + len - 2; /* before "}\n" */
 	size_t k;
 
-	if (strncmp(line, "{\"seq\":", 7) != 0 || end[0] != '}')
+	if (strncmp(line, "{\"v\":1,\"seq\":", 13) != 0 || end[0] != '}')
 		return false;
 	for (k = 0; k < DS_ARRAY_SIZE(keys); k++) {
 		const char *q;

@@ -57,7 +57,7 @@ START_TEST(test_line_format)
 				      "getrandom", "replaced", NULL,
 				      "len=\"16\"");
 
-	ck_assert_str_eq(b, "{\"seq\":3,\"pid\":99,\"src\":\"getrandom\","
+	ck_assert_str_eq(b, "{\"v\":1,\"seq\":3,\"pid\":99,\"src\":\"getrandom\","
 			    "\"call\":\"getrandom\",\"action\":\"replaced\","
 			    "\"detail\":\"len=\\\"16\\\"\"}\n");
 	ck_assert_uint_eq(n, strlen(b));
@@ -71,7 +71,7 @@ START_TEST(test_line_format_fields)
 
 	ds_log_format_line(b, sizeof(b), 4, 7, "libc_rand", "srand", "mixed",
 			   "\"seed_program\":\"5\",\"seed_used\":\"9\"", "x");
-	ck_assert_str_eq(b, "{\"seq\":4,\"pid\":7,\"src\":\"libc_rand\","
+	ck_assert_str_eq(b, "{\"v\":1,\"seq\":4,\"pid\":7,\"src\":\"libc_rand\","
 			    "\"call\":\"srand\",\"action\":\"mixed\","
 			    "\"seed_program\":\"5\",\"seed_used\":\"9\","
 			    "\"detail\":\"x\"}\n");
