@@ -271,7 +271,7 @@ ten10 "a grandchild still logging after the command exits" sh -c '(sleep 0.3; he
 # rand_time also seeds srand48 from the microseconds: its own seed differs
 # in every run (time ^ pid may not: the two can change the same bits).
 t "strict log comparison sees the program's own seed" 1 "$D" --verify 2 --compare-log=strict -- "$T/rand_time"
-has "strict: the seed record" "src=(libc_rand|drand48) call=srand(48)? action=replaced-clock-like"
+has "strict: the seed record" "src=(libc_rand|drand48) call=srand(48)? action=replaced-volatile"
 t "events: the same program IDENTICAL" 0 "$D" --verify 2 -- "$T/rand_time"
 rm -f cnt
 t "--compare-log=off: logs not compared" 0 "$D" --verify 2 --compare-log=off -- "$T/detrun_branchy" cnt events
