@@ -38,10 +38,23 @@
 /* ------------------------------------------------------------------ */
 /* The per-thread ring of values the program obtained. */
 
-static __thread struct {
+struct prov_ring {
 	struct ds_prov_val v[DS_PROV_RING];
 	unsigned n;
-} ring __attribute__((tls_model("initial-exec")));
+};
+
+/* Two rings per thread: what the program's own image (the executable)
+ * got, and what every other object got.  A CUDA program reads the clock,
+ * then its first cuRAND call initialises the runtime, whose own clock
+ * reads would push the program's value out of a single ring before the
+ * seeding call judges it (measured on the H200: tv_nsec ^ getpid() in
+ * main went unrecognised, the same in a thread was caught). */
+static __thread struct prov_ring ring, ring_prog
+	__attribute__((tls_model("initial-exec")));
+
+/* The executable's mapped image [prog_lo, prog_lo + prog_span), set once
+ * at init (ds_seed_init); a span of 0 sends every value to ring. */
+static uintptr_t prog_lo, prog_span;
 
 /* A pointer declared nonnull that a program may still pass as NULL (the
  * kernel accepts gettimeofday(NULL, tz)): hide it from the optimiser. */
@@ -51,14 +64,21 @@ static inline bool given(const void *p)
 	return p != NULL;
 }
 
-static inline void note(enum ds_prov_kind kind, uint64_t a, uint64_t b)
+/* ra: the hook's return address (the caller), or NULL when unknown. */
+static inline void note_from(const void *ra, enum ds_prov_kind kind,
+			     uint64_t a, uint64_t b)
 {
-	unsigned i = ring.n++ % DS_PROV_RING;
+	struct prov_ring *rg = (uintptr_t)ra - prog_lo < prog_span ? &ring_prog
+								    : &ring;
+	unsigned i = rg->n++ % DS_PROV_RING;
 
-	ring.v[i].a = a;
-	ring.v[i].b = (uint32_t)b;
-	ring.v[i].kind = (uint32_t)kind;
+	rg->v[i].a = a;
+	rg->v[i].b = (uint32_t)b;
+	rg->v[i].kind = (uint32_t)kind;
 }
+
+/* In a hook: note what the hook's caller got. */
+#define note(kind, a, b) note_from(__builtin_return_address(0), kind, a, b)
 
 DS_LIBC_SYM(real_time, "time");
 DS_LIBC_SYM(real_gettimeofday, "gettimeofday");
@@ -188,13 +208,13 @@ void ds_prov_note_syscall(long nr, const long *a, long ret)
 	case SYS_getpid:
 	case SYS_gettid:
 	case SYS_getppid:
-		note(DS_PROV_ID, (uint64_t)ret, 0);
+		note_from(NULL, DS_PROV_ID, (uint64_t)ret, 0);
 		break;
 	case SYS_clock_gettime:
 		if (a[1]) {
 			const struct timespec *ts = (const void *)a[1];
 
-			note(DS_PROV_TS, (uint64_t)ts->tv_sec,
+			note_from(NULL, DS_PROV_TS, (uint64_t)ts->tv_sec,
 			     (uint64_t)ts->tv_nsec);
 		}
 		break;
@@ -202,13 +222,13 @@ void ds_prov_note_syscall(long nr, const long *a, long ret)
 		if (a[0]) {
 			const struct timeval *tv = (const void *)a[0];
 
-			note(DS_PROV_TV, (uint64_t)tv->tv_sec,
+			note_from(NULL, DS_PROV_TV, (uint64_t)tv->tv_sec,
 			     (uint64_t)tv->tv_usec);
 		}
 		break;
 #ifdef SYS_time
 	case SYS_time:
-		note(DS_PROV_SEC, (uint64_t)ret, 0);
+		note_from(NULL, DS_PROV_SEC, (uint64_t)ret, 0);
 		break;
 #endif
 	default:
@@ -240,17 +260,25 @@ static uint64_t read_tsc(void)
  * after it (the 64-bit rule's lower bound, seed_rules.c). */
 static uint64_t tsc_at_start;
 
+/* Append a ring's values to c, oldest first. */
+static void take(struct ds_seed_ctx *c, const struct prov_ring *rg)
+{
+	unsigned n = rg->n, i, k = n < DS_PROV_RING ? n : DS_PROV_RING;
+
+	for (i = 0; i < k; i++)
+		c->vals[c->nvals++] = rg->v[(n - k + i) % DS_PROV_RING];
+}
+
 static void gather(struct ds_seed_ctx *c, uint64_t tsc)
 {
 	struct timespec ts = { 0, 0 };
-	unsigned n = ring.n, i, k = n < DS_PROV_RING ? n : DS_PROV_RING;
 
 	memset(c, 0, sizeof(*c));
 	c->tsc = tsc;
 	c->tsc_start = tsc_at_start;
-	for (i = 0; i < k; i++)
-		c->vals[i] = ring.v[(n - k + i) % DS_PROV_RING];
-	c->nvals = k;
+	/* The other objects' values first, the program's last (newest). */
+	take(c, &ring);
+	take(c, &ring_prog);
 	c->ids[0] = (uint64_t)ds_sys_getpid();
 	c->ids[1] = (uint64_t)ds_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	c->ids[2] = (uint64_t)ds_syscall6(SYS_getppid, 0, 0, 0, 0, 0, 0);
@@ -382,8 +410,25 @@ static int build_id_of_main(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	int i;
 
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+
 	(void)size;
 	(void)arg;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t b = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (b < lo)
+			lo = b;
+		if (b + ph->p_memsz > hi)
+			hi = b + ph->p_memsz;
+	}
+	if (hi > lo) {
+		prog_lo = lo;
+		prog_span = hi - lo;
+	}
 	for (i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		const char *p, *end;

@@ -7,7 +7,7 @@
  * as the program gets them; these rules only compare.  Everything here
  * is pure: no allocation, no system call, async-signal-safe.
  *
- * The search is bounded: DS_PROV_RING records x a few bases each x the
+ * The search is bounded: DS_PROV_VALS records x a few bases each x the
  * ids x the operations x the odd constants, about 40 000 comparisons
  * (tens of microseconds) per seeding call.  The chance that an explicit
  * 32-bit seed matches one of them by accident is about 1e-5 per call
@@ -236,8 +236,8 @@ bool ds_seed_rule_values(uint64_t seed, unsigned width,
 {
 	static const char *const id_names[] = { "pid", "tid", "ppid", "id" };
 	struct judge j;
-	uint64_t ids[4 + DS_PROV_RING] = { 0 };
-	const char *id_name[4 + DS_PROV_RING] = { NULL };
+	uint64_t ids[4 + DS_PROV_VALS] = { 0 };
+	const char *id_name[4 + DS_PROV_VALS] = { NULL };
 	size_t nids = 0, i, k, r;
 
 	j.wmask = width >= 64 ? UINT64_MAX : (UINT64_C(1) << width) - 1;
@@ -249,7 +249,7 @@ bool ds_seed_rule_values(uint64_t seed, unsigned width,
 		rule[0] = '\0';
 
 	/* The ids: the caller's now, then any recorded, without repeats. */
-	for (i = 0; i < 4 + DS_PROV_RING; i++) {
+	for (i = 0; i < 4 + DS_PROV_VALS; i++) {
 		uint64_t v;
 
 		if (i < 4)

@@ -29,9 +29,12 @@ struct ds_prov_val {
 
 /* The values recorded per thread (newest last, ring order undone). */
 #define DS_PROV_RING 8
+/* A judgment sees two rings: the values the program's own image got and
+ * those every other object got (provenance.c). */
+#define DS_PROV_VALS (2 * DS_PROV_RING)
 
 struct ds_seed_ctx {
-	struct ds_prov_val vals[DS_PROV_RING]; /* oldest first */
+	struct ds_prov_val vals[DS_PROV_VALS]; /* oldest first */
 	size_t nvals;
 	uint64_t ids[4];   /* pid, tid, ppid of the caller now (0 = none) */
 	uint64_t now_ns;   /* CLOCK_REALTIME now */

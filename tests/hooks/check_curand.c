@@ -17,15 +17,17 @@ int curandSetGeneratorOrdering(void *g, int order);
 unsigned long long fake_curand_seed(const void *g);
 int fake_curand_ordering(const void *g);
 
-/* The seed of issue 16's CUDA target (tests/targets/cuda/curand_seed.cu):
- * tv_nsec ^ getpid(), set on a generator created in the calling thread. */
+/* The seed of the CUDA target tests/targets/cuda/curand_seed.cu:
+ * tv_nsec ^ getpid(), read before the generator is created in the
+ * calling thread; creating it reads the clock itself many times the
+ * first time (the fake stands for the CUDA runtime's initialisation). */
 static void *nsec_pid_seeded(void *arg)
 {
 	struct timespec ts;
 	void *g = NULL;
 
-	curandCreateGenerator(&g, 100);
 	clock_gettime(CLOCK_REALTIME, &ts);
+	curandCreateGenerator(&g, 100);
 	curandSetPseudoRandomGeneratorSeed(
 		g, (unsigned long long)ts.tv_nsec ^ (unsigned long long)getpid());
 	*(unsigned long long *)arg = fake_curand_seed(g);
