@@ -311,14 +311,17 @@ bool ds_seed_rule_address(uint64_t seed, const struct ds_seed_ctx *ctx,
 	uint64_t s32 = seed & M32;
 	size_t i;
 
-	/* A mapping below 4 GiB other than the heap is a non-PIE
-	 * executable's image (Debian's python3 at 0x400000) or a fixed
-	 * mapping: at the same address in every run, so a seed there
-	 * (random.seed(8675309)) is a number, not an address. */
+	/* Below 4 GiB only the heap and the stack count.  Anything else
+	 * there is a non-PIE executable's image (Debian's python3 at
+	 * 0x400000) or a fixed mapping: at the same address in every run,
+	 * so a seed there (random.seed(8675309)) is a number, not an
+	 * address.  The part below 4 GiB of a mapping that crosses it
+	 * counts no more: ASan's shadow gap runs from 0x8fff7000 to
+	 * 0x2008fff7000, and would take every 32-bit hash above it. */
 	if (seed >= 0x10000)
 		for (i = 0; i < n; i++)
 			if (seed >= r[i].lo && seed < r[i].hi &&
-			    (r[i].hi > M32 + 1 || r[i].stack_or_heap)) {
+			    (seed > M32 || r[i].stack_or_heap)) {
 				ds_fmt(rule, cap, "address");
 				return true;
 			}

@@ -186,6 +186,31 @@ START_TEST(test_address_rule_fixed_image)
 }
 END_TEST
 
+/* ASan's shadow gap crosses 4 GiB: a 32-bit hash above 0x8fff7000 is
+ * inside it and is still a number (an ASan build of rand_learn had half
+ * its /proc/self/stat hashes taken for addresses). */
+START_TEST(test_address_rule_mapping_across_4g)
+{
+	static const char maps[] =
+		"7fff8000-8fff7000 rw-p 00000000 00:00 0 \n"
+		"8fff7000-2008fff7000 ---p 00000000 00:00 0 \n"
+		"2008fff7000-10007fff8000 rw-p 00000000 00:00 0 \n";
+	struct ds_range r[8];
+	struct ds_seed_ctx c;
+	char rule[64];
+	size_t n = ds_parse_maps(maps, r, DS_ARRAY_SIZE(r));
+
+	ck_assert_uint_eq(n, 3);
+	memset(&c, 0, sizeof(c));
+	ck_assert(!ds_seed_rule_address(0x9abcdef0, &c, r, n, rule, sizeof(rule)));
+	ck_assert(!ds_seed_rule_address(0xfffffff0, &c, r, n, rule, sizeof(rule)));
+	ck_assert(!ds_seed_rule_address(0x80000010, &c, r, n, rule, sizeof(rule)));
+	ck_assert(ds_seed_rule_address(UINT64_C(0x100000040), &c, r, n, rule,
+				       sizeof(rule)));
+	ck_assert_str_eq(rule, "address");
+}
+END_TEST
+
 START_TEST(test_seeds_file)
 {
 	static const char file[] =
@@ -232,6 +257,7 @@ static Suite *make_seed_rules_suite(void)
 	tcase_add_test(t, test_no_provenance_no_rule);
 	tcase_add_test(t, test_address_rule_and_maps);
 	tcase_add_test(t, test_address_rule_fixed_image);
+	tcase_add_test(t, test_address_rule_mapping_across_4g);
 	tcase_add_test(t, test_seeds_file);
 	suite_add_tcase(s, t);
 	return s;
