@@ -372,25 +372,24 @@ DS_EXPORT ds_cublas_status cublasGemmEx(ds_cublas_handle h, int ta, int tb,
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmEx");
 	__typeof__(&cublasGemmEx) real = ds_sym_get(&real_cublasGemmEx);
+	struct ds_hc hc;
+	struct gemm g;
+	ds_cublas_status st;
+	bool on = false;
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
 	if (DS_UNLIKELY(ds_hash_calls_on())) {
-		struct gemm g = { ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
-				  ldb, ldc, 1, 0, 0, 0, false, ct, algo };
-		struct ds_hc hc;
-		bool on = gemm_begin(&hc, h, &g);
-		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
-					   lda, B, Bt, ldb, beta, C, Ct, ldc,
-					   ct, algo);
-
-		if (on)
-			gemm_end(&site, &hc, h, &g, st);
-		return st;
+		g = (struct gemm){ ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
+				   ldb, ldc, 1, 0, 0, 0, false, ct, algo };
+		on = gemm_begin(&hc, h, &g);
 	}
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
-		    Ct, ldc, ct, algo);
+	st = real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		  Ct, ldc, ct, algo);
+	if (on)
+		gemm_end(&site, &hc, h, &g, st);
+	return st;
 }
 
 DS_EXPORT ds_cublas_status cublasGemmEx_64(ds_cublas_handle h, int ta, int tb,
@@ -403,25 +402,24 @@ DS_EXPORT ds_cublas_status cublasGemmEx_64(ds_cublas_handle h, int ta, int tb,
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmEx_64");
 	__typeof__(&cublasGemmEx_64) real = ds_sym_get(&real_cublasGemmEx_64);
+	struct ds_hc hc;
+	struct gemm g;
+	ds_cublas_status st;
+	bool on = false;
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
 	if (DS_UNLIKELY(ds_hash_calls_on())) {
-		struct gemm g = { ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
-				  ldb, ldc, 1, 0, 0, 0, false, ct, algo };
-		struct ds_hc hc;
-		bool on = gemm_begin(&hc, h, &g);
-		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
-					   lda, B, Bt, ldb, beta, C, Ct, ldc,
-					   ct, algo);
-
-		if (on)
-			gemm_end(&site, &hc, h, &g, st);
-		return st;
+		g = (struct gemm){ ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
+				   ldb, ldc, 1, 0, 0, 0, false, ct, algo };
+		on = gemm_begin(&hc, h, &g);
 	}
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
-		    Ct, ldc, ct, algo);
+	st = real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		  Ct, ldc, ct, algo);
+	if (on)
+		gemm_end(&site, &hc, h, &g, st);
+	return st;
 }
 
 DS_EXPORT ds_cublas_status cublasGemmBatchedEx(ds_cublas_handle h, int ta,
@@ -438,26 +436,25 @@ DS_EXPORT ds_cublas_status cublasGemmBatchedEx(ds_cublas_handle h, int ta,
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmBatchedEx");
 	__typeof__(&cublasGemmBatchedEx) real =
 		ds_sym_get(&real_cublasGemmBatchedEx);
+	struct ds_hc hc;
+	struct gemm g;
+	ds_cublas_status st;
+	bool on = false;
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
 	if (DS_UNLIKELY(ds_hash_calls_on())) {
-		struct gemm g = { ta, tb, m, n, k, A, B, (void *)C, At, Bt,
-				  Ct, lda, ldb, ldc, batch, 0, 0, 0, true, ct,
-				  algo };
-		struct ds_hc hc;
-		bool on = gemm_begin(&hc, h, &g);
-		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
-					   lda, B, Bt, ldb, beta, C, Ct, ldc,
-					   batch, ct, algo);
-
-		if (on)
-			gemm_end(&site, &hc, h, &g, st);
-		return st;
+		g = (struct gemm){ ta, tb, m, n, k, A, B, (void *)C, At, Bt,
+				   Ct, lda, ldb, ldc, batch, 0, 0, 0, true, ct,
+				   algo };
+		on = gemm_begin(&hc, h, &g);
 	}
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
-		    Ct, ldc, batch, ct, algo);
+	st = real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		  Ct, ldc, batch, ct, algo);
+	if (on)
+		gemm_end(&site, &hc, h, &g, st);
+	return st;
 }
 
 DS_EXPORT ds_cublas_status cublasGemmBatchedEx_64(
@@ -469,26 +466,25 @@ DS_EXPORT ds_cublas_status cublasGemmBatchedEx_64(
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmBatchedEx_64");
 	__typeof__(&cublasGemmBatchedEx_64) real =
 		ds_sym_get(&real_cublasGemmBatchedEx_64);
+	struct ds_hc hc;
+	struct gemm g;
+	ds_cublas_status st;
+	bool on = false;
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
 	if (DS_UNLIKELY(ds_hash_calls_on())) {
-		struct gemm g = { ta, tb, m, n, k, A, B, (void *)C, At, Bt,
-				  Ct, lda, ldb, ldc, batch, 0, 0, 0, true, ct,
-				  algo };
-		struct ds_hc hc;
-		bool on = gemm_begin(&hc, h, &g);
-		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
-					   lda, B, Bt, ldb, beta, C, Ct, ldc,
-					   batch, ct, algo);
-
-		if (on)
-			gemm_end(&site, &hc, h, &g, st);
-		return st;
+		g = (struct gemm){ ta, tb, m, n, k, A, B, (void *)C, At, Bt,
+				   Ct, lda, ldb, ldc, batch, 0, 0, 0, true, ct,
+				   algo };
+		on = gemm_begin(&hc, h, &g);
 	}
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
-		    Ct, ldc, batch, ct, algo);
+	st = real(h, ta, tb, m, n, k, alpha, A, At, lda, B, Bt, ldb, beta, C,
+		  Ct, ldc, batch, ct, algo);
+	if (on)
+		gemm_end(&site, &hc, h, &g, st);
+	return st;
 }
 
 DS_EXPORT ds_cublas_status cublasGemmStridedBatchedEx(
@@ -500,26 +496,25 @@ DS_EXPORT ds_cublas_status cublasGemmStridedBatchedEx(
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmStridedBatchedEx");
 	__typeof__(&cublasGemmStridedBatchedEx) real =
 		ds_sym_get(&real_cublasGemmStridedBatchedEx);
+	struct ds_hc hc;
+	struct gemm g;
+	ds_cublas_status st;
+	bool on = false;
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
 	if (DS_UNLIKELY(ds_hash_calls_on())) {
-		struct gemm g = { ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
-				  ldb, ldc, batch, sA, sB, sC, false, ct,
-				  algo };
-		struct ds_hc hc;
-		bool on = gemm_begin(&hc, h, &g);
-		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
-					   lda, sA, B, Bt, ldb, sB, beta, C, Ct,
-					   ldc, sC, batch, ct, algo);
-
-		if (on)
-			gemm_end(&site, &hc, h, &g, st);
-		return st;
+		g = (struct gemm){ ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
+				   ldb, ldc, batch, sA, sB, sC, false, ct,
+				   algo };
+		on = gemm_begin(&hc, h, &g);
 	}
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
-		    beta, C, Ct, ldc, sC, batch, ct, algo);
+	st = real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
+		  beta, C, Ct, ldc, sC, batch, ct, algo);
+	if (on)
+		gemm_end(&site, &hc, h, &g, st);
+	return st;
 }
 
 DS_EXPORT ds_cublas_status cublasGemmStridedBatchedEx_64(
@@ -532,26 +527,25 @@ DS_EXPORT ds_cublas_status cublasGemmStridedBatchedEx_64(
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasGemmStridedBatchedEx_64");
 	__typeof__(&cublasGemmStridedBatchedEx_64) real =
 		ds_sym_get(&real_cublasGemmStridedBatchedEx_64);
+	struct ds_hc hc;
+	struct gemm g;
+	ds_cublas_status st;
+	bool on = false;
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	gemm_args(h, &ct, &algo, &site);
 	if (DS_UNLIKELY(ds_hash_calls_on())) {
-		struct gemm g = { ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
-				  ldb, ldc, batch, sA, sB, sC, false, ct,
-				  algo };
-		struct ds_hc hc;
-		bool on = gemm_begin(&hc, h, &g);
-		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, At,
-					   lda, sA, B, Bt, ldb, sB, beta, C, Ct,
-					   ldc, sC, batch, ct, algo);
-
-		if (on)
-			gemm_end(&site, &hc, h, &g, st);
-		return st;
+		g = (struct gemm){ ta, tb, m, n, k, A, B, C, At, Bt, Ct, lda,
+				   ldb, ldc, batch, sA, sB, sC, false, ct,
+				   algo };
+		on = gemm_begin(&hc, h, &g);
 	}
-	return real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
-		    beta, C, Ct, ldc, sC, batch, ct, algo);
+	st = real(h, ta, tb, m, n, k, alpha, A, At, lda, sA, B, Bt, ldb, sB,
+		  beta, C, Ct, ldc, sC, batch, ct, algo);
+	if (on)
+		gemm_end(&site, &hc, h, &g, st);
+	return st;
 }
 
 /* cublasSgemm_v2 (PyTorch's float matmul, docs/DESIGN.md §9.4): nothing to
@@ -565,22 +559,23 @@ DS_EXPORT ds_cublas_status cublasSgemm_v2(ds_cublas_handle h, int ta, int tb,
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasSgemm_v2");
 	__typeof__(&cublasSgemm_v2) real = ds_sym_get(&real_cublasSgemm_v2);
+	struct ds_hc hc;
+	struct gemm g;
+	ds_cublas_status st;
+	bool on = false;
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
 	if (DS_UNLIKELY(ds_hash_calls_on())) {
 		/* CUDA_R_32F everywhere, CUBLAS_COMPUTE_32F. */
-		struct gemm g = { ta, tb, m, n, k, A, B, C, 0, 0, 0, lda, ldb,
-				  ldc, 1, 0, 0, 0, false,
-				  DS_CUBLAS_COMPUTE_32F, DS_CUBLAS_GEMM_DEFAULT };
-		struct ds_hc hc;
-		bool on = gemm_begin(&hc, h, &g);
-		ds_cublas_status st = real(h, ta, tb, m, n, k, alpha, A, lda, B,
-					   ldb, beta, C, ldc);
-
-		if (on)
-			gemm_end(&site, &hc, h, &g, st);
-		return st;
+		g = (struct gemm){ ta, tb, m, n, k, A, B, C, 0, 0, 0, lda, ldb,
+				   ldc, 1, 0, 0, 0, false,
+				   DS_CUBLAS_COMPUTE_32F,
+				   DS_CUBLAS_GEMM_DEFAULT };
+		on = gemm_begin(&hc, h, &g);
 	}
-	return real(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+	st = real(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+	if (on)
+		gemm_end(&site, &hc, h, &g, st);
+	return st;
 }

@@ -245,7 +245,7 @@ static void generated(struct ds_site *site, struct ds_hc *hc,
 	__typeof__(&name) real = ds_sym_get(&real_##name);                   \
 	struct ds_hc hc;                                                     \
 	ds_curand_status st;                                                 \
-	bool on
+	bool on = false
 
 DS_EXPORT ds_curand_status curandGenerate(ds_curand_generator g,
 					  unsigned int *out, size_t n)
@@ -254,9 +254,8 @@ DS_EXPORT ds_curand_status curandGenerate(ds_curand_generator g,
 
 	if (real == NULL)
 		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	if (DS_LIKELY(!ds_hash_calls_on()))
-		return real(g, out, n);
-	on = ds_hc_begin(&hc, gen_stream(g));
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n);
 	if (on)
 		generated(&site, &hc, st, out, n, 4, "u32", "");
@@ -271,9 +270,8 @@ DS_EXPORT ds_curand_status curandGenerateLongLong(ds_curand_generator g,
 
 	if (real == NULL)
 		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	if (DS_LIKELY(!ds_hash_calls_on()))
-		return real(g, out, n);
-	on = ds_hc_begin(&hc, gen_stream(g));
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n);
 	if (on)
 		generated(&site, &hc, st, out, n, 8, "u64", "");
@@ -287,9 +285,8 @@ DS_EXPORT ds_curand_status curandGenerateUniform(ds_curand_generator g,
 
 	if (real == NULL)
 		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	if (DS_LIKELY(!ds_hash_calls_on()))
-		return real(g, out, n);
-	on = ds_hc_begin(&hc, gen_stream(g));
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n);
 	if (on)
 		generated(&site, &hc, st, out, n, 4, "R_32F", " uniform");
@@ -303,9 +300,8 @@ DS_EXPORT ds_curand_status curandGenerateUniformDouble(ds_curand_generator g,
 
 	if (real == NULL)
 		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	if (DS_LIKELY(!ds_hash_calls_on()))
-		return real(g, out, n);
-	on = ds_hc_begin(&hc, gen_stream(g));
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n);
 	if (on)
 		generated(&site, &hc, st, out, n, 8, "R_64F", " uniform");
@@ -320,9 +316,8 @@ DS_EXPORT ds_curand_status curandGenerateNormal(ds_curand_generator g,
 
 	if (real == NULL)
 		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	if (DS_LIKELY(!ds_hash_calls_on()))
-		return real(g, out, n, mean, sd);
-	on = ds_hc_begin(&hc, gen_stream(g));
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n, mean, sd);
 	if (on)
 		generated(&site, &hc, st, out, n, 4, "R_32F", " normal");
@@ -337,9 +332,8 @@ DS_EXPORT ds_curand_status curandGenerateNormalDouble(ds_curand_generator g,
 
 	if (real == NULL)
 		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	if (DS_LIKELY(!ds_hash_calls_on()))
-		return real(g, out, n, mean, sd);
-	on = ds_hc_begin(&hc, gen_stream(g));
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n, mean, sd);
 	if (on)
 		generated(&site, &hc, st, out, n, 8, "R_64F", " normal");
@@ -354,9 +348,8 @@ DS_EXPORT ds_curand_status curandGenerateLogNormal(ds_curand_generator g,
 
 	if (real == NULL)
 		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	if (DS_LIKELY(!ds_hash_calls_on()))
-		return real(g, out, n, mean, sd);
-	on = ds_hc_begin(&hc, gen_stream(g));
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n, mean, sd);
 	if (on)
 		generated(&site, &hc, st, out, n, 4, "R_32F", " log-normal");
@@ -370,9 +363,8 @@ DS_EXPORT ds_curand_status curandGenerateLogNormalDouble(
 
 	if (real == NULL)
 		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	if (DS_LIKELY(!ds_hash_calls_on()))
-		return real(g, out, n, mean, sd);
-	on = ds_hc_begin(&hc, gen_stream(g));
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n, mean, sd);
 	if (on)
 		generated(&site, &hc, st, out, n, 8, "R_64F", " log-normal");
@@ -387,9 +379,8 @@ DS_EXPORT ds_curand_status curandGeneratePoisson(ds_curand_generator g,
 
 	if (real == NULL)
 		return DS_CURAND_STATUS_NOT_INITIALIZED;
-	if (DS_LIKELY(!ds_hash_calls_on()))
-		return real(g, out, n, lambda);
-	on = ds_hc_begin(&hc, gen_stream(g));
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		on = ds_hc_begin(&hc, gen_stream(g));
 	st = real(g, out, n, lambda);
 	if (on)
 		generated(&site, &hc, st, out, n, 4, "u32", " poisson");

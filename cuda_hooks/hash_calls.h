@@ -11,24 +11,28 @@
  * stream.  Aligning two runs' events by (stream, ord) names the first
  * call whose inputs agreed and whose output did not.
  *
- * A hook uses it like this, in a function of its own that the hot path
- * reaches through one predictable branch:
+ * A hook uses it like this, so that the real function is called from
+ * one place and the mode costs one predictable branch when it is off
+ * (the test of `on` after the call is of a register, or folded into
+ * that branch by the compiler):
  *
- *	if (DS_UNLIKELY(ds_hash_calls_on()))
- *		return hashed_x(...);
+ *	struct ds_hc hc;
+ *	bool on = false;
  *	...
- *	static ... hashed_x(...)
- *	{
- *		struct ds_hc hc;
- *
- *		if (!ds_hc_begin(&hc, stream))
- *			return real(...);       (nested in another hashed call)
+ *	if (DS_UNLIKELY(ds_hash_calls_on()) && ds_hc_begin(&hc, stream)) {
+ *		on = true;
  *		ds_hc_in(&hc, a, a_bytes); ...   (ds_hc_matrix_bytes)
- *		st = real(...);
+ *	}
+ *	st = real(...);
+ *	if (on) {
  *		ds_hc_out(&hc, c, c_bytes); ...
  *		ds_hc_end(&site, &hc, st, what, why);
- *		return st;
  *	}
+ *	return st;
+ *
+ * What only the hashing needs (the stream from a getter, the buffers'
+ * description) is computed inside the first branch.  ds_hc_begin false:
+ * the call is nested in another hashed one, or there is no log.
  *
  * Nothing here ever dereferences a buffer: memory the driver does not
  * call device memory (host or managed memory, a bad pointer) is hashed as

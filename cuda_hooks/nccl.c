@@ -233,18 +233,23 @@ DS_EXPORT ds_nccl_result ncclAllReduce(const void *send, void *recv,
 	char what[120];
 	struct ds_hc hc;
 	ds_nccl_result st;
+	bool on = false;
 
 	if (real == NULL)
 		return DS_NCCL_SYSTEM_ERROR;
-	if (DS_LIKELY(!ds_hash_calls_on()) || !ds_hc_begin(&hc, stream))
-		return real(send, recv, count, type, op, comm, stream);
-	ds_hc_in(&hc, send, span(count, type, 1));
+	if (DS_UNLIKELY(ds_hash_calls_on()) && ds_hc_begin(&hc, stream)) {
+		on = true;
+		ds_hc_in(&hc, send, span(count, type, 1));
+	}
 	st = real(send, recv, count, type, op, comm, stream);
-	ds_fmt(what, sizeof(what), "count=%zu %s op=%s ranks=%d%s", count,
-	       type_name(type), op_name(op),
-	       comm_int(&real_ncclCommCount, comm),
-	       send == recv ? " in-place" : "");
-	collective_done(&site, &hc, st, recv, span(count, type, 1), what);
+	if (on) {
+		ds_fmt(what, sizeof(what), "count=%zu %s op=%s ranks=%d%s",
+		       count, type_name(type), op_name(op),
+		       comm_int(&real_ncclCommCount, comm),
+		       send == recv ? " in-place" : "");
+		collective_done(&site, &hc, st, recv, span(count, type, 1),
+				what);
+	}
 	return st;
 }
 
@@ -258,18 +263,23 @@ DS_EXPORT ds_nccl_result ncclReduceScatter(const void *send, void *recv,
 	char what[120];
 	struct ds_hc hc;
 	ds_nccl_result st;
-	int n;
+	bool on = false;
+	int n = 0;
 
 	if (real == NULL)
 		return DS_NCCL_SYSTEM_ERROR;
-	if (DS_LIKELY(!ds_hash_calls_on()) || !ds_hc_begin(&hc, stream))
-		return real(send, recv, count, type, op, comm, stream);
-	n = comm_int(&real_ncclCommCount, comm);
-	ds_hc_in(&hc, send, span(count, type, n));
+	if (DS_UNLIKELY(ds_hash_calls_on()) && ds_hc_begin(&hc, stream)) {
+		on = true;
+		n = comm_int(&real_ncclCommCount, comm);
+		ds_hc_in(&hc, send, span(count, type, n));
+	}
 	st = real(send, recv, count, type, op, comm, stream);
-	ds_fmt(what, sizeof(what), "recvcount=%zu %s op=%s ranks=%d", count,
-	       type_name(type), op_name(op), n);
-	collective_done(&site, &hc, st, recv, span(count, type, 1), what);
+	if (on) {
+		ds_fmt(what, sizeof(what), "recvcount=%zu %s op=%s ranks=%d",
+		       count, type_name(type), op_name(op), n);
+		collective_done(&site, &hc, st, recv, span(count, type, 1),
+				what);
+	}
 	return st;
 }
 
@@ -282,18 +292,23 @@ DS_EXPORT ds_nccl_result ncclAllGather(const void *send, void *recv,
 	char what[120];
 	struct ds_hc hc;
 	ds_nccl_result st;
-	int n;
+	bool on = false;
+	int n = 0;
 
 	if (real == NULL)
 		return DS_NCCL_SYSTEM_ERROR;
-	if (DS_LIKELY(!ds_hash_calls_on()) || !ds_hc_begin(&hc, stream))
-		return real(send, recv, count, type, comm, stream);
-	n = comm_int(&real_ncclCommCount, comm);
-	ds_hc_in(&hc, send, span(count, type, 1));
+	if (DS_UNLIKELY(ds_hash_calls_on()) && ds_hc_begin(&hc, stream)) {
+		on = true;
+		n = comm_int(&real_ncclCommCount, comm);
+		ds_hc_in(&hc, send, span(count, type, 1));
+	}
 	st = real(send, recv, count, type, comm, stream);
-	ds_fmt(what, sizeof(what), "sendcount=%zu %s ranks=%d", count,
-	       type_name(type), n);
-	collective_done(&site, &hc, st, recv, span(count, type, n), what);
+	if (on) {
+		ds_fmt(what, sizeof(what), "sendcount=%zu %s ranks=%d", count,
+		       type_name(type), n);
+		collective_done(&site, &hc, st, recv, span(count, type, n),
+				what);
+	}
 	return st;
 }
 
@@ -306,19 +321,23 @@ DS_EXPORT ds_nccl_result ncclReduce(const void *send, void *recv,
 	char what[120];
 	struct ds_hc hc;
 	ds_nccl_result st;
-	int rank;
+	bool on = false;
+	int rank = -1;
 
 	if (real == NULL)
 		return DS_NCCL_SYSTEM_ERROR;
-	if (DS_LIKELY(!ds_hash_calls_on()) || !ds_hc_begin(&hc, stream))
-		return real(send, recv, count, type, op, root, comm, stream);
-	rank = comm_int(&real_ncclCommUserRank, comm);
-	ds_hc_in(&hc, send, span(count, type, 1));
+	if (DS_UNLIKELY(ds_hash_calls_on()) && ds_hc_begin(&hc, stream)) {
+		on = true;
+		rank = comm_int(&real_ncclCommUserRank, comm);
+		ds_hc_in(&hc, send, span(count, type, 1));
+	}
 	st = real(send, recv, count, type, op, root, comm, stream);
-	ds_fmt(what, sizeof(what), "count=%zu %s op=%s root=%d rank=%d",
-	       count, type_name(type), op_name(op), root, rank);
-	collective_done(&site, &hc, st, rank == root ? recv : NULL,
-			span(count, type, 1), what);
+	if (on) {
+		ds_fmt(what, sizeof(what), "count=%zu %s op=%s root=%d rank=%d",
+		       count, type_name(type), op_name(op), root, rank);
+		collective_done(&site, &hc, st, rank == root ? recv : NULL,
+				span(count, type, 1), what);
+	}
 	return st;
 }
 
@@ -331,18 +350,23 @@ DS_EXPORT ds_nccl_result ncclBroadcast(const void *send, void *recv,
 	char what[120];
 	struct ds_hc hc;
 	ds_nccl_result st;
-	int rank;
+	bool on = false;
+	int rank = -1;
 
 	if (real == NULL)
 		return DS_NCCL_SYSTEM_ERROR;
-	if (DS_LIKELY(!ds_hash_calls_on()) || !ds_hc_begin(&hc, stream))
-		return real(send, recv, count, type, root, comm, stream);
-	rank = comm_int(&real_ncclCommUserRank, comm);
-	if (rank == root)
-		ds_hc_in(&hc, send, span(count, type, 1));
+	if (DS_UNLIKELY(ds_hash_calls_on()) && ds_hc_begin(&hc, stream)) {
+		on = true;
+		rank = comm_int(&real_ncclCommUserRank, comm);
+		if (rank == root)
+			ds_hc_in(&hc, send, span(count, type, 1));
+	}
 	st = real(send, recv, count, type, root, comm, stream);
-	ds_fmt(what, sizeof(what), "count=%zu %s root=%d rank=%d", count,
-	       type_name(type), root, rank);
-	collective_done(&site, &hc, st, recv, span(count, type, 1), what);
+	if (on) {
+		ds_fmt(what, sizeof(what), "count=%zu %s root=%d rank=%d",
+		       count, type_name(type), root, rank);
+		collective_done(&site, &hc, st, recv, span(count, type, 1),
+				what);
+	}
 	return st;
 }
