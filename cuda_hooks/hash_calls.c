@@ -147,14 +147,21 @@ void ds_hc_in(struct ds_hc *hc, const void *p, size_t n)
 	hc->in = hash_buffer(hc, hc->in, p, n);
 }
 
-void ds_hc_out(struct ds_hc *hc, const void *p, size_t n)
+/* Count an output; the first one of a call starts its output phase: the
+ * call has run since the inputs were read, so the stream is waited for
+ * again. */
+static void out_phase(struct ds_hc *hc)
 {
 	if (!hc->out_phase) {
-		/* The call has run since the inputs were read. */
 		hc->out_phase = true;
 		hc->waited = false;
 	}
 	hc->nout++;
+}
+
+void ds_hc_out(struct ds_hc *hc, const void *p, size_t n)
+{
+	out_phase(hc);
 	hc->out = hash_buffer(hc, hc->out, p, n);
 }
 
@@ -194,11 +201,7 @@ void ds_hc_in_array(struct ds_hc *hc, const void *const *array,
 void ds_hc_out_array(struct ds_hc *hc, const void *const *array,
 		     int64_t batch, size_t n)
 {
-	if (!hc->out_phase) {
-		hc->out_phase = true;
-		hc->waited = false;
-	}
-	hc->nout++;
+	out_phase(hc);
 	hash_array(hc, &hc->out, array, batch, n);
 }
 
