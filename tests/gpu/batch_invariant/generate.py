@@ -114,8 +114,9 @@ def hf_part(out):
         except Exception as e:  # noqa: BLE001
             out.error("hf B=%d" % b, e, B=b)
     del ref, ref_steps
+    # (the runs above warmed these sizes up)
     costs = [("generate B=%d, %d tokens" % (b, NEW), b, max(1, REPS - 1),
-              lambda b=b: gen(b, outputs=False)) for b in GEN_TIME]
+              lambda b=b: gen(b, outputs=False), False) for b in GEN_TIME]
     pb, pt = PREFILL
     ids = torch.randint(0, cfg.vocab_size, (pb, pt), generator=g).to(dev)
 
@@ -123,7 +124,7 @@ def hf_part(out):
         with torch.no_grad():
             return model(input_ids=ids, use_cache=False).logits
     costs.append(("HF prefill forward %d x %d tokens" % (pb, pt), pb, REPS + 2,
-                  prefill))
+                  prefill, True))
     return costs
 
 
@@ -198,7 +199,7 @@ def stack_part(out):
         with torch.no_grad():
             return model(x)
     return [("stack forward B=%d x %d tokens" % (b, STACK_T), b, REPS + 2,
-             lambda b=b: fwd(ids[:b])) for b in (1,) + STACK_BATCHES]
+             lambda b=b: fwd(ids[:b]), True) for b in (1,) + STACK_BATCHES]
 
 
 def main():
@@ -212,11 +213,12 @@ def main():
             costs += part(out)
         except Exception as e:  # noqa: BLE001 - one part, not the script
             out.error(name, e)
-    for what, b, reps, fn in costs:
+    for what, b, reps, fn, warm in costs:
         if out.over(what + " time", 3):
             continue
         try:
-            fn()  # warm-up at this size
+            if warm:
+                fn()  # at this size
             s = median_s(fn, reps)
             out.row("cost", what=what, B=b, s=s, reps=reps)
         except Exception as e:  # noqa: BLE001

@@ -309,7 +309,7 @@ def main():
         md += ["## Skipped and errors\n", "\n".join(notes) + "\n"]
     oc = read(os.path.join(raw, "ops_cost.out")).rstrip()
     if oc:
-        md += ["## tests/gpu/batch_invariant/ops_cost.py (profile)\n",
+        md += ["## ops_cost.py, under the profile\n",
                "```", oc[-6000:], "```\n"]
     with open(os.path.join(outdir, "summary.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(md))
