@@ -200,7 +200,7 @@ PYW
 			[ \$(grep -cE '^\| [28] \| — \| (\*\*equal\*\*|blocks from)' '$S') -eq 2 ]"
 	check "smoke: the profile ran under the shim (its log in raw/generate.log), wsonly set its switches" \
 		sh -c "grep -q '\"call\":\"init\",\"action\":\"config\"' '$W/bi/raw/generate.log' &&
-			grep -q 'allow_tf32=False' '$W/bi/raw/matmul.wsonly.jsonl' &&
+			grep -q '\"allow_fp16_reduced_precision_reduction=' '$W/bi/raw/matmul.wsonly.jsonl' &&
 			grep -qE '^Profile: (batch-invariant|DETSHIM_PROFILE=batch-invariant set, but)' '$S'"
 	REFUSE=1 DEVICE=cpu PYTHON=$W/py PLAN=" " sh "$BI/run.sh" "$B" "$W/bi2" >"$W/out" 2>"$W/err"
 	check "smoke: a shim that refuses DETSHIM_PROFILE: the profile runs without it, said so" \

@@ -175,8 +175,9 @@ def apply_wsonly():
     # torch >= 2.10 takes (allow_reduced, allow_splitk)
     put("allow_bf16_reduced_precision_reduction", (False, False), False)
     put("allow_fp16_reduced_precision_reduction", (False, False), False)
-    put("allow_tf32", False)
-    put("fp32_precision", "ieee")  # torch >= 2.9
+    # IEEE fp32 (TF32 is off by default; torch >= 2.9 has the new switch,
+    # and refuses a mix of it with the old allow_tf32 that disagrees)
+    put("fp32_precision", "ieee")
     if not CPU:
         try:
             torch.backends.cuda.preferred_blas_library("cublaslt")

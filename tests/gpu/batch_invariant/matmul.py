@@ -47,8 +47,8 @@ def main():
             try:
                 a, w, b = operands(dt, n, k)
                 ops[(name, n, k)] = (a, w)
-                for layout, f in (("linear", lambda x: F.linear(x, w)),
-                                  ("matmul", lambda x: x @ b)):
+                for layout, f in (("linear", lambda x, w=w: F.linear(x, w)),
+                                  ("matmul", lambda x, b=b: x @ b)):
                     ref = f(a[:1])
                     differ, first = [], None
                     for m in MS:
@@ -74,7 +74,8 @@ def main():
                     continue
                 try:
                     x = a[:m]
-                    us = harness.median_us(lambda: F.linear(x, w), REPS)
+                    us = harness.median_us(lambda x=x, w=w: F.linear(x, w),
+                                           REPS)
                     out.row("time", dtype=name, N=n, K=k, M=m, us=us,
                             reps=REPS)
                 except Exception as e:  # noqa: BLE001

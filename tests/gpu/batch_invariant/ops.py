@@ -141,7 +141,7 @@ def main():
             if out.over(w, 1):
                 continue
 
-            def fn(idx, ctx=ctx):
+            def fn(idx, ctx=ctx, q=q, k=k, v=v):
                 with ctx():
                     return sdpa(q[:idx], k[:idx], v[:idx], is_causal=causal)
             try:

@@ -307,10 +307,14 @@ def main():
           table(["run"] + SETUP_KEYS, setup)]
     if notes:
         md += ["## Skipped and errors\n", "\n".join(notes) + "\n"]
+    # ops_cost.py prints a Markdown section of its own
     oc = read(os.path.join(raw, "ops_cost.out")).rstrip()
     if oc:
-        md += ["## ops_cost.py, under the profile\n",
-               "```", oc[-6000:], "```\n"]
+        md += [oc[-8000:] + "\n"]
+    elif read(os.path.join(raw, "ops_cost.err")).strip():
+        md += ["## ops_cost.py failed\n", "```",
+               read(os.path.join(raw, "ops_cost.err")).rstrip()[-2000:],
+               "```\n"]
     with open(os.path.join(outdir, "summary.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(md))
 
