@@ -19,7 +19,7 @@
 # then ops_cost.py (the profile's reductions against ATen's, no shim, with
 # BUILD/python on PYTHONPATH), where that file exists and time is left (not
 # in the CPU smoke).
-# Bounded: TOTAL seconds in all (default 230); every step runs under
+# Bounded: TOTAL seconds in all (default 225); every step runs under
 # timeout with its share (S_MATMUL, S_OPS, S_GENERATE seconds), cut to what
 # is left of TOTAL; a script stops starting work 3 s before its share ends,
 # and writes each row when measured, so a step that is killed keeps what it
@@ -48,7 +48,7 @@ DEVICE=${DEVICE:-cuda}
 if [ "$DEVICE" = cpu ]; then
 	TOTAL=${TOTAL:-60}
 else
-	TOTAL=${TOTAL:-230}
+	TOTAL=${TOTAL:-225}
 fi
 S_MATMUL=${S_MATMUL:-30}
 S_OPS=${S_OPS:-22}
