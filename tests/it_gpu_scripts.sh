@@ -101,5 +101,113 @@ check "summarize: detshim 2/2 rows, ranks agreed, 1 draw per rank, busbw 0.75 of
 check "summarize: training row: 2/2 without, 1/2 with, every rank the same, ratio 1.20" \
 	grep -q '^| ddp_gpt | 2 | 2/2 | 1/2 | yes | 10.00 | 12.00 | 1.20 |' "$W/table"
 
+# ---- tests/gpu/batch_invariant/ (batch invariance on one GPU) ----------
+BI=tests/gpu/batch_invariant
+for f in "$BI"/harness.py "$BI"/matmul.py "$BI"/ops.py "$BI"/generate.py \
+	"$BI"/summary.py "$BI"/fake_hf/transformers/__init__.py; do
+	check "$f parses" "$PY" -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$f"
+done
+check "$BI/run.sh parses (sh -n)" sh -n "$BI/run.sh"
+
+# summary.py on rows written here (no torch): the cells of each table.
+mkdir -p "$W/bs/raw"
+cat >"$W/bs/raw/matmul.plain.jsonl" <<'ROWS'
+{"kind": "setup", "torch": "9.9", "cuda": "12.9", "cudnn": 1, "gpu": "G", "profile": "no shim"}
+{"kind": "bitwise", "dtype": "bf16", "N": 4096, "K": 4096, "layout": "linear", "checked": [1, 2, 64, 128], "differ": [64, 128], "first": "M=64: x"}
+{"kind": "time", "dtype": "bf16", "N": 4096, "K": 4096, "M": 8, "us": 32.0}
+{"kind": "done"}
+ROWS
+cat >"$W/bs/raw/matmul.profile.jsonl" <<'ROWS'
+{"kind": "bitwise", "dtype": "bf16", "N": 4096, "K": 4096, "layout": "linear", "checked": [1, 2, 64, 128], "differ": [], "first": null}
+{"kind": "time", "dtype": "bf16", "N": 4096, "K": 4096, "M": 8, "us": 64.0}
+ROWS
+printf '{"kind": "time", "dtype": "bf16", "N": 4096, "K"' >"$W/bs/raw/matmul.wsonly.jsonl" # cut by a kill
+cat >"$W/bs/raw/ops.plain.jsonl" <<'ROWS'
+{"kind": "op", "op": "softmax", "dtype": "bf16", "shape": "[B, 4096]", "backend": "-", "batches": [8, 32], "differ": {"32": "3 of 4096 differ"}}
+{"kind": "op", "op": "sdpa", "dtype": "bf16", "shape": "q", "backend": "flash", "batches": [8, 32], "differ": {}}
+ROWS
+cat >"$W/bs/raw/ops.profile.jsonl" <<'ROWS'
+{"kind": "op", "op": "softmax", "dtype": "bf16", "shape": "[B, 4096]", "backend": "-", "batches": [8, 32], "differ": {}}
+{"kind": "error", "what": "sdpa flash q", "op": "sdpa", "dtype": "bf16", "shape": "q", "backend": "flash", "error": "RuntimeError: no kernel"}
+ROWS
+cat >"$W/bs/raw/generate.plain.jsonl" <<'ROWS'
+{"kind": "hf_model", "transformers": "5.0", "attn": "sdpa", "layers": 12, "width": 768, "vocab": 50257, "prompt": 32, "new": 64}
+{"kind": "hf", "B": 8, "new": 64, "tokens_differ": 42, "first_token": 22, "source": "logits", "steps": 64, "steps_differ": 40, "first_step": 22, "first": "step 22: y"}
+{"kind": "stack", "B": 8, "layers": 6, "layers_differ": [2, 3], "first": "block 2: z", "logits": "5 differ"}
+{"kind": "cost", "what": "generate B=8, 64 tokens", "B": 8, "s": 1.0}
+ROWS
+cat >"$W/bs/raw/generate.profile.jsonl" <<'ROWS'
+{"kind": "hf", "B": 8, "new": 64, "tokens_differ": 0, "first_token": null, "source": "logits", "steps": 64, "steps_differ": 0, "first_step": null, "first": null}
+{"kind": "stack", "B": 8, "layers": 6, "layers_differ": [], "first": null, "logits": null}
+{"kind": "cost", "what": "generate B=8, 64 tokens", "B": 8, "s": 1.2}
+{"kind": "done"}
+ROWS
+printf 'matmul plain 0 5.0\nmatmul wsonly 124 30.0 timed out after 30 s\n' >"$W/bs/raw/steps.txt"
+"$PY" "$BI/summary.py" "$W/bs" 2>"$W/err"
+S=$W/bs/summary.md
+check "summary: GEMM row: plain from M=64, the profile invariant, wsonly (a cut line) a dash" \
+	grep -qF '| bf16 | 4096 × 4096 | linear | from M=64 (2 of 4 M) | **invariant** (4 M) | — |' "$S"
+check "summary: GEMM time 32.0 / 64.0 µs, ratio 2.00×" \
+	grep -qF '| bf16 | 4096 × 4096 | 8 | 32.0 | 64.0 | 2.00× | — | — |' "$S"
+check "summary: ops: a differing B named, an error cell kept in its row" \
+	sh -c "grep -qF '| softmax | bf16 | [B, 4096] | - | 8, 32 | differs at B=32 (B=32: 3 of 4096 differ) | **equal** |' '$S' &&
+		grep -qF '| sdpa | bf16 | q | flash | 8, 32 | **equal** | error: RuntimeError: no kernel |' '$S'"
+check "summary: HF generate: 42 tokens from 22 and 40 steps from 22 (plain), equal (profile)" \
+	grep -qF '| 8 | 42 of 64 differ, from position 22 | 40 of 64 steps differ, from step 22 | **equal** | **bitwise equal** (64 steps) |' "$S"
+check "summary: the hand-written stack and the cost ratio 1.20×" \
+	sh -c "grep -qF '| 8 | blocks from 2 differ; logits differ | **equal** (6 blocks, logits) |' '$S' &&
+		grep -qF '| generate B=8, 64 tokens | 1000.0 | 1200.0 | 1.20× |' '$S'"
+check "summary: the steps, a timed-out one marked unfinished; the versions line" \
+	sh -c "grep -qF '| matmul | wsonly | 124 | 30.0 | 0 | **no** | timed out after 30 s |' '$S' &&
+		grep -qF 'torch 9.9, CUDA 12.9, cuDNN 1, G, transformers 5.0' '$S'"
+
+# The CPU smoke (DEVICE=cpu: tiny sizes), with Debian's torch, under the
+# shim built here: four of run.sh's seven steps (about 15 s; all seven:
+# DEVICE=cpu PYTHON=/usr/bin/python3 sh tests/gpu/batch_invariant/run.sh
+# build /tmp/bi), the ops step of the profile failing on purpose before
+# Python starts.  Without transformers, the stand-in of fake_hf/.
+SYSPY=/usr/bin/python3
+if [ "${SANITIZE:-}" = asan ]; then
+	echo "skip the batch_invariant smoke under SANITIZE=asan"
+elif [ -x "$SYSPY" ] && "$SYSPY" -c 'import torch' 2>/dev/null; then
+	hfp=
+	"$SYSPY" -c 'import transformers' 2>/dev/null || hfp=$(pwd)/$BI/fake_hf
+	cat >"$W/py" <<PYW
+#!/bin/sh
+case "\$*" in *ops.py\ --config\ profile*) echo "planted failure" >&2; exit 7 ;; esac
+if [ -n "\${REFUSE:-}" ] && [ -n "\${DETSHIM_PROFILE:-}" ]; then
+	echo "detshim: DETSHIM_PROFILE: planted refusal" >&2
+	exit 2
+fi
+PYTHONPATH=$hfp exec $SYSPY "\$@"
+PYW
+	chmod +x "$W/py"
+	DEVICE=cpu PYTHON=$W/py PLAN="generate:profile ops:plain ops:profile matmul:wsonly" \
+		sh "$BI/run.sh" "$B" "$W/bi" >"$W/out" 2>"$W/err"
+	rc=$?
+	S=$W/bi/summary.md
+	check "smoke: run.sh exits 0 and writes summary.md with its three tables" \
+		sh -c "[ $rc -eq 0 ] && grep -q '^## 1. GEMM' '$S' && grep -q '^## 2. Ops' '$S' && grep -q '^## 3. A whole model' '$S'"
+	check "smoke: the failing step is named (rc 7), the three others finished" \
+		sh -c "grep -qE '^\| ops \| profile \| 7 \| .*failed: planted failure' '$S' &&
+			[ \$(grep -cE '^\| (generate \| profile|ops \| plain|matmul \| wsonly) \| 0 \| .* \| yes \|' '$S') -eq 3 ]"
+	check "smoke: wsonly GEMM rows for bf16 and fp32, each invariant or from an M" \
+		sh -c "[ \$(grep -cE '^\| (bf16|fp32) \| [0-9]+ × [0-9]+ \| (linear|matmul) \| — \| — \| (\*\*invariant\*\*|from M=)' '$S') -eq 8 ]"
+	check "smoke: ops: every plain cell measured, every profile cell a dash (its step failed)" \
+		sh -c "[ \$(grep -cE '^\| (softmax|log_softmax|sum|mean|layer_norm|rms_norm|sdpa) \| .* \| (\*\*equal\*\*|differs at B=[^|]*|error: [^|]*) \| — \|$' '$S') -ge 20 ]"
+	check "smoke: generate under the profile: HF rows B=2 and 8, the stack rows" \
+		sh -c "[ \$(grep -cE '^\| [28] \| — \| — \| (\*\*equal\*\*|[0-9]+ of)' '$S') -eq 2 ] &&
+			[ \$(grep -cE '^\| [28] \| — \| (\*\*equal\*\*|blocks from)' '$S') -eq 2 ]"
+	check "smoke: the profile ran under the shim (its log in raw/generate.log), wsonly set its switches" \
+		sh -c "grep -q '\"call\":\"init\",\"action\":\"config\"' '$W/bi/raw/generate.log' &&
+			grep -q '\"allow_fp16_reduced_precision_reduction=' '$W/bi/raw/matmul.wsonly.jsonl' &&
+			grep -qE '^Profile: (batch-invariant|DETSHIM_PROFILE=batch-invariant set, but)' '$S'"
+	REFUSE=1 DEVICE=cpu PYTHON=$W/py PLAN=" " sh "$BI/run.sh" "$B" "$W/bi2" >"$W/out" 2>"$W/err"
+	check "smoke: a shim that refuses DETSHIM_PROFILE: the profile runs without it, said so" \
+		sh -c "[ $? -eq 0 ] && grep -q '^Profile: the shim refused DETSHIM_PROFILE=batch-invariant (exit 2: detshim: DETSHIM_PROFILE: planted refusal)' '$W/bi2/summary.md'"
+else
+	echo "skip the batch_invariant smoke ($SYSPY without torch: apt-get install python3-torch)"
+fi
+
 echo "gpu scripts: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
