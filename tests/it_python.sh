@@ -270,14 +270,14 @@ except RuntimeError as e:
 	else
 		bad "batch-invariant reductions: close to the CPU kernels, a row's bits the same in batches of 1-33"
 	fi
-	for a in "batch-invariant enforce" "batch-invariant warn" "default enforce" \
-		"none none"; do
+	for a in "batch-invariant enforce" "batch-invariant enforce native_layer_norm" \
+		"batch-invariant warn" "default enforce" "none none"; do
 		if env PYTHONPATH="$B/python" "$PY" \
 			"$TOP/tests/python/check_batch_invariant_switches.py" $a \
 			>"$W/out" 2>"$W/err" && [ ! -s "$W/err" ]; then
-			ok "batch-invariant install() with profile, policy $a: $(cat "$W/out")"
+			ok "batch-invariant install() with profile, policy, added ops $a: $(cat "$W/out")"
 		else
-			bad "batch-invariant install() with profile, policy $a"
+			bad "batch-invariant install() with profile, policy, added ops $a"
 		fi
 	done
 	# The cost script the GPU run uses, in its tiny CPU form: it runs.

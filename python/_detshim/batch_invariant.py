@@ -8,7 +8,7 @@ When torch is first imported and the shim reports the profile, install():
    (preferred_blas_library), so that every matmul reaches the shim's
    cuBLASLt hook, which keeps one algorithm per shape whatever the batch
    (cuda_hooks/cublaslt.c); no reduced-precision or split-K reductions
-   for bf16 and fp16; no TF32 for cuBLAS and cuDNN (PINS);
+   for bf16 and fp16; no TF32 for cuBLAS and cuDNN (_pins() below);
 2. leaves on only the attention backends of SDPA_BACKENDS: FlashAttention
    chooses how many parts to split the KV length into from batch x heads
    against the number of SMs, so the sums of one row change with the
@@ -20,8 +20,14 @@ When torch is first imported and the shim reports the profile, install():
    number of rows.  Half and bfloat16 accumulate in float32, as ATen does,
    and are cast back.  The backward stays ATen's (the registration is for
    the CUDA key only; autograd is above it).  Each costs about 2 log2(D)
-   kernel launches for a row of D elements (tests/gpu/batch_invariant/
-   ops_cost.py measures them against ATen).
+   kernel launches for a row of D elements
+   (tests/gpu/batch_invariant/ops_cost.py measures them against ATen).
+   native_layer_norm has a replacement of the same kind, off by default.
+
+SDPA_BACKENDS and REDUCTIONS are the profile's two lists.  A program (or
+a measurement script) that wants others sets them before it imports
+torch: `import _detshim.batch_invariant as b; b.REDUCTIONS +=
+("native_layer_norm",)`; the module is there under the shim.
 
 Under policy warn nothing is changed and the same events read
 "would-pin" / "would-replace".  A program that sets any of these switches
@@ -198,12 +204,45 @@ def _log_softmax(self, dim, half_to_float):
     return _softmax_common(self, dim, half_to_float, True)
 
 
-# aten op.overload -> replacement
+def native_layer_norm(input, normalized_shape, weight, bias, eps):
+    """layer_norm over the trailing dims: mean and the biased variance by
+    sum-trees, rstd = rsqrt(var + eps); mean and rstd in the accumulation
+    dtype and shaped as ATen's CUDA kernel gives them to its backward."""
+    shape = list(normalized_shape)
+    axis = input.dim() - len(shape)
+    if not shape or axis < 0 or list(input.shape[axis:]) != shape:
+        raise RuntimeError(
+            "Given normalized_shape=%s, expected input with shape [*, %s], "
+            "but got input of size%s" % (shape, ", ".join(map(str, shape)),
+                                         list(input.shape)))
+    acc = _acc(input.dtype)
+    lead = list(input.shape[:axis])
+    n = 1
+    for k in shape:
+        n *= k
+    y = input.to(acc).reshape(lead + [n])
+    mean = _tree(y, torch.add, 0) / n
+    d = y - mean.unsqueeze(-1)
+    rstd = torch.rsqrt(_tree(d * d, torch.add, 0) / n + eps)
+    out = (d * rstd.unsqueeze(-1)).reshape(input.shape)
+    if weight is not None:
+        out = out * weight.to(acc)
+    if bias is not None:
+        out = out + bias.to(acc)
+    stat = lead + [1] * len(shape)
+    return out.to(input.dtype), mean.reshape(stat), rstd.reshape(stat)
+
+
+# aten op.overload -> replacement.  Registered: those named in REDUCTIONS.
+# native_layer_norm is off by default: ATen's CUDA kernel already reduces
+# each row in one block of a fixed size (tests/gpu/batch_invariant/ measures
+# whether that holds).
 REPLACEMENTS = {
     "sum.dim_IntList": sum_dim_IntList,
     "mean.dim": mean_dim,
     "_softmax": _softmax,
     "_log_softmax": _log_softmax,
+    "native_layer_norm": native_layer_norm,
 }
 
 

@@ -201,6 +201,52 @@ for name, mine, native in (
           lambda: mine(x3, 1, True),
           lambda: (_ for _ in ()).throw(RuntimeError("refused")))
 
+# native_layer_norm (registered only when named in REDUCTIONS): out, mean
+# and rstd against the CPU kernel; bfloat16 against float32 (mean and rstd
+# stay in float32, as ATen's CUDA kernel gives them).
+w8, b8 = torch.randn(7), torch.randn(7)
+w57 = torch.randn(5, 7)
+for dtype in (torch.float32, torch.float64):
+    x = x3.to(dtype)
+    for shape, w, b in (([7], w8, b8), ([7], None, None), ([7], w8, None),
+                        ([5, 7], w57, None), ([3, 5, 7], None, None)):
+        w_ = None if w is None else w.to(dtype)
+        b_ = None if b is None else b.to(dtype)
+        check("native_layer_norm %s %s w=%s b=%s" % (dtype, shape,
+                                                     w is not None,
+                                                     b is not None),
+              lambda: torch.stack([t.reshape(-1)[:20] for t in
+                                   B.native_layer_norm(x, shape, w_, b_,
+                                                       1e-5)]),
+              lambda: torch.stack([t.reshape(-1)[:20] for t in
+                                   torch.ops.aten.native_layer_norm(
+                                       x, shape, w_, b_, 1e-5)]),
+              tol_of(dtype))
+        check("native_layer_norm %s %s shapes" % (dtype, shape),
+              lambda: torch.tensor([list(t.shape) + [0] * (3 - t.dim())
+                                    for t in B.native_layer_norm(
+                                        x, shape, w_, b_, 1e-5)]),
+              lambda: torch.tensor([list(t.shape) + [0] * (3 - t.dim())
+                                    for t in torch.ops.aten.native_layer_norm(
+                                        x, shape, w_, b_, 1e-5)]))
+xb = x3.bfloat16()
+check("native_layer_norm bfloat16",
+      lambda: B.native_layer_norm(xb, [7], w8.bfloat16(), None, 1e-5)[0],
+      lambda: torch.ops.aten.native_layer_norm(
+          xb.float(), [7], w8.bfloat16().float(), None, 1e-5)[0].bfloat16(),
+      2e-2)
+check("native_layer_norm bfloat16 stats in float32",
+      lambda: torch.tensor([t.dtype == torch.float32 for t in
+                            B.native_layer_norm(xb, [7], None, None, 1e-5)[1:]]),
+      lambda: torch.tensor([True, True]))
+check("native_layer_norm non-contiguous",
+      lambda: B.native_layer_norm(x3.transpose(0, 1), [7], w8, b8, 1e-5)[0],
+      lambda: torch.ops.aten.native_layer_norm(x3.transpose(0, 1), [7], w8,
+                                               b8, 1e-5)[0])
+check("native_layer_norm wrong shape",
+      lambda: B.native_layer_norm(x3, [5], None, None, 1e-5),
+      lambda: torch.ops.aten.native_layer_norm(x3, [5], None, None, 1e-5))
+
 
 # ----------------------------------------------------------------------
 # 2. the property: a row's bits do not depend on the batch
@@ -235,6 +281,10 @@ ROW_OPS = [
     ("mean", lambda t: B.mean_dim(t, [-1], True)),
     ("_softmax", lambda t: B._softmax(t, -1, False)),
     ("_log_softmax", lambda t: B._log_softmax(t, -1, False)),
+    ("native_layer_norm",
+     lambda t: torch.cat([r.reshape(t.shape[0], -1) for r in
+                          B.native_layer_norm(t, [t.shape[-1]], None, None,
+                                              1e-5)], 1)),
 ]
 for dtype in (torch.float32, torch.bfloat16):
     for d in (4096, 1000, 7):

@@ -3,14 +3,15 @@ can give, with the shim's answers stood in for (tests/it_python.sh runs it;
 the preloaded shim's own answer is checked there once it has the profile
 row).
 
-    check_batch_invariant_switches.py PROFILE POLICY
+    check_batch_invariant_switches.py PROFILE POLICY [OP...]
 
 PROFILE and POLICY are what _native.setting("profile") and
-setting("policy") answer ("none": None, as without the shim).  Checks:
+setting("policy") answer ("none": None, as without the shim); OPs are
+added to REDUCTIONS first (the replacements off by default).  Checks:
 - profile batch-invariant, policy enforce: every switch PyTorch has is
   set (those whose default differs change: the check can fail), each
-  logged once as "pinned"; the four reductions are registered for the
-  CUDA key (a CPU build has no CUDA kernel of them before) and one
+  logged once as "pinned"; the reductions of REDUCTIONS, and no others,
+  are registered for the CUDA key (a CPU build has no CUDA kernel of them before) and one
   "replaced" event names them; the CPU ops are untouched; a program that
   sets a switch afterwards gets its own value;
 - policy warn: nothing changes; the same events as "would-pin" and one
@@ -28,6 +29,8 @@ from _detshim import _native
 from _detshim import batch_invariant as B
 
 profile, policy = sys.argv[1], sys.argv[2]
+# A third argument: more ops for REDUCTIONS (those off by default).
+B.REDUCTIONS = B.REDUCTIONS + tuple(sys.argv[3:])
 answers = {"profile": None if profile == "none" else profile,
            "policy": None if policy == "none" else policy}
 events = []
@@ -53,7 +56,7 @@ def state():
             s[backend + "_sdp"] = f()
     if hasattr(cuda, "preferred_blas_library"):
         s["blas"] = str(cuda.preferred_blas_library())
-    for op in B.REDUCTIONS:
+    for op in tuple(B.REPLACEMENTS):
         s["cuda kernel " + op] = \
             torch._C._dispatch_has_kernel_for_dispatch_key("aten::" + op,
                                                            "CUDA")
@@ -95,8 +98,8 @@ if profile == "batch-invariant" and policy in ("enforce", "warn"):
         want = {"cudnn.allow_tf32": False, "matmul.allow_tf32": False,
                 "flash_sdp": False, "math_sdp": True,
                 "mem_efficient_sdp": True, "cudnn_sdp": False}
-        for op in B.REDUCTIONS:
-            want["cuda kernel " + op] = True
+        for op in B.REPLACEMENTS:  # the others stay unregistered
+            want["cuda kernel " + op] = op in B.REDUCTIONS
         for k, v in after.items():
             if "reduced_precision" in k:
                 ok = v in (False, (False, False))
@@ -108,7 +111,7 @@ if profile == "batch-invariant" and policy in ("enforce", "warn"):
                 problems.append("%s is %s after install" % (k, v))
         if before["cudnn.allow_tf32"] is not True or \
                 before["flash_sdp"] is not True or \
-                any(before["cuda kernel " + op] for op in B.REDUCTIONS):
+                any(before["cuda kernel " + op] for op in B.REPLACEMENTS):
             problems.append("not the defaults before install: %s" % before)
         if sorted(B.REGISTERED) != sorted(B.REDUCTIONS):
             problems.append("registered %s" % B.REGISTERED)
