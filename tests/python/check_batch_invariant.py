@@ -11,6 +11,9 @@
    along the last dim and along a leading one.  The same check run on a
    deliberately batch-variant sum (its split count follows the number of
    rows, as split-K does) must report a difference: the check can fail.
+3. PyTorch's own TransformerEncoderLayer and cross_entropy, forward and
+   backward, with the replacements registered for the CPU key: the same
+   loss and gradients as with the native kernels.
 
 Prints one line per failing case and "N cases" last; exits 1 on a
 failure.  The CUDA registration is checked by
@@ -19,6 +22,7 @@ tests/gpu/batch_invariant/ on the GPU.
 """
 
 import sys
+import warnings
 
 import torch
 
@@ -324,6 +328,55 @@ if r is None:
 else:
     print("ok: the check catches a batch-variant sum (row %d in a batch of "
           "%d)" % (r[1], r[0]))
+
+
+# ----------------------------------------------------------------------
+# 3. Under code we did not write: PyTorch's own TransformerEncoderLayer
+# and cross_entropy, forward and backward, first with the native CPU
+# kernels, then with every replacement registered for the CPU key in this
+# process (as the profile registers them for CUDA): the loss and the
+# gradients agree, so the replacements take the arguments real module
+# code passes and ATen's backward formulas accept what they return.
+
+
+def model_run():
+    torch.manual_seed(1)
+    layer = torch.nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0,
+                                             batch_first=True)
+    x = torch.randn(3, 10, 64, requires_grad=True)
+    out = layer(x)
+    logits = out.mean(1) @ torch.randn(64, 11)
+    loss = torch.nn.functional.cross_entropy(logits,
+                                             torch.tensor([1, 5, 10]))
+    loss = loss + out.sum(-1).pow(2).mean() * 1e-3
+    loss.backward()
+    return [loss.detach(), x.grad] + [p.grad for p in layer.parameters()]
+
+
+def counted(name, fn):
+    def run(*args, **kwargs):
+        calls[name] = calls.get(name, 0) + 1
+        return fn(*args, **kwargs)
+    return run
+
+
+native_run = model_run()
+calls = {}
+_cpu = torch.library.Library("aten", "IMPL")
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # "Overriding a previously registered"
+    for name, fn in B.REPLACEMENTS.items():
+        _cpu.impl(name, counted(name, fn), "CPU")
+mine_run = model_run()
+cases += 1
+if len(mine_run) != len(native_run) or not all(
+        close(a, b, 1e-4) for a, b in zip(mine_run, native_run)):
+    fail("TransformerEncoderLayer with the replacements",
+         "loss %s, native %s" % (short(mine_run[0]), short(native_run[0])))
+cases += 1
+if sorted(calls) != sorted(B.REPLACEMENTS):
+    fail("TransformerEncoderLayer reaches every replacement",
+         "called: %s" % calls)
 
 print("%d cases" % cases)
 sys.exit(1 if failed else 0)
