@@ -302,7 +302,7 @@ print(torch.backends.cuda.flash_sdp_enabled(), torch.backends.cudnn.allow_tf32,
 			"$PY" -c "$BI" >"$W/out" 2>"$W/err"
 		if [ "$(cat "$W/out")" = "False False sum.dim_IntList mean.dim _softmax _log_softmax" ] &&
 			[ ! -s "$W/err" ] &&
-			[ "$(grep -c '"src":"torch","call":"torch.backends.cudnn.allow_tf32","action":"pinned"' "$W/log")" = 1 ] &&
+			[ "$(grep -c '"src":"torch","call":"cudnn.allow_tf32","action":"pinned"' "$W/log")" = 1 ] &&
 			grep -q '"src":"torch","call":"batch_invariant","action":"replaced"' "$W/log"; then
 			ok "DETSHIM_PROFILE=batch-invariant: switches pinned, reductions registered, logged, silent"
 		else
@@ -313,7 +313,7 @@ print(torch.backends.cuda.flash_sdp_enabled(), torch.backends.cudnn.allow_tf32,
 		env LD_PRELOAD="$SO" DETSHIM_PROFILE=batch-invariant DETSHIM_POLICY=warn \
 			DETSHIM_LOG="$W/log" "$PY" -c "$BI" >"$W/out" 2>"$W/err"
 		if [ "$(cat "$W/out")" = "True True -" ] && [ ! -s "$W/err" ] &&
-			grep -q '"call":"torch.backends.cudnn.allow_tf32","action":"would-pin"' "$W/log" &&
+			grep -q '"call":"cudnn.allow_tf32","action":"would-pin"' "$W/log" &&
 			grep -q '"call":"batch_invariant","action":"would-replace"' "$W/log"; then
 			ok "the profile under policy warn: nothing changed, logged as would-pin/would-replace"
 		else

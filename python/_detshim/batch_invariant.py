@@ -267,12 +267,13 @@ def _set_reduction(module, name):
 
 
 def _pins():
-    """(call, apply) for each switch this version of torch has; apply()
-    sets it and returns the value set as text."""
+    """(call, apply) for each switch this version of torch has: call is
+    its name under torch.backends (the log keeps 63 bytes of a call
+    name); apply() sets it and returns the value set as text."""
     cuda = torch.backends.cuda
     out = []
     if hasattr(cuda, "preferred_blas_library"):
-        out.append(("torch.backends.cuda.preferred_blas_library",
+        out.append(("cuda.preferred_blas_library",
                     lambda: (cuda.preferred_blas_library("cublaslt"),
                              "cublaslt")[1]))
     for name in ("allow_bf16_reduced_precision_reduction",
@@ -281,18 +282,18 @@ def _pins():
             getattr(cuda.matmul, name)
         except Exception:  # not in this version (1.13: AssertionError)
             continue
-        out.append(("torch.backends.cuda.matmul." + name,
+        out.append(("cuda.matmul." + name,
                     lambda n=name: _set_reduction(cuda.matmul, n)))
-    out.append(("torch.backends.cuda.matmul.allow_tf32",
+    out.append(("cuda.matmul.allow_tf32",
                 lambda: (setattr(cuda.matmul, "allow_tf32", False),
                          "False")[1]))
-    out.append(("torch.backends.cudnn.allow_tf32",
+    out.append(("cudnn.allow_tf32",
                 lambda: (setattr(torch.backends.cudnn, "allow_tf32", False),
                          "False")[1]))
     for backend, fn in SDPA_SWITCHES:
         if hasattr(cuda, fn):
             on = backend in SDPA_BACKENDS
-            out.append(("torch.backends.cuda." + fn,
+            out.append(("cuda." + fn,
                         lambda f=getattr(cuda, fn), v=on:
                         (f(v), str(v))[1]))
     return out
