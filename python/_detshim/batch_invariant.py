@@ -61,7 +61,8 @@ SDPA_SWITCHES = (
 )
 
 # The aten ops replaced under the profile (names of REPLACEMENTS below).
-REDUCTIONS = ("sum.dim_IntList", "mean.dim", "_softmax", "_log_softmax")
+REDUCTIONS = ("sum.dim_IntList", "sum.IntList_out", "mean.dim", "mean.out",
+              "_softmax", "_softmax.out", "_log_softmax", "_log_softmax.out")
 
 
 # ----------------------------------------------------------------------
@@ -154,8 +155,8 @@ def sum_dim_IntList(self, dim, keepdim=False, dtype=None):
     return _reduce(x, dims, keepdim, torch.add, 0).to(out)
 
 
-def mean_dim(self, dim, keepdim=False, dtype=None):
-    """mean over dims: the fixed-order sum divided by the count."""
+def _mean_dtype(self, dtype):
+    """mean's dtype: dtype or self's, which must be floating or complex."""
     out = _out_dtype(self, dtype, "mean")
     if not (out.is_floating_point or out.is_complex):
         raise RuntimeError(
@@ -163,6 +164,12 @@ def mean_dim(self, dim, keepdim=False, dtype=None):
             "floating point or complex dtype. Got: %s"
             % ("Input" if dtype is None else "Optional",
                str(out).replace("torch.", "").capitalize()))
+    return out
+
+
+def mean_dim(self, dim, keepdim=False, dtype=None):
+    """mean over dims: the fixed-order sum divided by the count."""
+    out = _mean_dtype(self, dtype)
     dims = _dims(self, dim)
     x = self.to(out).to(_acc(out))
     n = 1
@@ -204,6 +211,47 @@ def _log_softmax(self, dim, half_to_float):
     return _softmax_common(self, dim, half_to_float, True)
 
 
+def _check_out(out, dtype):
+    if dtype is not None and out.dtype != dtype:
+        raise RuntimeError("Expected out tensor to have dtype %s, but got %s "
+                           "instead" % (dtype, out.dtype))
+
+
+def _into(out, r):
+    """r written into out, resized first if its shape differs (ATen's out=
+    variants also warn when they resize a non-empty out)."""
+    if out.shape != r.shape:
+        out.resize_(r.shape)
+    return out.copy_(r)
+
+
+def sum_IntList_out(self, dim, keepdim=False, dtype=None, *, out):
+    """sum with out=: computed in out's dtype unless dtype says (the same
+    dtype then)."""
+    _check_out(out, dtype)
+    return _into(out, sum_dim_IntList(self, dim, keepdim, out.dtype))
+
+
+def mean_out(self, dim, keepdim=False, dtype=None, *, out):
+    """mean with out=: the input (or dtype) must be floating or complex, as
+    for mean; computed in out's dtype."""
+    _mean_dtype(self, dtype)
+    _check_out(out, dtype)
+    return _into(out, mean_dim(self, dim, keepdim, out.dtype))
+
+
+def _softmax_out(self, dim, half_to_float, *, out):
+    r = _softmax(self, dim, half_to_float)
+    _check_out(out, r.dtype)
+    return _into(out, r)
+
+
+def _log_softmax_out(self, dim, half_to_float, *, out):
+    r = _log_softmax(self, dim, half_to_float)
+    _check_out(out, r.dtype)
+    return _into(out, r)
+
+
 def native_layer_norm(input, normalized_shape, weight, bias, eps):
     """layer_norm over the trailing dims: mean and the biased variance by
     sum-trees, rstd = rsqrt(var + eps); mean and rstd in the accumulation
@@ -239,9 +287,13 @@ def native_layer_norm(input, normalized_shape, weight, bias, eps):
 # whether that holds).
 REPLACEMENTS = {
     "sum.dim_IntList": sum_dim_IntList,
+    "sum.IntList_out": sum_IntList_out,
     "mean.dim": mean_dim,
+    "mean.out": mean_out,
     "_softmax": _softmax,
+    "_softmax.out": _softmax_out,
     "_log_softmax": _log_softmax,
+    "_log_softmax.out": _log_softmax_out,
     "native_layer_norm": native_layer_norm,
 }
 

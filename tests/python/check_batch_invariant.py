@@ -205,6 +205,42 @@ for name, mine, native in (
           lambda: mine(x3, 1, True),
           lambda: (_ for _ in ()).throw(RuntimeError("refused")))
 
+# The out= overloads: the result's dtype is out's (or dtype, which must
+# then match); out is resized; bad dtypes raise as ATen's do.
+def with_out(f, out_dtype, *args, **kwargs):
+    def run():
+        o = torch.empty(0, dtype=out_dtype)
+        r = f(*args, out=o, **kwargs)
+        if r is not o:
+            raise AssertionError("out= did not return out")
+        return o
+    return run
+
+
+ops_out = (("sum.IntList_out", B.sum_IntList_out,
+            torch.ops.aten.sum.IntList_out),
+           ("mean.out", B.mean_out, torch.ops.aten.mean.out))
+for name, mine, native in ops_out:
+    for xin in (x3, x3.bfloat16(), (x3 * 10).long(), x3 > 0):
+        for od in (torch.float32, torch.float64, torch.int64, torch.bool):
+            for kw in ({}, {"dtype": od}, {"dtype": torch.float32}):
+                check("%s %s out %s %s" % (name, xin.dtype, od, kw),
+                      with_out(mine, od, xin, [1], True, **kw),
+                      with_out(native, od, xin, [1], True, **kw),
+                      tol_of(xin.dtype))
+    check("%s resizes a non-empty out" % name,
+          lambda: (lambda o: (mine(x3, [0, 1], False, out=o), o)[1])(
+              torch.zeros(2, 2)),
+          lambda: (lambda o: (native(x3, [0, 1], False, out=o), o)[1])(
+              torch.zeros(7)))
+for name, mine, native in (
+        ("_softmax.out", B._softmax_out, torch.ops.aten._softmax.out),
+        ("_log_softmax.out", B._log_softmax_out,
+         torch.ops.aten._log_softmax.out)):
+    for od in (torch.float32, torch.float64):
+        check("%s out %s" % (name, od), with_out(mine, od, x3, 1, False),
+              with_out(native, od, x3, 1, False))
+
 # native_layer_norm (registered only when named in REDUCTIONS): out, mean
 # and rstd against the CPU kernel; bfloat16 against float32 (mean and rstd
 # stay in float32, as ATen's CUDA kernel gives them).
@@ -331,8 +367,9 @@ else:
 
 
 # ----------------------------------------------------------------------
-# 3. Under code we did not write: PyTorch's own TransformerEncoderLayer
-# and cross_entropy, forward and backward, first with the native CPU
+# 3. Under code we did not write: PyTorch's own TransformerEncoderLayer,
+# cross_entropy and logsumexp (which sums through sum's out= overload),
+# forward and backward, first with the native CPU
 # kernels, then with every replacement registered for the CPU key in this
 # process (as the profile registers them for CUDA): the loss and the
 # gradients agree, so the replacements take the arguments real module
@@ -349,6 +386,7 @@ def model_run():
     loss = torch.nn.functional.cross_entropy(logits,
                                              torch.tensor([1, 5, 10]))
     loss = loss + out.sum(-1).pow(2).mean() * 1e-3
+    loss = loss + torch.logsumexp(out, -1).mean() * 1e-3  # sum's out=
     loss.backward()
     return [loss.detach(), x.grad] + [p.grad for p in layer.parameters()]
 
@@ -374,7 +412,9 @@ if len(mine_run) != len(native_run) or not all(
     fail("TransformerEncoderLayer with the replacements",
          "loss %s, native %s" % (short(mine_run[0]), short(native_run[0])))
 cases += 1
-if sorted(calls) != sorted(B.REPLACEMENTS):
+if sorted(calls) != sorted(n for n in B.REPLACEMENTS
+                           if n == "sum.IntList_out" or
+                           not n.endswith("out")):
     fail("TransformerEncoderLayer reaches every replacement",
          "called: %s" % calls)
 
