@@ -5,8 +5,9 @@ with the number of rows.
     PYTHONPATH=BUILD/python python3 tests/gpu/batch_invariant/ops_cost.py [OUT.md]
 
 Run it without the shim (the profile would put the replacements behind
-ATen's names too; the script refuses then).  For sum, mean, softmax and
-log_softmax over the last dim of [rows, D] (D = 4096; bf16 and fp32), at
+ATen's names too; the script refuses then).  For sum, mean, softmax,
+log_softmax and layer_norm (the replacement the profile leaves off by
+default) over the last dim of [rows, D] (D = 4096; bf16 and fp32), at
 decode-sized rows (1, 8, 32, 64) and a prefill-sized 2048: ms per call of
 ATen's kernel and of the replacement (CUDA events, the median of 5 timings
 of REPS calls each, after warm-up), and for each the first row count at
@@ -44,6 +45,11 @@ OPS = [
      lambda t: B._softmax(t, -1, False)),
     ("log_softmax", lambda t: aten._log_softmax(t, -1, False),
      lambda t: B._log_softmax(t, -1, False)),
+    # Off in the profile by default: its row says whether ATen's own
+    # kernel needs replacing.
+    ("layer_norm", lambda t: aten.native_layer_norm(t, [D], None, None,
+                                                    1e-5)[0],
+     lambda t: B.native_layer_norm(t, [D], None, None, 1e-5)[0]),
 ]
 
 
