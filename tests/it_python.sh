@@ -12,7 +12,10 @@
 # from non-Python programs; that on_import runs its callbacks and that
 # detshim_py_event reaches the log.  With torch installed (Debian's
 # python3-torch), tests/python/check_torch_ops.py compares the
-# replacements with PyTorch's own CPU kernels; without it, one SKIP line.
+# replacements with PyTorch's own CPU kernels, and
+# tests/python/check_batch_invariant*.py the batch-invariant profile's
+# reductions and switches (the preloaded shim's own answer where it has
+# the profile row, else one SKIP line); without torch, one SKIP line.
 # Prints "python: N passed, M failed" last.
 B=${1:-build}
 case $B in /*) ;; *) B=$(pwd)/$B ;; esac
@@ -257,6 +260,77 @@ except RuntimeError as e:
 	env "$PY" -c "$PUT" >"$W/out" 2>"$W/err"
 	[ "$(cat "$W/out")" = "[0.0, 2.0, 0.0, 0.0]" ] && ok "(without the shim the op runs: the test can fail)" ||
 		bad "(without the shim the op runs: the test can fail)"
+	# The batch-invariant profile (python/_detshim/batch_invariant.py): its
+	# reductions against the CPU kernels and the property itself (a row's
+	# bits whatever the batch); install() under each answer the shim can
+	# give, stood in for; then the preloaded shim's own answer.
+	if env PYTHONPATH="$B/python" "$PY" "$TOP/tests/python/check_batch_invariant.py" \
+		>"$W/out" 2>"$W/err" && [ ! -s "$W/err" ]; then
+		ok "batch-invariant reductions: close to the CPU kernels, a row's bits the same in batches of 1-33 ($(tail -1 "$W/out"))"
+	else
+		bad "batch-invariant reductions: close to the CPU kernels, a row's bits the same in batches of 1-33"
+	fi
+	for a in "batch-invariant enforce" "batch-invariant enforce native_layer_norm" \
+		"batch-invariant warn" "default enforce" "none none"; do
+		if env PYTHONPATH="$B/python" "$PY" \
+			"$TOP/tests/python/check_batch_invariant_switches.py" $a \
+			>"$W/out" 2>"$W/err" && [ ! -s "$W/err" ]; then
+			ok "batch-invariant install() with profile, policy, added ops $a: $(cat "$W/out")"
+		else
+			bad "batch-invariant install() with profile, policy, added ops $a"
+		fi
+	done
+	# The cost script the GPU run uses, in its tiny CPU form: it runs.
+	if env DEVICE=cpu PYTHONPATH="$B/python" "$PY" \
+		"$TOP/tests/gpu/batch_invariant/ops_cost.py" >"$W/out" 2>"$W/err" &&
+		grep -q '^| log_softmax | float32 | 64 | ' "$W/out" &&
+		grep -q '^| log_softmax | float32 | [-0-9]* | [-0-9]* |$' "$W/out" &&
+		[ ! -s "$W/err" ]; then
+		ok "tests/gpu/batch_invariant/ops_cost.py runs (DEVICE=cpu)"
+	else
+		bad "tests/gpu/batch_invariant/ops_cost.py runs (DEVICE=cpu)"
+	fi
+	BI='import torch
+from _detshim import batch_invariant as b
+print(torch.backends.cuda.flash_sdp_enabled(), torch.backends.cudnn.allow_tf32,
+      b.REGISTERED == list(b.REDUCTIONS), len(b.REGISTERED))'
+	prof=$(env LD_PRELOAD="$SO" DETSHIM_PROFILE=batch-invariant "$PY" -c \
+		'from _detshim import _native; print(_native.setting("profile"))' 2>/dev/null)
+	if [ "$prof" = batch-invariant ]; then
+		rm -f "$W/log"
+		env LD_PRELOAD="$SO" DETSHIM_PROFILE=batch-invariant DETSHIM_LOG="$W/log" \
+			"$PY" -c "$BI" >"$W/out" 2>"$W/err"
+		if [ "$(cat "$W/out")" = "False False True 8" ] &&
+			[ ! -s "$W/err" ] &&
+			[ "$(grep -c '"src":"torch","call":"cudnn.allow_tf32","action":"pinned"' "$W/log")" = 1 ] &&
+			grep -q '"src":"torch","call":"batch_invariant","action":"replaced"' "$W/log"; then
+			ok "DETSHIM_PROFILE=batch-invariant: switches pinned, reductions registered, logged, silent"
+		else
+			cat "$W/log" >>"$W/out" 2>/dev/null
+			bad "DETSHIM_PROFILE=batch-invariant: switches pinned, reductions registered, logged, silent"
+		fi
+		rm -f "$W/log"
+		env LD_PRELOAD="$SO" DETSHIM_PROFILE=batch-invariant DETSHIM_POLICY=warn \
+			DETSHIM_LOG="$W/log" "$PY" -c "$BI" >"$W/out" 2>"$W/err"
+		if [ "$(cat "$W/out")" = "True True False 0" ] && [ ! -s "$W/err" ] &&
+			grep -q '"call":"cudnn.allow_tf32","action":"would-pin"' "$W/log" &&
+			grep -q '"call":"batch_invariant","action":"would-replace"' "$W/log"; then
+			ok "the profile under policy warn: nothing changed, logged as would-pin/would-replace"
+		else
+			cat "$W/log" >>"$W/out" 2>/dev/null
+			bad "the profile under policy warn: nothing changed, logged as would-pin/would-replace"
+		fi
+		rm -f "$W/log"
+		env LD_PRELOAD="$SO" DETSHIM_LOG="$W/log" "$PY" -c "$BI" >"$W/out" 2>"$W/err"
+		if [ "$(cat "$W/out")" = "True True False 0" ] && [ ! -s "$W/err" ] &&
+			! grep -q '"call":"batch_invariant"' "$W/log"; then
+			ok "the default profile leaves PyTorch's switches and reductions alone"
+		else
+			bad "the default profile leaves PyTorch's switches and reductions alone"
+		fi
+	else
+		echo "SKIP the batch-invariant profile under the preloaded shim: it reports profile '$prof' (needs the shim's profile row and detshim_py_setting)"
+	fi
 else
 	echo "SKIP torch replacements: $PY has no torch (apt-get install python3-torch)"
 fi

@@ -28,7 +28,15 @@ def _load():
                                ctypes.c_int, ctypes.c_ulonglong,
                                ctypes.POINTER(ctypes.c_ulonglong)]
                 sd.restype = ctypes.c_int
-            lib = (ctypes, ev, sd)
+            try:
+                st = so.detshim_py_setting
+            except AttributeError:
+                st = None
+            else:
+                st.argtypes = [ctypes.c_char_p, ctypes.c_char_p,
+                               ctypes.c_size_t]
+                st.restype = ctypes.c_int
+            lib = (ctypes, ev, sd, st)
         except (OSError, AttributeError):
             pass
         _lib = lib
@@ -85,3 +93,22 @@ def seed(api, value):
     r = lib[2](_b(api), _b(repr(value)), data, len(data), has_numeric,
                numeric, ctypes.byref(used))
     return used.value if r == 1 else None
+
+
+def setting(key):
+    """The shim's value of config row `key` ("profile", "policy", ...) as
+    the text a config file would hold, or None: an unknown key, no shim,
+    or a shim without the export."""
+    lib = _load()
+    if not lib or lib[3] is None:
+        return None
+    cap = 256
+    for _ in range(2):  # a longer value: once more with room for it
+        buf = lib[0].create_string_buffer(cap)
+        n = lib[3](_b(key), buf, cap)
+        if n < 0:
+            return None
+        if n < cap:
+            return buf.raw[:n].decode("utf-8", "replace")
+        cap = n + 1
+    return None
