@@ -79,3 +79,111 @@ int ds_compact(void *arr, size_t elem, int n, const bool *keep)
 	}
 	return out;
 }
+
+/* ------------------------------------------------------------------ */
+/* The per-shape algorithm table (docs/DESIGN.md §13). */
+
+uint64_t ds_lt_shape_hash(const struct ds_lt_shape *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t h = UINT64_C(0xcbf29ce484222325), w;
+	size_t i;
+
+	/* A multiply-xor per word and one final mix: the table's own
+	 * hash, never written anywhere, so it may change freely. */
+	_Static_assert(sizeof(*s) % 8 == 0, "the shape is whole words");
+	for (i = 0; i < sizeof(*s); i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+		h ^= h >> 29;
+	}
+	h ^= h >> 32;
+	h *= UINT64_C(0xd6e8feb86659fd93);
+	h ^= h >> 32;
+	return h ? h : 1;
+}
+
+static inline void lt_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* A writer copies about 250 bytes between claim and publish; wait that
+ * long and more, never unbounded (a fork child's writer is gone). */
+static bool lt_wait_ready(struct ds_lt_slot *sl)
+{
+	int i;
+
+	for (i = 0; i < 4096; i++) {
+		if (atomic_load_explicit(&sl->ready, memory_order_acquire))
+			return true;
+		lt_relax();
+	}
+	return false;
+}
+
+struct ds_lt_slot *ds_lt_find(struct ds_lt_table *t,
+			      const struct ds_lt_shape *s, uint64_t hash,
+			      bool *busy)
+{
+	size_t i, at = (size_t)hash & (DS_LT_SLOTS - 1);
+
+	*busy = false;
+	for (i = 0; i < DS_LT_SLOTS; i++, at = (at + 1) & (DS_LT_SLOTS - 1)) {
+		struct ds_lt_slot *sl = &t->slot[at];
+		uint64_t tag = atomic_load_explicit(&sl->tag,
+						    memory_order_acquire);
+
+		if (tag == 0)
+			return NULL;
+		if (tag != hash)
+			continue;
+		if (!lt_wait_ready(sl)) {
+			*busy = true;
+			return NULL;
+		}
+		if (memcmp(&sl->shape, s, sizeof(*s)) == 0)
+			return sl;
+	}
+	return NULL;
+}
+
+struct ds_lt_slot *ds_lt_insert(struct ds_lt_table *t,
+				const struct ds_lt_shape *s, uint64_t hash,
+				const struct ds_cublaslt_algo *algo,
+				uint64_t n, bool *inserted)
+{
+	size_t i = 0, at = (size_t)hash & (DS_LT_SLOTS - 1);
+
+	*inserted = false;
+	while (i < DS_LT_SLOTS) {
+		struct ds_lt_slot *sl = &t->slot[at];
+		uint64_t tag = atomic_load_explicit(&sl->tag,
+						    memory_order_acquire);
+
+		if (tag == 0) {
+			if (!atomic_compare_exchange_strong_explicit(
+				    &sl->tag, &tag, hash, memory_order_acq_rel,
+				    memory_order_acquire))
+				continue; /* taken meanwhile: look again */
+			memcpy(&sl->shape, s, sizeof(*s));
+			memcpy(&sl->algo, algo, sizeof(*algo));
+			sl->first_n = n;
+			atomic_store_explicit(&sl->ready, 1,
+					      memory_order_release);
+			*inserted = true;
+			return sl;
+		}
+		if (tag == hash) {
+			if (!lt_wait_ready(sl))
+				return NULL;
+			if (memcmp(&sl->shape, s, sizeof(*s)) == 0)
+				return sl;
+		}
+		i++;
+		at = (at + 1) & (DS_LT_SLOTS - 1);
+	}
+	return NULL;
+}
