@@ -83,23 +83,41 @@ int ds_compact(void *arr, size_t elem, int n, const bool *keep)
 /* ------------------------------------------------------------------ */
 /* The per-shape algorithm table (docs/DESIGN.md §13). */
 
+static inline uint64_t lt_word(const unsigned char *p, size_t i)
+{
+	uint64_t w;
+
+	memcpy(&w, p + 8 * i, 8);
+	return w;
+}
+
 uint64_t ds_lt_shape_hash(const struct ds_lt_shape *s)
 {
+	const uint64_t k0 = UINT64_C(0x9e3779b97f4a7c15),
+		       k1 = UINT64_C(0xc2b2ae3d27d4eb4f),
+		       k2 = UINT64_C(0x165667b19e3779f9),
+		       k3 = UINT64_C(0xd6e8feb86659fd93);
 	const unsigned char *p = (const unsigned char *)s;
-	uint64_t h = UINT64_C(0xcbf29ce484222325), w;
+	const size_t n = sizeof(*s) / 8;
+	uint64_t a = 1, b = 2, c = 3, d = 4, h;
 	size_t i;
 
-	/* A multiply-xor per word and one final mix: the table's own
+	/* Four independent multiply-xor lanes in registers, so the words
+	 * do not wait for each other, and one final mix: the table's own
 	 * hash, never written anywhere, so it may change freely. */
 	_Static_assert(sizeof(*s) % 8 == 0, "the shape is whole words");
-	for (i = 0; i < sizeof(*s); i += 8) {
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
-		h ^= h >> 29;
+	for (i = 0; i + 4 <= n; i += 4) {
+		a = (a ^ lt_word(p, i)) * k0;
+		b = (b ^ lt_word(p, i + 1)) * k1;
+		c = (c ^ lt_word(p, i + 2)) * k2;
+		d = (d ^ lt_word(p, i + 3)) * k3;
 	}
+	for (; i < n; i++)
+		a = (a ^ lt_word(p, i)) * k1;
+	h = a ^ (b >> 17 | b << 47) ^ (c >> 31 | c << 33) ^ (d >> 45 | d << 19);
 	h ^= h >> 32;
-	h *= UINT64_C(0xd6e8feb86659fd93);
-	h ^= h >> 32;
+	h *= k3;
+	h ^= h >> 29;
 	return h ? h : 1;
 }
 

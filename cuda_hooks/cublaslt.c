@@ -249,27 +249,31 @@ static struct ds_lt_table lt_table;
 DS_SITE(lt_site, DS_SRC_CUBLAS, "cublasLtMatmulAlgoGetHeuristic.profile");
 
 /* The descriptor attributes of the shape, in its order, with their
- * sizes; one the library does not know reads as -1. */
+ * sizes; one the library does not know reads as -1.  The fast-accumulate
+ * switch and the scale modes serve 8-bit and narrower inputs (FP8, FP4):
+ * for wider ones they are not read (each read is a library call on every
+ * heuristic call) and stay -1. */
 static const struct {
 	int attr;
 	unsigned char size;
+	bool narrow_only;
 } lt_desc_attrs[DS_LT_DESC_ATTRS] = {
-	{ DS_CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_SCALE_TYPE, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_POINTER_MODE, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_TRANSA, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_TRANSB, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_TRANSC, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_FILL_MODE, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_EPILOGUE, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_FAST_ACCUM, 1 },
-	{ DS_CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_A_SCALE_MODE, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_B_SCALE_MODE, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_C_SCALE_MODE, 4 },
-	{ DS_CUBLASLT_MATMUL_DESC_D_SCALE_MODE, 4 },
+	{ DS_CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_SCALE_TYPE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_POINTER_MODE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_TRANSA, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_TRANSB, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_TRANSC, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_FILL_MODE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_EPILOGUE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_FAST_ACCUM, 1, true },
+	{ DS_CUBLASLT_MATMUL_DESC_A_SCALE_MODE, 4, true },
+	{ DS_CUBLASLT_MATMUL_DESC_B_SCALE_MODE, 4, true },
+	{ DS_CUBLASLT_MATMUL_DESC_C_SCALE_MODE, 4, true },
+	{ DS_CUBLASLT_MATMUL_DESC_D_SCALE_MODE, 4, true },
 };
 enum { LT_COMPUTE = 0, LT_TRANSA = 3, LT_TRANSB = 4, LT_EPILOGUE = 7 };
 
@@ -290,24 +294,13 @@ static bool lt_shape(ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
 	uint64_t arows = 0, acols = 0, drows = 0, dcols = 0;
 	size_t i, w = 0;
 
+	bool narrow;
+	const char *name;
+
 	memset(s, 0, sizeof(*s));
 	if (dget == NULL || lget == NULL || d == NULL || A == NULL ||
 	    B == NULL || C == NULL || D == NULL)
 		return false;
-	for (i = 0; i < DS_LT_DESC_ATTRS; i++) {
-		int32_t v = -1;
-		int8_t b = -1;
-
-		if (lt_desc_attrs[i].size == 1) {
-			if (dget(d, lt_desc_attrs[i].attr, &b, 1, &w) ==
-			    DS_CUBLAS_STATUS_SUCCESS)
-				v = b;
-		} else if (dget(d, lt_desc_attrs[i].attr, &v, 4, &w) !=
-			   DS_CUBLAS_STATUS_SUCCESS) {
-			v = -1;
-		}
-		s->desc[i] = v;
-	}
 	for (i = 0; i < 4; i++) {
 		static const int attr[3] = { DS_CUBLASLT_MATRIX_LAYOUT_TYPE,
 					     DS_CUBLASLT_MATRIX_LAYOUT_ORDER,
@@ -322,6 +315,25 @@ static bool lt_shape(ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
 				v = -1;
 			s->layout[i][j] = v;
 		}
+	}
+	/* An unknown type (0 bits) counts as narrow: read everything. */
+	narrow = ds_hc_dtype_bits(s->layout[0][0], &name) <= 8 ||
+		 ds_hc_dtype_bits(s->layout[1][0], &name) <= 8;
+	for (i = 0; i < DS_LT_DESC_ATTRS; i++) {
+		int32_t v = -1;
+		int8_t b = -1;
+
+		if (lt_desc_attrs[i].narrow_only && !narrow) {
+			v = -1;
+		} else if (lt_desc_attrs[i].size == 1) {
+			if (dget(d, lt_desc_attrs[i].attr, &b, 1, &w) ==
+			    DS_CUBLAS_STATUS_SUCCESS)
+				v = b;
+		} else if (dget(d, lt_desc_attrs[i].attr, &v, 4, &w) !=
+			   DS_CUBLAS_STATUS_SUCCESS) {
+			v = -1;
+		}
+		s->desc[i] = v;
 	}
 	if (lget(A, DS_CUBLASLT_MATRIX_LAYOUT_ROWS, &arows, 8, &w) ||
 	    lget(A, DS_CUBLASLT_MATRIX_LAYOUT_COLS, &acols, 8, &w) ||
