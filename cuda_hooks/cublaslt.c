@@ -293,9 +293,8 @@ static bool lt_shape(ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
 	ds_cublaslt_layout l[4] = { A, B, C, D };
 	uint64_t arows = 0, acols = 0, drows = 0, dcols = 0;
 	size_t i, w = 0;
-
-	bool narrow;
 	const char *name;
+	bool narrow;
 
 	memset(s, 0, sizeof(*s));
 	if (dget == NULL || lget == NULL || d == NULL || A == NULL ||
@@ -345,10 +344,10 @@ static bool lt_shape(ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
 		return false;
 	/* op(A) is m x k: A itself is m x k, or k x m when transposed. */
 	s->m = drows;
-	s->k = s->desc[LT_TRANSA] == DS_CUBLAS_OP_N ||
-			       s->desc[LT_TRANSA] == -1
-		       ? acols
-		       : arows;
+	if (s->desc[LT_TRANSA] == DS_CUBLAS_OP_N || s->desc[LT_TRANSA] == -1)
+		s->k = acols;
+	else
+		s->k = arows;
 	*n = dcols;
 	if (pget && p) {
 		static const int attr[4] = {
