@@ -5,6 +5,7 @@
  * (cuda_hooks/abi/) against the CUDA headers when those exist.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,63 @@ START_TEST(lt_table_one_algo_per_shape)
 }
 END_TEST
 
+/* Threads that race to store the same shapes, each with its own
+ * algorithm: every shape ends in one slot, and every thread reads back
+ * the algorithm of the one insert that won. */
+#define LT_RACE_THREADS 4
+#define LT_RACE_SHAPES 64
+
+static void *lt_race(void *arg)
+{
+	uintptr_t me = (uintptr_t)arg;
+	struct ds_lt_shape s;
+	struct ds_cublaslt_algo a;
+	uintptr_t bad = 0;
+	int i, r;
+
+	memset(&a, 0, sizeof(a));
+	a.data[0] = me;
+	for (r = 0; r < 50; r++)
+		for (i = 0; i < LT_RACE_SHAPES; i++) {
+			struct ds_lt_slot *sl, *got;
+			bool busy, ins;
+			uint64_t h;
+
+			memset(&s, 0, sizeof(s));
+			s.m = 64 + (uint64_t)i;
+			s.k = 4096;
+			h = ds_lt_shape_hash(&s);
+			sl = ds_lt_find(&lt_t, &s, h, &busy);
+			if (sl == NULL)
+				sl = ds_lt_insert(&lt_t, &s, h, &a, me, &ins);
+			got = ds_lt_find(&lt_t, &s, h, &busy);
+			if (sl == NULL || got != sl ||
+			    got->algo.data[0] != got->first_n)
+				bad++;
+		}
+	return (void *)bad;
+}
+
+START_TEST(lt_table_threads_agree)
+{
+	pthread_t t[LT_RACE_THREADS];
+	void *bad;
+	int i, used = 0;
+
+	memset(&lt_t, 0, sizeof(lt_t));
+	for (i = 0; i < LT_RACE_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, lt_race,
+						(void *)(uintptr_t)(i + 1)), 0);
+	for (i = 0; i < LT_RACE_THREADS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &bad), 0);
+		ck_assert_ptr_null(bad);
+	}
+	for (i = 0; i < DS_LT_SLOTS; i++)
+		used += atomic_load(&lt_t.slot[i].tag) != 0;
+	ck_assert_int_eq(used, LT_RACE_SHAPES);
+}
+END_TEST
+
 Suite *make_gpu_policy_suite(void)
 {
 	Suite *s = suite_create("gpu_policy");
@@ -363,6 +421,7 @@ Suite *make_gpu_policy_suite(void)
 	tcase_add_test(t, lt_only_unsplit);
 	tcase_add_test(t, compact_keeps_order);
 	tcase_add_test(t, lt_table_one_algo_per_shape);
+	tcase_add_test(t, lt_table_threads_agree);
 	tcase_add_test(t, curand_rules);
 	tcase_add_test(t, driver_names);
 	tcase_add_test(t, driver_slot_rows);
