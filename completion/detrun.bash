@@ -46,7 +46,7 @@ _detrun()
 		if [[ $w != -* ]]; then
 			case $p in
 			-[splc] | --seed | --policy | --log | --config | --seed-mode | \
-			--algo-cache | --shim | --verify | --compare | --compare-log | \
+			--profile | --algo-cache | --shim | --verify | --compare | --compare-log | \
 			--accept-status | --wait-timeout)
 				continue ;;
 			esac
@@ -76,6 +76,8 @@ _detrun()
 		COMPREPLY=($(compgen -W 'enforce warn off' -- "$cur")); return 0 ;;
 	--seed-mode)
 		COMPREPLY=($(compgen -W 'mix override respect' -- "$cur")); return 0 ;;
+	--profile)
+		COMPREPLY=($(compgen -W 'default batch-invariant' -- "$cur")); return 0 ;;
 	--compare)
 		COMPREPLY=($(compgen -W 'stdout stderr' -- "$cur") \
 			   $(compgen -f -- "$cur")); return 0 ;;

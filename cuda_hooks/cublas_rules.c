@@ -79,3 +79,129 @@ int ds_compact(void *arr, size_t elem, int n, const bool *keep)
 	}
 	return out;
 }
+
+/* ------------------------------------------------------------------ */
+/* The per-shape algorithm table (docs/DESIGN.md §13). */
+
+static inline uint64_t lt_word(const unsigned char *p, size_t i)
+{
+	uint64_t w;
+
+	memcpy(&w, p + 8 * i, 8);
+	return w;
+}
+
+uint64_t ds_lt_shape_hash(const struct ds_lt_shape *s)
+{
+	const uint64_t k0 = UINT64_C(0x9e3779b97f4a7c15),
+		       k1 = UINT64_C(0xc2b2ae3d27d4eb4f),
+		       k2 = UINT64_C(0x165667b19e3779f9),
+		       k3 = UINT64_C(0xd6e8feb86659fd93);
+	const unsigned char *p = (const unsigned char *)s;
+	const size_t n = sizeof(*s) / 8;
+	uint64_t a = 1, b = 2, c = 3, d = 4, h;
+	size_t i;
+
+	/* Four independent multiply-xor lanes in registers, so the words
+	 * do not wait for each other, and one final mix: the table's own
+	 * hash, never written anywhere, so it may change freely. */
+	_Static_assert(sizeof(*s) % 8 == 0, "the shape is whole words");
+	for (i = 0; i + 4 <= n; i += 4) {
+		a = (a ^ lt_word(p, i)) * k0;
+		b = (b ^ lt_word(p, i + 1)) * k1;
+		c = (c ^ lt_word(p, i + 2)) * k2;
+		d = (d ^ lt_word(p, i + 3)) * k3;
+	}
+	for (; i < n; i++)
+		a = (a ^ lt_word(p, i)) * k1;
+	h = a ^ (b >> 17 | b << 47) ^ (c >> 31 | c << 33) ^ (d >> 45 | d << 19);
+	h ^= h >> 32;
+	h *= k3;
+	h ^= h >> 29;
+	return h ? h : 1;
+}
+
+static inline void lt_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* A writer copies about 250 bytes between claim and publish; wait that
+ * long and more, never unbounded (a fork child's writer is gone). */
+static bool lt_wait_ready(struct ds_lt_slot *sl)
+{
+	int i;
+
+	for (i = 0; i < 4096; i++) {
+		if (atomic_load_explicit(&sl->ready, memory_order_acquire))
+			return true;
+		lt_relax();
+	}
+	return false;
+}
+
+struct ds_lt_slot *ds_lt_find(struct ds_lt_table *t,
+			      const struct ds_lt_shape *s, uint64_t hash,
+			      bool *busy)
+{
+	size_t i, at = (size_t)hash & (DS_LT_SLOTS - 1);
+
+	*busy = false;
+	for (i = 0; i < DS_LT_SLOTS; i++, at = (at + 1) & (DS_LT_SLOTS - 1)) {
+		struct ds_lt_slot *sl = &t->slot[at];
+		uint64_t tag = atomic_load_explicit(&sl->tag,
+						    memory_order_acquire);
+
+		if (tag == 0)
+			return NULL;
+		if (tag != hash)
+			continue;
+		if (!lt_wait_ready(sl)) {
+			*busy = true;
+			return NULL;
+		}
+		if (memcmp(&sl->shape, s, sizeof(*s)) == 0)
+			return sl;
+	}
+	return NULL;
+}
+
+struct ds_lt_slot *ds_lt_insert(struct ds_lt_table *t,
+				const struct ds_lt_shape *s, uint64_t hash,
+				const struct ds_cublaslt_algo *algo,
+				uint64_t n, bool *inserted)
+{
+	size_t i = 0, at = (size_t)hash & (DS_LT_SLOTS - 1);
+
+	*inserted = false;
+	while (i < DS_LT_SLOTS) {
+		struct ds_lt_slot *sl = &t->slot[at];
+		uint64_t tag = atomic_load_explicit(&sl->tag,
+						    memory_order_acquire);
+
+		if (tag == 0) {
+			if (!atomic_compare_exchange_strong_explicit(
+				    &sl->tag, &tag, hash, memory_order_acq_rel,
+				    memory_order_acquire))
+				continue; /* taken meanwhile: look again */
+			memcpy(&sl->shape, s, sizeof(*s));
+			memcpy(&sl->algo, algo, sizeof(*algo));
+			sl->first_n = n;
+			atomic_store_explicit(&sl->ready, 1,
+					      memory_order_release);
+			*inserted = true;
+			return sl;
+		}
+		if (tag == hash) {
+			if (!lt_wait_ready(sl))
+				return NULL;
+			if (memcmp(&sl->shape, s, sizeof(*s)) == 0)
+				return sl;
+		}
+		i++;
+		at = (at + 1) & (DS_LT_SLOTS - 1);
+	}
+	return NULL;
+}

@@ -31,6 +31,16 @@
  * itself through step 1-2 with the caller's workspace as the limit.
  * The preference object is the caller's and keeps the mask afterwards.
  *
+ * Under DETSHIM_PROFILE=batch-invariant (docs/DESIGN.md §13) the heuristic
+ * answers one algorithm per shape, whatever the batch extent n: the first
+ * call of a shape (struct ds_lt_shape, cublas_rules.h: everything of the
+ * call but n) takes steps 1-2 and stores its first result; every later
+ * call of the shape gets that algorithm back, as the only result, once
+ * cublasLtMatmulAlgoCheck has accepted it for this call's descriptors
+ * and its workspace fits the preference's limit.  Otherwise the call
+ * takes steps 1-2 and the shape is logged "batch-variant", once.  Under
+ * warn the results pass unchanged and the hook logs what it would pin.
+ *
  * With gpu.hash_calls on, cublasLtMatmul logs a "hashed" event: A, B and
  * C before the call, D after it, sized from their layouts
  * (hash_calls.h).  Its src is "cublas", the one source of both
@@ -70,6 +80,12 @@ ds_cublas_status cublasLtMatrixLayoutGetAttribute(ds_cublaslt_layout l,
 ds_cublas_status cublasLtMatmulDescGetAttribute(ds_cublaslt_matmul_desc d,
 						int attr, void *buf, size_t n,
 						size_t *written);
+ds_cublas_status cublasLtMatmulAlgoCheck(ds_cublaslt_handle h,
+					 ds_cublaslt_matmul_desc d,
+					 ds_cublaslt_layout A, ds_cublaslt_layout B,
+					 ds_cublaslt_layout C, ds_cublaslt_layout D,
+					 const struct ds_cublaslt_algo *algo,
+					 struct ds_cublaslt_heur_result *result);
 
 /* Interposed: the definitions below. */
 #define DS_CUBLASLT_HOOKS(X)                                                 \
@@ -83,7 +99,8 @@ ds_cublas_status cublasLtMatmulDescGetAttribute(ds_cublaslt_matmul_desc d,
 	X(cublasLtMatmulPreferenceGetAttribute)                              \
 	X(cublasLtMatmulAlgoConfigGetAttribute)                              \
 	X(cublasLtMatrixLayoutGetAttribute)                                  \
-	X(cublasLtMatmulDescGetAttribute)
+	X(cublasLtMatmulDescGetAttribute)                                    \
+	X(cublasLtMatmulAlgoCheck)
 
 #define DS_LT_SLOT(name)                                                     \
 	static struct ds_sym real_##name =                                   \
@@ -225,6 +242,362 @@ static ds_cublas_status heuristic(
 	return st;
 }
 
+/* ------------------------------------------------------------------ */
+/* The batch-invariant profile: one algorithm per shape (cublas_rules.h). */
+
+static struct ds_lt_table lt_table;
+DS_SITE(lt_site, DS_SRC_CUBLAS, "cublasLtMatmulAlgoGetHeuristic.profile");
+
+/* The descriptor attributes of the shape, in its order, with their
+ * sizes; one the library does not know reads as -1.  The fast-accumulate
+ * switch and the scale modes serve 8-bit and narrower inputs (FP8, FP4):
+ * for wider ones they are not read (each read is a library call on every
+ * heuristic call) and stay -1. */
+static const struct {
+	int attr;
+	unsigned char size;
+	bool narrow_only;
+} lt_desc_attrs[DS_LT_DESC_ATTRS] = {
+	{ DS_CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_SCALE_TYPE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_POINTER_MODE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_TRANSA, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_TRANSB, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_TRANSC, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_FILL_MODE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_EPILOGUE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, 4, false },
+	{ DS_CUBLASLT_MATMUL_DESC_FAST_ACCUM, 1, true },
+	{ DS_CUBLASLT_MATMUL_DESC_A_SCALE_MODE, 4, true },
+	{ DS_CUBLASLT_MATMUL_DESC_B_SCALE_MODE, 4, true },
+	{ DS_CUBLASLT_MATMUL_DESC_C_SCALE_MODE, 4, true },
+	{ DS_CUBLASLT_MATMUL_DESC_D_SCALE_MODE, 4, true },
+};
+enum { LT_COMPUTE = 0, LT_TRANSA = 3, LT_TRANSB = 4, LT_EPILOGUE = 7 };
+
+/* The shape of a call and its n (D's columns); false when the
+ * descriptors cannot be read, which leaves the call to steps 1-2. */
+static bool lt_shape(ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
+		     ds_cublaslt_layout B, ds_cublaslt_layout C,
+		     ds_cublaslt_layout D, ds_cublaslt_pref p,
+		     struct ds_lt_shape *s, uint64_t *n)
+{
+	__typeof__(&cublasLtMatmulDescGetAttribute) dget =
+		ds_sym_get(&real_cublasLtMatmulDescGetAttribute);
+	__typeof__(&cublasLtMatrixLayoutGetAttribute) lget =
+		ds_sym_get(&real_cublasLtMatrixLayoutGetAttribute);
+	__typeof__(&cublasLtMatmulPreferenceGetAttribute) pget =
+		ds_sym_get(&real_cublasLtMatmulPreferenceGetAttribute);
+	ds_cublaslt_layout l[4] = { A, B, C, D };
+	uint64_t arows = 0, acols = 0, drows = 0, dcols = 0;
+	size_t i, w = 0;
+	const char *name;
+	bool narrow;
+
+	memset(s, 0, sizeof(*s));
+	if (dget == NULL || lget == NULL || d == NULL || A == NULL ||
+	    B == NULL || C == NULL || D == NULL)
+		return false;
+	for (i = 0; i < 4; i++) {
+		static const int attr[3] = { DS_CUBLASLT_MATRIX_LAYOUT_TYPE,
+					     DS_CUBLASLT_MATRIX_LAYOUT_ORDER,
+					     DS_CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT };
+		size_t j;
+
+		for (j = 0; j < 3; j++) {
+			int32_t v = -1;
+
+			if (lget(l[i], attr[j], &v, 4, &w) !=
+			    DS_CUBLAS_STATUS_SUCCESS)
+				v = -1;
+			s->layout[i][j] = v;
+		}
+	}
+	/* An unknown type (0 bits) counts as narrow: read everything. */
+	narrow = ds_hc_dtype_bits(s->layout[0][0], &name) <= 8 ||
+		 ds_hc_dtype_bits(s->layout[1][0], &name) <= 8;
+	for (i = 0; i < DS_LT_DESC_ATTRS; i++) {
+		int32_t v = -1;
+		int8_t b = -1;
+
+		if (lt_desc_attrs[i].narrow_only && !narrow) {
+			v = -1;
+		} else if (lt_desc_attrs[i].size == 1) {
+			if (dget(d, lt_desc_attrs[i].attr, &b, 1, &w) ==
+			    DS_CUBLAS_STATUS_SUCCESS)
+				v = b;
+		} else if (dget(d, lt_desc_attrs[i].attr, &v, 4, &w) !=
+			   DS_CUBLAS_STATUS_SUCCESS) {
+			v = -1;
+		}
+		s->desc[i] = v;
+	}
+	if (lget(A, DS_CUBLASLT_MATRIX_LAYOUT_ROWS, &arows, 8, &w) ||
+	    lget(A, DS_CUBLASLT_MATRIX_LAYOUT_COLS, &acols, 8, &w) ||
+	    lget(A, DS_CUBLASLT_MATRIX_LAYOUT_LD, &s->lda, 8, &w) ||
+	    lget(C, DS_CUBLASLT_MATRIX_LAYOUT_LD, &s->ldc, 8, &w) ||
+	    lget(D, DS_CUBLASLT_MATRIX_LAYOUT_ROWS, &drows, 8, &w) ||
+	    lget(D, DS_CUBLASLT_MATRIX_LAYOUT_COLS, &dcols, 8, &w) ||
+	    lget(D, DS_CUBLASLT_MATRIX_LAYOUT_LD, &s->ldd, 8, &w))
+		return false;
+	/* op(A) is m x k: A itself is m x k, or k x m when transposed. */
+	s->m = drows;
+	if (s->desc[LT_TRANSA] == DS_CUBLAS_OP_N || s->desc[LT_TRANSA] == -1)
+		s->k = acols;
+	else
+		s->k = arows;
+	*n = dcols;
+	if (pget && p) {
+		static const int attr[4] = {
+			DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+			DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+			DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+			DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES
+		};
+
+		for (i = 0; i < 4; i++)
+			if (pget(p, attr[i], &s->align[i], 4, &w) !=
+			    DS_CUBLAS_STATUS_SUCCESS)
+				s->align[i] = 0;
+		if (pget(p, DS_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+			 &s->max_ws, 8, &w) != DS_CUBLAS_STATUS_SUCCESS)
+			s->max_ws = 0;
+	}
+	return true;
+}
+
+/* The shape as the log shows it (after "m=.. k=.. n=.."). */
+static void lt_shape_text(char *buf, size_t cap, const struct ds_lt_shape *s)
+{
+	static const char tag[4] = { 'A', 'B', 'C', 'D' };
+	size_t len = 0, i;
+
+	for (i = 0; i < 4; i++) {
+		const char *name;
+
+		ds_hc_dtype_bits(s->layout[i][0], &name);
+		len += ds_fmt(buf + len, cap - len, "%c=%s%s ", tag[i], name,
+			      s->layout[i][1] == DS_CUBLASLT_ORDER_ROW ? "r"
+								       : "");
+	}
+	ds_fmt(buf + len, cap - len,
+	       "trans=%s%s lda=%lld ldc=%lld ldd=%lld batch=%d compute=%d "
+	       "epilogue=%d align=%u/%u/%u/%u workspace=%llu",
+	       s->desc[LT_TRANSA] > 0 ? "T" : "N",
+	       s->desc[LT_TRANSB] > 0 ? "T" : "N", (long long)s->lda,
+	       (long long)s->ldc, (long long)s->ldd, (int)s->layout[3][2],
+	       (int)s->desc[LT_COMPUTE], (int)s->desc[LT_EPILOGUE],
+	       s->align[0], s->align[1], s->align[2], s->align[3],
+	       (unsigned long long)s->max_ws);
+}
+
+/* An algorithm's id, tile and stages, as its config attributes say. */
+static void lt_algo_ids(const struct ds_cublaslt_algo *a, int32_t *id,
+			uint32_t *tile, uint32_t *stages)
+{
+	__typeof__(&cublasLtMatmulAlgoConfigGetAttribute) get =
+		ds_sym_get(&real_cublasLtMatmulAlgoConfigGetAttribute);
+	size_t w = 0;
+
+	*id = -1;
+	*tile = 0;
+	*stages = 0;
+	if (get == NULL)
+		return;
+	if (get(a, DS_CUBLASLT_ALGO_CONFIG_ID, id, sizeof(*id), &w))
+		*id = -1;
+	if (get(a, DS_CUBLASLT_ALGO_CONFIG_TILE_ID, tile, sizeof(*tile), &w))
+		*tile = 0;
+	if (get(a, DS_CUBLASLT_ALGO_CONFIG_STAGES_ID, stages, sizeof(*stages),
+		&w))
+		*stages = 0;
+}
+
+/* One event about a shape: fields m, k, n, algo, tile, stages (the
+ * slot's algorithm), then what, then the shape.  Every shape's event
+ * is written (at most DS_LT_SLOTS of each kind), whatever log.first_n. */
+static void lt_log(struct ds_site *site, const char *action,
+		   const struct ds_lt_shape *s, uint64_t n,
+		   const struct ds_cublaslt_algo *algo, const char *what)
+{
+	char fields[192], text[256];
+	uint32_t tile, stages;
+	int32_t id;
+
+	lt_algo_ids(algo, &id, &tile, &stages);
+	ds_fmt(fields, sizeof(fields),
+	       "\"m\":%llu,\"k\":%llu,\"n\":%llu,\"algo\":%d,\"tile\":%u,"
+	       "\"stages\":%u", (unsigned long long)s->m,
+	       (unsigned long long)s->k, (unsigned long long)n, (int)id, tile,
+	       stages);
+	lt_shape_text(text, sizeof(text), s);
+	ds_event_fields_all(site, action, fields, "%s; %s", what, text);
+}
+
+/* Answer with the shape's stored algorithm if this call may run it. */
+static bool lt_use(struct ds_lt_slot *sl, ds_cublaslt_handle h,
+		   ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
+		   ds_cublaslt_layout B, ds_cublaslt_layout C,
+		   ds_cublaslt_layout D, uint64_t n,
+		   struct ds_cublaslt_heur_result res[], int *ret)
+{
+	__typeof__(&cublasLtMatmulAlgoCheck) check =
+		ds_sym_get(&real_cublasLtMatmulAlgoCheck);
+	struct ds_cublaslt_heur_result r;
+	ds_cublas_status st = DS_CUBLAS_STATUS_NOT_INITIALIZED;
+	char why[128];
+
+	memset(&r, 0, sizeof(r));
+	if (check)
+		st = check(h, d, A, B, C, D, &sl->algo, &r);
+	if (check && st == DS_CUBLAS_STATUS_SUCCESS &&
+	    r.state == DS_CUBLAS_STATUS_SUCCESS &&
+	    r.workspace_size <= sl->shape.max_ws) {
+		memset(&res[0], 0, sizeof(res[0]));
+		res[0].algo = sl->algo;
+		res[0].workspace_size = r.workspace_size;
+		res[0].state = DS_CUBLAS_STATUS_SUCCESS;
+		res[0].waves_count = r.waves_count;
+		*ret = 1;
+		return true;
+	}
+	if (atomic_exchange_explicit(&sl->variant_logged, true,
+				     memory_order_relaxed))
+		return false;
+	if (check == NULL)
+		ds_fmt(why, sizeof(why), "cublasLtMatmulAlgoCheck is missing");
+	else if (st != DS_CUBLAS_STATUS_SUCCESS ||
+		 r.state != DS_CUBLAS_STATUS_SUCCESS)
+		ds_fmt(why, sizeof(why), "cublasLtMatmulAlgoCheck refused it "
+		       "(status %d)", st != DS_CUBLAS_STATUS_SUCCESS ? st
+								   : r.state);
+	else
+		ds_fmt(why, sizeof(why), "it needs %zu bytes of workspace",
+		       r.workspace_size);
+	{
+		char what[200];
+
+		ds_fmt(what, sizeof(what),
+		       "the algorithm chosen at n=%llu cannot run at n=%llu: %s; "
+		       "this call takes the heuristic",
+		       (unsigned long long)sl->first_n, (unsigned long long)n,
+		       why);
+		lt_log(&lt_site, "batch-variant", &sl->shape, n, &sl->algo, what);
+	}
+	return false;
+}
+
+/* Full table: said once; later shapes take steps 1-2 on every call. */
+static void lt_full(void)
+{
+
+	if (!atomic_exchange_explicit(&lt_table.full_logged, true,
+				      memory_order_relaxed))
+		ds_event(&lt_site, "batch-variant",
+			 "the shape table is full (%d shapes): the GEMMs of "
+			 "later shapes take the heuristic on every call",
+			 DS_LT_SLOTS);
+}
+
+/* The heuristic under the profile, enforce: same contract as the real
+ * call. */
+static ds_cublas_status lt_profile(
+	__typeof__(&cublasLtMatmulAlgoGetHeuristic) real, ds_cublaslt_handle h,
+	ds_cublaslt_matmul_desc d, ds_cublaslt_layout A, ds_cublaslt_layout B,
+	ds_cublaslt_layout C, ds_cublaslt_layout D, ds_cublaslt_pref p, int req,
+	struct ds_cublaslt_heur_result res[], int *ret)
+{
+	struct ds_lt_shape s;
+	struct ds_lt_slot *sl;
+	uint64_t n = 0, hash;
+	bool busy = false, inserted = false;
+	ds_cublas_status st;
+
+	if (req <= 0 || req > LT_MAX_ASK || res == NULL || ret == NULL ||
+	    !lt_shape(d, A, B, C, D, p, &s, &n))
+		return heuristic(real, h, d, A, B, C, D, p, req, res, ret);
+	hash = ds_lt_shape_hash(&s);
+	sl = ds_lt_find(&lt_table, &s, hash, &busy);
+	if (sl && lt_use(sl, h, d, A, B, C, D, n, res, ret))
+		return DS_CUBLAS_STATUS_SUCCESS;
+	st = heuristic(real, h, d, A, B, C, D, p, req, res, ret);
+	if (sl || busy || st != DS_CUBLAS_STATUS_SUCCESS || *ret < 1)
+		return st;
+	sl = ds_lt_insert(&lt_table, &s, hash, &res[0].algo, n, &inserted);
+	if (sl == NULL) {
+		lt_full();
+		return st;
+	}
+	if (inserted) {
+		lt_log(&lt_site, "pinned", &s, n, &res[0].algo,
+		       "one algorithm for this shape at every n");
+		return st;
+	}
+	/* Another thread stored the shape first: its algorithm, if it can
+	 * run here, else this call's own. */
+	if (memcmp(&sl->algo, &res[0].algo, sizeof(sl->algo)) != 0)
+		lt_use(sl, h, d, A, B, C, D, n, res, ret);
+	return st;
+}
+
+/* Under warn: the results stay; say what the profile would pin, and
+ * when a later n gets another algorithm than the one it would run. */
+static void lt_observe(ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
+		       ds_cublaslt_layout B, ds_cublaslt_layout C,
+		       ds_cublaslt_layout D, ds_cublaslt_pref p,
+		       const struct ds_cublaslt_heur_result *res, int n_res)
+{
+	struct ds_lt_shape s;
+	struct ds_lt_slot *sl;
+	uint64_t n = 0, hash;
+	bool busy = false, inserted = false;
+	char what[160];
+
+	if (res == NULL || n_res < 1 || !lt_shape(d, A, B, C, D, p, &s, &n))
+		return;
+	hash = ds_lt_shape_hash(&s);
+	sl = ds_lt_find(&lt_table, &s, hash, &busy);
+	if (sl == NULL && !busy) {
+		if (ds_lt_insert(&lt_table, &s, hash, &res[0].algo, n,
+				 &inserted) != NULL && inserted)
+			lt_log(&lt_site, "would-pin", &s, n, &res[0].algo,
+			       "the profile would run this algorithm for this "
+			       "shape at every n");
+		return;
+	}
+	if (sl == NULL ||
+	    memcmp(&sl->algo, &res[0].algo, sizeof(sl->algo)) == 0 ||
+	    atomic_exchange_explicit(&sl->variant_logged, true,
+				     memory_order_relaxed))
+		return;
+	{
+		uint32_t tile, stages;
+		int32_t id;
+
+		lt_algo_ids(&res[0].algo, &id, &tile, &stages);
+		ds_fmt(what, sizeof(what),
+		       "at n=%llu the heuristic chose algo %d tile %u stages %u; "
+		       "the profile would run the one chosen at n=%llu",
+		       (unsigned long long)n, (int)id, tile, stages,
+		       (unsigned long long)sl->first_n);
+	}
+	lt_log(&lt_site, "would-replace", &sl->shape, n, &sl->algo, what);
+}
+
+/* Steps 1-2, and the profile's table under the batch-invariant profile. */
+static ds_cublas_status choose(
+	__typeof__(&cublasLtMatmulAlgoGetHeuristic) real, ds_cublaslt_handle h,
+	ds_cublaslt_matmul_desc d, ds_cublaslt_layout A, ds_cublaslt_layout B,
+	ds_cublaslt_layout C, ds_cublaslt_layout D, ds_cublaslt_pref p, int req,
+	struct ds_cublaslt_heur_result res[], int *ret)
+{
+	if (ds_cfg.profile == DS_PROFILE_BATCH_INVARIANT)
+		return lt_profile(real, h, d, A, B, C, D, p, req, res, ret);
+	return heuristic(real, h, d, A, B, C, D, p, req, res, ret);
+}
+
 DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(
 	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
 	ds_cublaslt_layout B, ds_cublaslt_layout C, ds_cublaslt_layout D,
@@ -243,9 +616,12 @@ DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(
 	if (!ds_active() || !ds_watch(DS_SRC_CUBLAS))
 		return real(h, d, A, B, C, D, p, req, res, ret);
 	if (ds_enforce(DS_SRC_CUBLAS))
-		return heuristic(real, h, d, A, B, C, D, p, req, res, ret);
+		return choose(real, h, d, A, B, C, D, p, req, res, ret);
 	/* warn: pass unchanged, say what enforce would drop. */
 	st = real(h, d, A, B, C, D, p, req, res, ret);
+	if (st == DS_CUBLAS_STATUS_SUCCESS && ret &&
+	    ds_cfg.profile == DS_PROFILE_BATCH_INVARIANT)
+		lt_observe(d, A, B, C, D, p, res, *ret);
 	if (st == DS_CUBLAS_STATUS_SUCCESS && ret && res && *ret > 0 &&
 	    *ret <= (int)DS_ARRAY_SIZE(keep)) {
 		bad = check_results(res, *ret, keep);
@@ -438,12 +814,13 @@ DS_EXPORT ds_cublas_status cublasLtMatmul(
 	    pcreate(&p) == DS_CUBLAS_STATUS_SUCCESS) {
 		pset(p, DS_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &lim,
 		     sizeof(lim));
-		if (heuristic(heur, h, d, A, B, C, D, p, 1, &r, &n) ==
+		if (choose(heur, h, d, A, B, C, D, p, 1, &r, &n) ==
 			    DS_CUBLAS_STATUS_SUCCESS && n == 1) {
 			algo = &r.algo;
-			ds_event(&site, "pinned",
-				 "algo=NULL: chose the first unsplit heuristic "
-				 "result");
+			ds_event(&site, "pinned", "algo=NULL: chose %s",
+				 ds_cfg.profile == DS_PROFILE_BATCH_INVARIANT
+					 ? "the shape's algorithm (batch-invariant)"
+					 : "the first unsplit heuristic result");
 		}
 		pdestroy(p);
 	}

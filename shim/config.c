@@ -184,6 +184,8 @@ static const struct row rows[] = {
 	  "policy" },
 	{ "seed_mode", "DETSHIM_SEED_MODE", T_ENUM, F(seed_mode), 0,
 	  ds_seed_mode_names, "seed mode" },
+	{ "profile", "DETSHIM_PROFILE", T_ENUM, F(profile), 0,
+	  ds_profile_names, "profile" },
 	{ NULL, "DETSHIM_CONFIG", T_PATH, F(config_path), 0, NULL, NULL },
 	{ "env_pins", "DETSHIM_ENV_PINS", T_BOOL, F(env_pins), 0, NULL, NULL },
 	{ "log.path", "DETSHIM_LOG", T_PATH, F(log_path), 0, NULL, NULL },
@@ -220,7 +222,8 @@ static const struct row rows[] = {
 /* T_ENUM stores the index of the name into the enum field. */
 _Static_assert(sizeof(enum ds_policy) == sizeof(int) &&
 	       sizeof(enum ds_seed_mode) == sizeof(int) &&
-	       sizeof(enum ds_cudnn_choice) == sizeof(int),
+	       sizeof(enum ds_cudnn_choice) == sizeof(int) &&
+	       sizeof(enum ds_profile) == sizeof(int),
 	       "enum fields are int-sized");
 
 /* The row that sets a field (T_REMOVED rows set none). */
@@ -249,6 +252,61 @@ const char *ds_config_var_at(size_t i)
 		if (rows[j].env && i-- == 0)
 			return rows[j].env;
 	return NULL;
+}
+
+int ds_config_text(const struct ds_config *cfg, const char *key, char *buf,
+		   size_t cap)
+{
+	const struct row *r = NULL;
+	const char *field, *v = NULL;
+	char num[24];
+	size_t i, n;
+
+	for (i = 0; key && i < DS_ARRAY_SIZE(rows); i++)
+		if (rows[i].key && rows[i].type != T_REMOVED &&
+		    strcmp(rows[i].key, key) == 0)
+			r = &rows[i];
+	if (r == NULL)
+		return -1;
+	field = (const char *)cfg + r->off;
+	switch (r->type) {
+	case T_SEED:
+		ds_fmt(num, sizeof(num), "%llu", (unsigned long long)cfg->seed);
+		v = num;
+		break;
+	case T_ENUM: {
+		int e = *(const int *)(const void *)field, k;
+
+		for (k = 0; k < e && r->names[k]; k++)
+			;
+		v = e >= 0 && k == e ? r->names[e] : NULL;
+		break;
+	}
+	case T_BOOL:
+		v = *(const bool *)(const void *)field ? "true" : "false";
+		break;
+	case T_UINT:
+		ds_fmt(num, sizeof(num), "%u",
+		       *(const unsigned *)(const void *)field);
+		v = num;
+		break;
+	case T_PATH:
+	case T_PROGRAMS:
+		v = field;
+		break;
+	case T_REMOVED:
+		break;
+	}
+	if (v == NULL)
+		return -1;
+	n = strlen(v);
+	if (buf && cap) {
+		size_t k = n < cap - 1 ? n : cap - 1;
+
+		memcpy(buf, v, k);
+		buf[k] = '\0';
+	}
+	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
 static int set_err(char *err, size_t errlen, const char *fmt, ...)

@@ -100,6 +100,16 @@ enum ds_cudnn_choice {
 };
 extern const char *const ds_cudnn_choice_names[];
 
+/* DETSHIM_PROFILE / profile: what the GPU hooks aim for beyond run-to-run
+ * identity.  batch-invariant: one cuBLASLt algorithm per GEMM shape
+ * whatever the batch extent, and the environment pins of shim/pins.c
+ * marked for it (docs/DESIGN.md §13). */
+enum ds_profile {
+	DS_PROFILE_DEFAULT = 0,     /* run-to-run identity only */
+	DS_PROFILE_BATCH_INVARIANT  /* also the same bits at any batch size */
+};
+extern const char *const ds_profile_names[];
+
 #define DS_DEFAULT_SEED UINT64_C(0x6465747368696d00) /* "detshim\0" */
 #define DS_PATH_MAX 4096
 
@@ -118,6 +128,7 @@ struct ds_config {
 	bool aslr;                      /* DETSHIM_ASLR / aslr: leave address
 					 * randomisation on (aslr.c) */
 	enum ds_cudnn_choice cudnn_choice; /* gpu.cudnn_choice */
+	enum ds_profile profile;        /* DETSHIM_PROFILE / profile */
 	bool cublas_strip_tf32;         /* gpu.cublas_strip_tf32 (opt-in) */
 	bool alloc_fill;                /* gpu.alloc_fill (opt-in) */
 	unsigned alloc_fill_byte;       /* gpu.alloc_fill_byte, 0..255 */
@@ -159,6 +170,16 @@ const char *ds_config_var(size_t field);
 /* The i-th variable of the config rows in table order, NULL past the
  * last (for the fuzz target's list of names).  Pure. */
 const char *ds_config_var_at(size_t i);
+
+/*
+ * The value of the config row whose file key is `key` (e.g. "profile",
+ * "log.first_n"), as a user would write it in the config file
+ * ("batch-invariant", "8", "true"), into buf (NUL-terminated, cut at
+ * cap - 1; buf may be NULL when cap is 0).  Returns the full length, or
+ * -1 for a key no row has.  Pure.
+ */
+int ds_config_text(const struct ds_config *cfg, const char *key, char *buf,
+		   size_t cap);
 
 /* Parse a config file (libconfig syntax) into cfg. Returns 0, -ENOENT/-EACCES
  * (unreadable), -ENOTSUP (built or running without libconfig) or -EINVAL

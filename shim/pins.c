@@ -18,6 +18,11 @@
  *   <cache>.xla/       XLA per-fusion autotune results
  *   <cache>.inductor/  TorchInductor caches (FX graph, autotune)
  *   <cache>.triton/    Triton kernels and @triton.autotune winners
+ *
+ * Rows marked PROFILE_BI apply only under DETSHIM_PROFILE=batch-invariant,
+ * rows marked PROFILE_DEFAULT only without it: where the profile wants
+ * another value of a variable (CUBLAS_WORKSPACE_CONFIG, NCCL_ALGO), each
+ * value is a row of its own (docs/DESIGN.md §13).
  */
 #include "detshim.h"
 
@@ -39,6 +44,12 @@ enum pin_when {
 	PIN_IF_WORKSPACE, /* only with gpu.cublas_workspace (the default) */
 };
 
+enum pin_profile {
+	PROFILE_ANY = 0,       /* under every profile */
+	PROFILE_DEFAULT,       /* only under the default profile */
+	PROFILE_BI,            /* only under the batch-invariant profile */
+};
+
 struct pin {
 	const char *name;      /* variable */
 	const char *value;     /* value, or flag "--name=value" for PIN_APPEND */
@@ -47,12 +58,13 @@ struct pin {
 	const char *why;       /* one-line reason, written to the log */
 	enum pin_when when;    /* condition (default: always) */
 	bool mkdir;            /* create the directory the value names */
+	enum pin_profile profile; /* which profile the row serves */
 };
 
 static const struct pin pins[] = {
 	{ "PYTHONHASHSEED", NULL, PIN_DERIVED, DS_SRC_ENV,
 	  "str/bytes hash secret and set order (docs/CPU_FACTS.md 2.2)",
-	  PIN_ALWAYS, false },
+	  PIN_ALWAYS, false, PROFILE_ANY },
 	/* NVIDIA's condition for cuBLAS determinism with several streams
 	 * (docs/GPU_FACTS.md §3.1).  It costs PyTorch host time per matmul
 	 * (+47% on a small GPT step on the H200, docs/measurements/BENCHMARKS.md);
@@ -62,20 +74,31 @@ static const struct pin pins[] = {
 	 * gpu.cublas_workspace turns it off everywhere. */
 	{ "CUBLAS_WORKSPACE_CONFIG", ":4096:8", PIN_SET, DS_SRC_CUBLAS,
 	  "fixed cuBLAS workspace (docs/GPU_FACTS.md 3.1)",
-	  PIN_IF_WORKSPACE, false },
+	  PIN_IF_WORKSPACE, false, PROFILE_DEFAULT },
+	/* The batch-invariant profile: workspaces too small for split-K,
+	 * the pair vLLM's batch-invariant mode sets.  PyTorch parses the
+	 * first to size its cuBLAS workspaces and reads the second in KiB
+	 * as cuBLASLt's workspace limit; a split-K algorithm needs more.
+	 * The start-up module takes back only the :4096:8 value. */
+	{ "CUBLAS_WORKSPACE_CONFIG", ":16:8", PIN_SET, DS_SRC_CUBLAS,
+	  "cuBLAS workspace too small for split-K (batch-invariant)",
+	  PIN_IF_WORKSPACE, false, PROFILE_BI },
+	{ "CUBLASLT_WORKSPACE_SIZE", "1", PIN_SET, DS_SRC_CUBLAS,
+	  "PyTorch's cuBLASLt workspace 1 KiB: no split-K (batch-invariant)",
+	  PIN_ALWAYS, false, PROFILE_BI },
 	{ "TF_DETERMINISTIC_OPS", "1", PIN_SET, DS_SRC_FRAMEWORK,
 	  "TensorFlow op determinism (docs/GPU_FACTS.md 8.2)",
-	  PIN_ALWAYS, false },
+	  PIN_ALWAYS, false, PROFILE_ANY },
 	{ "TF_CUDNN_DETERMINISTIC", "1", PIN_SET, DS_SRC_FRAMEWORK,
 	  "TensorFlow 1.14-2.0 cuDNN determinism (docs/GPU_FACTS.md 8.2)",
-	  PIN_ALWAYS, false },
+	  PIN_ALWAYS, false, PROFILE_ANY },
 	/* Transformer Engine: deterministic attention/GEMM algorithms (the
 	 * variable Megatron-Core's --deterministic-mode sets; TE also
 	 * follows torch.are_deterministic_algorithms_enabled(), which
 	 * frameworks.c answers). */
 	{ "NVTE_ALLOW_NONDETERMINISTIC_ALGO", "0", PIN_SET, DS_SRC_FRAMEWORK,
 	  "Transformer Engine deterministic algorithms",
-	  PIN_ALWAYS, false },
+	  PIN_ALWAYS, false, PROFILE_ANY },
 	/* XLA: without a cache, deterministic ops (no timing autotuner).
 	 * With one, the documented pair: non-deterministic ops excluded
 	 * and the autotuner's results persisted per fusion, loaded by
@@ -89,41 +112,59 @@ static const struct pin pins[] = {
 	{ "XLA_FLAGS", "--xla_gpu_deterministic_ops=true", PIN_APPEND,
 	  DS_SRC_FRAMEWORK, "XLA/JAX deterministic GPU ops "
 			    "(docs/GPU_FACTS.md 8.3)",
-	  PIN_NO_CACHE, false },
+	  PIN_NO_CACHE, false, PROFILE_ANY },
 	{ "XLA_FLAGS", "--xla_gpu_exclude_nondeterministic_ops=true",
 	  PIN_APPEND, DS_SRC_FRAMEWORK,
 	  "XLA/JAX deterministic ops, autotuner kept (docs/GPU_FACTS.md 8.3)",
-	  PIN_WITH_CACHE, false },
+	  PIN_WITH_CACHE, false, PROFILE_ANY },
 	{ "XLA_FLAGS", "--xla_gpu_per_fusion_autotune_cache_dir=@.xla",
 	  PIN_APPEND, DS_SRC_FRAMEWORK,
 	  "XLA autotune results persisted beside the pinning cache",
-	  PIN_WITH_CACHE, true },
+	  PIN_WITH_CACHE, true, PROFILE_ANY },
 	/* torch.compile: the first run's compiled graphs and max-autotune
 	 * choices are reused by later runs (FX graph and autotune caches);
 	 * user @triton.autotune winners are stored and reused too. */
 	{ "TORCHINDUCTOR_CACHE_DIR", "@.inductor", PIN_SET, DS_SRC_FRAMEWORK,
-	  "Inductor caches beside the pinning cache", PIN_WITH_CACHE, false },
+	  "Inductor caches beside the pinning cache", PIN_WITH_CACHE, false,
+	  PROFILE_ANY },
 	{ "TRITON_CACHE_DIR", "@.triton", PIN_SET, DS_SRC_FRAMEWORK,
-	  "Triton caches beside the pinning cache", PIN_WITH_CACHE, false },
+	  "Triton caches beside the pinning cache", PIN_WITH_CACHE, false,
+	  PROFILE_ANY },
 	{ "TRITON_CACHE_AUTOTUNING", "1", PIN_SET, DS_SRC_FRAMEWORK,
 	  "Triton stores and reuses @triton.autotune winners "
 	  "(docs/GPU_FACTS.md 8.4)",
-	  PIN_WITH_CACHE, false },
+	  PIN_WITH_CACHE, false, PROFILE_ANY },
+	/* torch.compile under the batch-invariant profile: Inductor's own
+	 * switches, read from the environment by torch/_inductor/config.py
+	 * (no split reductions keyed on the batch; deterministic kernels). */
+	{ "TORCHINDUCTOR_BATCH_INVARIANT", "1", PIN_SET, DS_SRC_FRAMEWORK,
+	  "Inductor batch-invariant reductions (batch-invariant)",
+	  PIN_ALWAYS, false, PROFILE_BI },
+	{ "TORCHINDUCTOR_DETERMINISTIC", "1", PIN_SET, DS_SRC_FRAMEWORK,
+	  "Inductor deterministic mode (batch-invariant)",
+	  PIN_ALWAYS, false, PROFILE_BI },
 	{ "NCCL_ALGO", "Ring", PIN_SET, DS_SRC_NCCL,
 	  "one all-reduce algorithm for every size (docs/GPU_FACTS.md 7.2)",
-	  PIN_ALWAYS, false },
+	  PIN_ALWAYS, false, PROFILE_DEFAULT },
+	/* Tensor-parallel inference: a ring all-reduce starts each chunk at
+	 * another rank, so an element's summation order follows the message
+	 * size, i.e. the batch; a tree sums every element in one order
+	 * (SGLang's deterministic inference sets this value). */
+	{ "NCCL_ALGO", "allreduce:tree", PIN_SET, DS_SRC_NCCL,
+	  "tree all-reduce: one order whatever the size (batch-invariant)",
+	  PIN_ALWAYS, false, PROFILE_BI },
 	{ "NCCL_PROTO", "Simple", PIN_SET, DS_SRC_NCCL,
 	  "one protocol for every size (docs/GPU_FACTS.md 7.2)",
-	  PIN_ALWAYS, false },
+	  PIN_ALWAYS, false, PROFILE_ANY },
 	{ "NCCL_NVLS_ENABLE", "0", PIN_SET, DS_SRC_NCCL,
 	  "NVLink SHARP differs between calls (docs/GPU_FACTS.md 7.1)",
-	  PIN_ALWAYS, false },
+	  PIN_ALWAYS, false, PROFILE_ANY },
 	{ "NCCL_COLLNET_ENABLE", "0", PIN_SET, DS_SRC_NCCL,
 	  "no in-network reduction (docs/GPU_FACTS.md 7.2)",
-	  PIN_ALWAYS, false },
+	  PIN_ALWAYS, false, PROFILE_ANY },
 	{ "NCCL_TUNER_PLUGIN", "none", PIN_SET, DS_SRC_NCCL,
 	  "no external tuner (docs/GPU_FACTS.md 7.2)",
-	  PIN_ALWAYS, false },
+	  PIN_ALWAYS, false, PROFILE_ANY },
 };
 
 static void derived_value(const struct pin *p, char *buf, size_t cap)
@@ -212,6 +253,11 @@ void ds_pins_apply(void)
 		bool act = ds_enforce(p->src);
 
 		if (!ds_watch(p->src))
+			continue;
+		if ((p->profile == PROFILE_DEFAULT &&
+		     ds_cfg.profile != DS_PROFILE_DEFAULT) ||
+		    (p->profile == PROFILE_BI &&
+		     ds_cfg.profile != DS_PROFILE_BATCH_INVARIANT))
 			continue;
 		if ((p->when == PIN_NO_CACHE && cache) ||
 		    (p->when == PIN_WITH_CACHE && !cache) ||

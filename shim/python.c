@@ -187,3 +187,19 @@ DS_EXPORT int detshim_py_event(const char *src, const char *call,
 	ds_event_fields(site, action, fields, "%s", detail ? detail : "");
 	return 0;
 }
+
+/*
+ * The current value of the config row `key` (its config-file key, e.g.
+ * "profile"), as the text a user would write in the config file, for the
+ * start-up module (python/_detshim/_native.py).  Writes at most cap - 1
+ * bytes and a NUL into buf and returns the value's full length (a longer
+ * one was cut: ask again with more room), or -1 for a key no row has or
+ * before the configuration is frozen.  No row holds a secret: the table
+ * has no values but settings.
+ */
+DS_EXPORT int detshim_py_setting(const char *key, char *buf, size_t cap)
+{
+	if (!ds_active() || key == NULL || (buf == NULL && cap != 0))
+		return -1;
+	return ds_config_text(&ds_cfg, key, buf, cap);
+}

@@ -62,6 +62,12 @@ const char *const ds_cudnn_choice_names[] = {
 	NULL
 };
 
+const char *const ds_profile_names[] = {
+	[DS_PROFILE_DEFAULT] = "default",
+	[DS_PROFILE_BATCH_INVARIANT] = "batch-invariant",
+	NULL
+};
+
 const char *ds_source_name(enum ds_source src)
 {
 	if ((unsigned)src >= DS_SRC_COUNT)

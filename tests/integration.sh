@@ -204,6 +204,9 @@ check "pins: DETSHIM_ENV_PINS=0 sets nothing" grep -qx None "$TMP/pins4"
 env LD_PRELOAD="$PRE" DETSHIM_CUBLAS_WORKSPACE=0 "$PY" -c 'import os; print(os.environ.get("CUBLAS_WORKSPACE_CONFIG"), os.environ.get("NCCL_ALGO"))' >"$TMP/pins5"
 check "pins: DETSHIM_CUBLAS_WORKSPACE=0 leaves CUBLAS_WORKSPACE_CONFIG alone, other pins set" \
 	grep -qx 'None Ring' "$TMP/pins5"
+env LD_PRELOAD="$PRE" DETSHIM_PROFILE=batch-invariant "$PY" -c 'import os; print(*(os.environ.get(v) for v in ("CUBLAS_WORKSPACE_CONFIG", "CUBLASLT_WORKSPACE_SIZE", "TORCHINDUCTOR_BATCH_INVARIANT", "TORCHINDUCTOR_DETERMINISTIC", "NCCL_ALGO")))' >"$TMP/pins6"
+check "pins: the batch-invariant profile's workspace, Inductor and NCCL values" \
+	grep -qx ':16:8 1 1 1 allreduce:tree' "$TMP/pins6"
 
 # ---- loading ---------------------------------------------------------
 if [ -z "${SANITIZE:-}" ]; then

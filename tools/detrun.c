@@ -57,6 +57,8 @@ const struct dr_flag dr_flags[] = {
 	  "enforce (default), warn (log), off" },
 	{ "--seed-mode", NULL, "M", DR_VAR(seed_mode), DR_WORD, 0,
 	  "mix (default), override or respect" },
+	{ "--profile", NULL, "NAME", DR_VAR(profile), DR_WORD, 0,
+	  "default or batch-invariant (detshim(7))" },
 	{ "--algo-cache", NULL, "FILE", DR_VAR(algo_cache), DR_PATH, 0,
 	  "GPU algorithm cache" },
 	{ "--no-aslr", NULL, NULL, DR_NO_VAR, DR_SWITCH_OFF, DR_OPT(aslr),

@@ -43,12 +43,18 @@ struct ds_cublaslt_heur_result {
 /* cublasLtMatmulPreferenceAttributes_t */
 #define DS_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES 1  /* uint64_t */
 #define DS_CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK 3 /* uint32_t */
+#define DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES 5 /* uint32_t */
+#define DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES 6 /* uint32_t */
+#define DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES 7 /* uint32_t */
+#define DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES 8 /* uint32_t */
 #define DS_CUBLASLT_MATMUL_PREF_IMPL_MASK 12            /* uint64_t */
 
 /* cublasLtMatmulAlgoConfigAttributes_t */
 #define DS_CUBLASLT_ALGO_CONFIG_ID 0                /* int32_t */
+#define DS_CUBLASLT_ALGO_CONFIG_TILE_ID 1           /* uint32_t */
 #define DS_CUBLASLT_ALGO_CONFIG_SPLITK_NUM 2        /* int32_t */
 #define DS_CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME 3  /* uint32_t */
+#define DS_CUBLASLT_ALGO_CONFIG_STAGES_ID 6         /* uint32_t */
 
 /* cublasLtMatrixLayoutAttribute_t and cublasLtOrder_t (call hashing) */
 #define DS_CUBLASLT_MATRIX_LAYOUT_TYPE 0                 /* uint32_t */
@@ -61,8 +67,28 @@ struct ds_cublaslt_heur_result {
 #define DS_CUBLASLT_ORDER_COL 0
 #define DS_CUBLASLT_ORDER_ROW 1
 
-/* cublasLtMatmulDescAttributes_t */
+/* cublasLtMatmulDescAttributes_t (the batch-invariant profile's shape
+ * reads each with the size given; FAST_ACCUM is int8_t, the scale modes
+ * exist from CUDA 12.8, and an older library refuses them) */
 #define DS_CUBLASLT_MATMUL_DESC_COMPUTE_TYPE 0 /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_SCALE_TYPE 1             /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_POINTER_MODE 2           /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_TRANSA 3                 /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_TRANSB 4                 /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_TRANSC 5                 /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_FILL_MODE 6              /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_EPILOGUE 7               /* uint32_t */
+#define DS_CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET 15       /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE 22 /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_FAST_ACCUM 25            /* int8_t */
+#define DS_CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE 26        /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_A_SCALE_MODE 31          /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_B_SCALE_MODE 32          /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_C_SCALE_MODE 33          /* int32_t */
+#define DS_CUBLASLT_MATMUL_DESC_D_SCALE_MODE 34          /* int32_t */
+
+/* cublasOperation_t */
+#define DS_CUBLAS_OP_N 0
 
 /* CUBLASLT_NUMERICAL_IMPL_FLAGS_INPUT_TF32 */
 #define DS_CUBLASLT_NUMERICAL_IMPL_FLAGS_INPUT_TF32 (UINT64_C(0x04) << 16)

@@ -12,6 +12,16 @@
  * A, B and C (fake_compute.h) when it is given layouts.  Matrix layouts
  * and matmul descriptors keep what they were created with, for the
  * shim's call hashing to read back.
+ *
+ * For the batch-invariant profile the heuristic's choice depends on n
+ * (D's columns, when D is given), as a real one's does: below
+ * FAKE_LT_SMALL_N (default 64) it offers tile 1, else tile 2 (data[3];
+ * the algo id, data[4], is 10 + the index; the stages, data[5], ten
+ * times the tile).  cublasLtMatmulAlgoCheck accepts any algo unless n is
+ * at least FAKE_LT_CHECK_FAIL_N (then NOT_SUPPORTED) and reports
+ * FAKE_LT_CHECK_WS bytes of workspace (default 0).  Descriptors keep
+ * every int attribute set on them (TRANSA and the rest), preferences
+ * their alignments.  Probes count heuristic and check calls.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,7 +38,13 @@ struct layout {
 	int32_t batch;
 	int64_t stride;
 };
-struct mdesc { int32_t compute; int32_t scale; };
+#define DESC_ATTRS 40
+struct mdesc {
+	int32_t compute;
+	int32_t scale;
+	int32_t attr[DESC_ATTRS]; /* the other int32 attributes; [25]: int8 */
+	unsigned char set[DESC_ATTRS];
+};
 
 /* Bytes of a float layout, column-major or (order 1) row-major. */
 static size_t layout_bytes(const struct layout *l)
@@ -55,6 +71,7 @@ struct pref {
 	uint32_t mask;
 	uint64_t impl;
 	uint64_t maxws;
+	uint32_t align[4];
 };
 
 #define OK 0
@@ -62,13 +79,23 @@ struct pref {
 #define NOTSUP 15
 
 static int last_index = -2;
+static int last_tile = -2;
 static uint32_t last_mask = 0xffffffffu;
+static int heuristic_calls, check_calls;
+
+static long env_long(const char *name, long dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtol(v, NULL, 0) : dflt;
+}
 
 int cublasLtMatmulPreferenceCreate(struct pref **p)
 {
 	*p = calloc(1, sizeof(**p));
 	(*p)->mask = 7;
 	(*p)->impl = ~UINT64_C(0);
+	(*p)->align[0] = (*p)->align[1] = (*p)->align[2] = (*p)->align[3] = 256;
 	return OK;
 }
 
@@ -89,6 +116,8 @@ int cublasLtMatmulPreferenceSetAttribute(struct pref *p, int attr,
 		memcpy(&p->impl, buf, 8);
 	else if (attr == 1 && n == 8)
 		memcpy(&p->maxws, buf, 8);
+	else if (attr >= 5 && attr <= 8 && n == 4)
+		memcpy(&p->align[attr - 5], buf, 4);
 	else
 		return BAD;
 	return OK;
@@ -105,6 +134,8 @@ int cublasLtMatmulPreferenceGetAttribute(struct pref *p, int attr, void *buf,
 		memcpy(buf, &p->impl, 8);
 	else if (attr == 1 && n == 8)
 		memcpy(buf, &p->maxws, 8);
+	else if (attr >= 5 && attr <= 8 && n == 4)
+		memcpy(buf, &p->align[attr - 5], 4);
 	else
 		return BAD;
 	if (written)
@@ -121,7 +152,12 @@ int cublasLtMatmulAlgoGetHeuristic(void *h, void *d, void *A, void *B,
 	uint32_t mask = p ? p->mask : 7;
 	int n = 0, idx = 0;
 
-	(void)h; (void)d; (void)A; (void)B; (void)C; (void)D;
+	const struct layout *dl = D;
+	uint64_t tile = dl && dl->cols < (uint64_t)env_long("FAKE_LT_SMALL_N", 64)
+				? 1 : 2;
+
+	(void)h; (void)d; (void)A; (void)B; (void)C;
+	heuristic_calls++;
 	if (req <= 0 || res == NULL || ret == NULL)
 		return BAD;
 	if (s == NULL)
@@ -140,6 +176,9 @@ int cublasLtMatmulAlgoGetHeuristic(void *h, void *d, void *A, void *B,
 		res[n].algo.data[0] = scheme;
 		res[n].algo.data[1] = scheme ? 4 : 1;
 		res[n].algo.data[2] = (uint64_t)idx;
+		res[n].algo.data[3] = tile;
+		res[n].algo.data[4] = 10 + (uint64_t)idx;
+		res[n].algo.data[5] = tile * 10;
 		res[n].state = OK;
 		res[n].waves = 1.0f;
 		n++;
@@ -160,6 +199,15 @@ int cublasLtMatmulAlgoConfigGetAttribute(const struct algo *a, int attr,
 	} else if (attr == 2 && n == 4) {
 		int32_t v = (int32_t)a->data[1];
 		memcpy(buf, &v, 4);
+	} else if (attr == 0 && n == 4) {
+		int32_t v = (int32_t)a->data[4];
+		memcpy(buf, &v, 4);
+	} else if (attr == 1 && n == 4) {
+		uint32_t v = (uint32_t)a->data[3];
+		memcpy(buf, &v, 4);
+	} else if (attr == 6 && n == 4) {
+		uint32_t v = (uint32_t)a->data[5];
+		memcpy(buf, &v, 4);
 	} else {
 		return BAD;
 	}
@@ -176,6 +224,7 @@ int cublasLtMatmul(void *h, void *d, const void *alpha, const void *a,
 	(void)h; (void)d; (void)alpha; (void)beta; (void)C; (void)ws;
 	(void)wss; (void)stream;
 	last_index = algo ? (int)algo->data[2] : -1;
+	last_tile = algo ? (int)algo->data[3] : -1;
 	if (A && B && D && a && b && dd) {
 		fake_compute("cublasLtMatmul", dd, layout_bytes(D), a,
 			     layout_bytes(A), b, layout_bytes(B));
@@ -262,17 +311,84 @@ int cublasLtMatmulDescDestroy(struct mdesc *d)
 	return OK;
 }
 
+/* attr 0 compute, 1 scale (int32), 25 FAST_ACCUM (int8), 3..39 other
+ * int32 attributes (unset ones read as their default 0, except
+ * EPILOGUE (7), default 1); 8 BIAS_POINTER and others not kept: BAD. */
+static int desc_size(int attr)
+{
+	if (attr < 0 || attr >= DESC_ATTRS || attr == 8 || (attr >= 17 &&
+	    attr <= 21) || attr == 23 || attr == 24 || (attr >= 29 &&
+	    attr <= 30))
+		return 0;
+	return attr == 25 ? 1 : 4;
+}
+
+int cublasLtMatmulDescSetAttribute(struct mdesc *d, int attr,
+				   const void *buf, size_t n)
+{
+	int size = d ? desc_size(attr) : 0;
+
+	if (size == 0 || n != (size_t)size || buf == NULL)
+		return BAD;
+	if (attr == 0) {
+		memcpy(&d->compute, buf, 4);
+	} else if (attr == 1) {
+		memcpy(&d->scale, buf, 4);
+	} else if (size == 1) {
+		d->attr[attr] = *(const int8_t *)buf;
+	} else {
+		memcpy(&d->attr[attr], buf, 4);
+	}
+	d->set[attr] = 1;
+	return OK;
+}
+
 int cublasLtMatmulDescGetAttribute(struct mdesc *d, int attr, void *buf,
 				   size_t n, size_t *written)
 {
-	if (d == NULL || attr != 0 || n != 4)
+	int size = d ? desc_size(attr) : 0;
+	int32_t v;
+
+	if (size == 0 || n != (size_t)size || buf == NULL)
 		return BAD;
-	memcpy(buf, &d->compute, 4);
+	if (attr == 0)
+		v = d->compute;
+	else if (attr == 1)
+		v = d->scale;
+	else
+		v = d->set[attr] ? d->attr[attr] : attr == 7 ? 1 : 0;
+	if (size == 1) {
+		int8_t b = (int8_t)v;
+		memcpy(buf, &b, 1);
+	} else {
+		memcpy(buf, &v, 4);
+	}
 	if (written)
-		*written = 4;
+		*written = (size_t)size;
+	return OK;
+}
+
+int cublasLtMatmulAlgoCheck(void *h, struct mdesc *d, void *A, void *B,
+			    void *C, struct layout *D, const struct algo *a,
+			    struct result *r)
+{
+	long fail = env_long("FAKE_LT_CHECK_FAIL_N", 0);
+
+	(void)h; (void)d; (void)A; (void)B; (void)C;
+	check_calls++;
+	if (a == NULL || r == NULL || D == NULL)
+		return BAD;
+	if (fail > 0 && D->cols >= (uint64_t)fail)
+		return NOTSUP;
+	r->workspace = (size_t)env_long("FAKE_LT_CHECK_WS", 0);
+	r->state = OK;
+	r->waves = 2.0f;
 	return OK;
 }
 
 /* Test probes. */
 int fake_lt_last_index(void) { return last_index; }
 uint32_t fake_lt_last_mask(void) { return last_mask; }
+int fake_lt_last_tile(void) { return last_tile; }
+int fake_lt_heuristic_calls(void) { return heuristic_calls; }
+int fake_lt_check_calls(void) { return check_calls; }

@@ -265,6 +265,10 @@ START_TEST(test_env_enum_names)
 		  offsetof(struct ds_config, cudnn_choice),
 		  "DETSHIM_CUDNN_CHOICE: invalid cuDNN choice 'x' (expected "
 		  "first or any)" },
+		{ "DETSHIM_PROFILE", ds_profile_names,
+		  offsetof(struct ds_config, profile),
+		  "DETSHIM_PROFILE: invalid profile 'x' (expected default or "
+		  "batch-invariant)" },
 	};
 	struct ds_config c;
 	char err[256], var[64];
@@ -490,6 +494,54 @@ START_TEST(test_file_full)
 }
 END_TEST
 
+/* The profile row from the file, and ds_config_text: each row's value
+ * written back as the file would hold it; the whole length returned
+ * whatever room there is; -1 for what no row has. */
+START_TEST(test_file_profile_and_text)
+{
+	struct ds_config c;
+	char err[512], buf[64];
+
+	write_cfg("profile = \"batch-invariant\";\nseed = 42;\n"
+		  "log = { first_n = 5; };\ngpu = { hash_calls = true; };\n");
+	ck_assert_msg(load_cfg(&c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c.profile, DS_PROFILE_BATCH_INVARIANT);
+	ck_assert_int_eq(ds_config_text(&c, "profile", buf, sizeof(buf)), 15);
+	ck_assert_str_eq(buf, "batch-invariant");
+	ck_assert_int_eq(ds_config_text(&c, "seed", buf, sizeof(buf)), 2);
+	ck_assert_str_eq(buf, "42");
+	ck_assert_int_eq(ds_config_text(&c, "log.first_n", buf, sizeof(buf)),
+			 1);
+	ck_assert_str_eq(buf, "5");
+	ck_assert_int_eq(ds_config_text(&c, "gpu.hash_calls", buf,
+					sizeof(buf)), 4);
+	ck_assert_str_eq(buf, "true");
+	ck_assert_int_eq(ds_config_text(&c, "gpu.torch_fill", buf,
+					sizeof(buf)), 5);
+	ck_assert_str_eq(buf, "false");
+	ck_assert_int_eq(ds_config_text(&c, "policy", buf, 4), 7);
+	ck_assert_str_eq(buf, "enf");
+	ck_assert_int_eq(ds_config_text(&c, "policy", NULL, 0), 7);
+	ck_assert_int_eq(ds_config_text(&c, "gpu.algo_cache", buf,
+					sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(ds_config_text(&c, "nope", buf, sizeof(buf)), -1);
+	ck_assert_int_eq(ds_config_text(&c, "log.level", buf, sizeof(buf)),
+			 -1);
+	ck_assert_int_eq(ds_config_text(&c, "DETSHIM_PROFILE", buf,
+					sizeof(buf)), -1);
+	ck_assert_int_eq(ds_config_text(&c, NULL, buf, sizeof(buf)), -1);
+	ds_config_defaults(&c);
+	ck_assert_int_eq(ds_config_text(&c, "profile", buf, sizeof(buf)), 7);
+	ck_assert_str_eq(buf, "default");
+	write_cfg("profile = \"fast\";\n");
+	ck_assert_int_eq(load_cfg(&c, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "profile: invalid profile 'fast' (expected "
+			      "default or batch-invariant)") != NULL, "%s",
+		      err);
+}
+END_TEST
+
 START_TEST(test_file_env_wins)
 {
 	struct ds_config c;
@@ -659,6 +711,7 @@ static Suite *make_config_suite(void)
 	tcase_add_test(t, test_file_syntax_error_names_line);
 	tcase_add_test(t, test_file_unknown_key_names_line);
 	tcase_add_test(t, test_file_log_level_removed);
+	tcase_add_test(t, test_file_profile_and_text);
 	tcase_add_test(t, test_file_seed_beyond_32_bits);
 	tcase_add_test(t, test_file_bad_values);
 	tcase_add_test(t, test_file_missing_and_directory);

@@ -5,6 +5,7 @@
  * (cuda_hooks/abi/) against the CUDA headers when those exist.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,131 @@ START_TEST(abi_matches_vendor_headers)
 }
 END_TEST
 
+/* The batch-invariant profile's shape table: a shape stored once keeps
+ * its first algorithm; a shape that differs in any byte is another; a
+ * hash collision is told apart by the shape itself; a full table and a
+ * slot whose writer never published answer NULL, never wait for ever. */
+static struct ds_lt_table lt_t;
+
+START_TEST(lt_table_one_algo_per_shape)
+{
+	struct ds_lt_shape a, b;
+	struct ds_cublaslt_algo x, y;
+	struct ds_lt_slot *sl, *sl2;
+	bool busy, ins;
+	uint64_t ha, hb;
+	int i;
+
+	memset(&lt_t, 0, sizeof(lt_t));
+	memset(&a, 0, sizeof(a));
+	memset(&x, 0, sizeof(x));
+	memset(&y, 0, sizeof(y));
+	a.m = 4096;
+	a.k = 4096;
+	a.desc[0] = 68;
+	x.data[0] = 1;
+	y.data[0] = 2;
+	b = a;
+	b.k = 14336;
+	ha = ds_lt_shape_hash(&a);
+	hb = ds_lt_shape_hash(&b);
+	ck_assert(ha != 0 && hb != 0 && ha != hb);
+	ck_assert_ptr_null(ds_lt_find(&lt_t, &a, ha, &busy));
+	ck_assert(!busy);
+	sl = ds_lt_insert(&lt_t, &a, ha, &x, 1, &ins);
+	ck_assert_ptr_nonnull(sl);
+	ck_assert(ins);
+	ck_assert_uint_eq(sl->first_n, 1);
+	/* a second insert of the shape keeps the first algorithm */
+	sl2 = ds_lt_insert(&lt_t, &a, ha, &y, 512, &ins);
+	ck_assert_ptr_eq(sl2, sl);
+	ck_assert(!ins);
+	ck_assert_uint_eq(sl->algo.data[0], 1);
+	ck_assert_ptr_eq(ds_lt_find(&lt_t, &a, ha, &busy), sl);
+	ck_assert_ptr_null(ds_lt_find(&lt_t, &b, hb, &busy));
+	/* the same hash for another shape: found apart by its bytes */
+	sl2 = ds_lt_insert(&lt_t, &b, ha, &y, 8, &ins);
+	ck_assert(ins && sl2 != sl);
+	ck_assert_ptr_eq(ds_lt_find(&lt_t, &b, ha, &busy), sl2);
+	ck_assert_ptr_eq(ds_lt_find(&lt_t, &a, ha, &busy), sl);
+	/* a claimed, never published slot: busy, then NULL */
+	memset(&lt_t, 0, sizeof(lt_t));
+	atomic_store(&lt_t.slot[ha & (DS_LT_SLOTS - 1)].tag, ha);
+	ck_assert_ptr_null(ds_lt_find(&lt_t, &a, ha, &busy));
+	ck_assert(busy);
+	ck_assert_ptr_null(ds_lt_insert(&lt_t, &a, ha, &x, 1, &ins));
+	ck_assert(!ins);
+	/* full: every slot another shape's */
+	memset(&lt_t, 0, sizeof(lt_t));
+	for (i = 0; i < DS_LT_SLOTS; i++) {
+		b.m = 1000 + (uint64_t)i;
+		ck_assert_ptr_nonnull(ds_lt_insert(&lt_t, &b,
+						   ds_lt_shape_hash(&b), &y, 1,
+						   &ins));
+	}
+	ck_assert_ptr_null(ds_lt_insert(&lt_t, &a, ha, &x, 1, &ins));
+	ck_assert_ptr_null(ds_lt_find(&lt_t, &a, ha, &busy));
+	ck_assert(!busy);
+}
+END_TEST
+
+/* Threads that race to store the same shapes, each with its own
+ * algorithm: every shape ends in one slot, and every thread reads back
+ * the algorithm of the one insert that won. */
+#define LT_RACE_THREADS 4
+#define LT_RACE_SHAPES 64
+
+static void *lt_race(void *arg)
+{
+	uintptr_t me = (uintptr_t)arg;
+	struct ds_lt_shape s;
+	struct ds_cublaslt_algo a;
+	uintptr_t bad = 0;
+	int i, r;
+
+	memset(&a, 0, sizeof(a));
+	a.data[0] = me;
+	for (r = 0; r < 50; r++)
+		for (i = 0; i < LT_RACE_SHAPES; i++) {
+			struct ds_lt_slot *sl, *got;
+			bool busy, ins;
+			uint64_t h;
+
+			memset(&s, 0, sizeof(s));
+			s.m = 64 + (uint64_t)i;
+			s.k = 4096;
+			h = ds_lt_shape_hash(&s);
+			sl = ds_lt_find(&lt_t, &s, h, &busy);
+			if (sl == NULL)
+				sl = ds_lt_insert(&lt_t, &s, h, &a, me, &ins);
+			got = ds_lt_find(&lt_t, &s, h, &busy);
+			if (sl == NULL || got != sl ||
+			    got->algo.data[0] != got->first_n)
+				bad++;
+		}
+	return (void *)bad;
+}
+
+START_TEST(lt_table_threads_agree)
+{
+	pthread_t t[LT_RACE_THREADS];
+	void *bad;
+	int i, used = 0;
+
+	memset(&lt_t, 0, sizeof(lt_t));
+	for (i = 0; i < LT_RACE_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, lt_race,
+						(void *)(uintptr_t)(i + 1)), 0);
+	for (i = 0; i < LT_RACE_THREADS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &bad), 0);
+		ck_assert_ptr_null(bad);
+	}
+	for (i = 0; i < DS_LT_SLOTS; i++)
+		used += atomic_load(&lt_t.slot[i].tag) != 0;
+	ck_assert_int_eq(used, LT_RACE_SHAPES);
+}
+END_TEST
+
 Suite *make_gpu_policy_suite(void)
 {
 	Suite *s = suite_create("gpu_policy");
@@ -294,6 +420,8 @@ Suite *make_gpu_policy_suite(void)
 	tcase_add_test(t, compute_type_strip);
 	tcase_add_test(t, lt_only_unsplit);
 	tcase_add_test(t, compact_keeps_order);
+	tcase_add_test(t, lt_table_one_algo_per_shape);
+	tcase_add_test(t, lt_table_threads_agree);
 	tcase_add_test(t, curand_rules);
 	tcase_add_test(t, driver_names);
 	tcase_add_test(t, driver_slot_rows);

@@ -1,0 +1,303 @@
+/*
+ * check_batch_invariant.c - DETSHIM_PROFILE=batch-invariant against the
+ * fake libcublasLt.so.13, whose heuristic offers tile 1 below n = 64 and
+ * tile 2 from there (see the fake), as a real one changes its choice with
+ * the batch.  Contrast: the default profile gets both tiles; the profile
+ * gets the first call's tile at every n of one shape, a shape of its own
+ * gets its own, and a shape whose algorithm the check refuses falls back
+ * and is logged "batch-variant" once.  Also the profile's environment
+ * pins and detshim_py_setting, the setting export for Python.
+ */
+#include <stdint.h>
+
+#include "gpulibs_child.h"
+
+struct algo { uint64_t data[8]; };
+struct result { struct algo algo; size_t ws; int state; float waves; int reserved[4]; };
+int cublasLtMatmulPreferenceCreate(void **p);
+int cublasLtMatmulPreferenceDestroy(void *p);
+int cublasLtMatmulPreferenceSetAttribute(void *p, int attr, const void *buf,
+					 size_t n);
+int cublasLtMatmulAlgoGetHeuristic(void *h, void *d, void *A, void *B, void *C,
+				   void *D, void *p, int req,
+				   struct result res[], int *ret);
+int cublasLtMatmul(void *h, void *d, const void *alpha, const void *a, void *A,
+		   const void *b, void *B, const void *beta, const void *c,
+		   void *C, void *dd, void *D, const struct algo *algo,
+		   void *ws, size_t wss, void *stream);
+int cublasLtMatrixLayoutCreate(void **l, uint32_t type, uint64_t rows,
+			       uint64_t cols, int64_t ld);
+int cublasLtMatrixLayoutDestroy(void *l);
+int cublasLtMatrixLayoutSetAttribute(void *l, int attr, const void *buf,
+				     size_t n);
+int cublasLtMatmulDescCreate(void **d, int32_t compute, int32_t scale);
+int cublasLtMatmulDescDestroy(void *d);
+int cublasLtMatmulDescSetAttribute(void *d, int attr, const void *buf,
+				   size_t n);
+int fake_lt_last_tile(void);
+int fake_lt_heuristic_calls(void);
+int fake_lt_check_calls(void);
+
+/* PyTorch's linear layer as cuBLAS sees it: D[m,n] = op(A)[m,k] B[k,n]
+ * with A the weight, transposed (stored k x m), m out features, k in
+ * features, n tokens (column-major). */
+struct gemm {
+	void *desc, *A, *B, *C, *D, *pref;
+};
+
+static void gemm_make(struct gemm *g, uint64_t m, uint64_t k)
+{
+	int32_t t = 1;
+	uint64_t ws = 1024;
+
+	cublasLtMatmulDescCreate(&g->desc, 68 /* COMPUTE_32F */, 0);
+	cublasLtMatmulDescSetAttribute(g->desc, 3 /* TRANSA */, &t, 4);
+	cublasLtMatrixLayoutCreate(&g->A, 0, k, m, (int64_t)k);
+	cublasLtMatrixLayoutCreate(&g->B, 0, k, 1, (int64_t)k);
+	cublasLtMatrixLayoutCreate(&g->C, 0, m, 1, (int64_t)m);
+	cublasLtMatrixLayoutCreate(&g->D, 0, m, 1, (int64_t)m);
+	cublasLtMatmulPreferenceCreate(&g->pref);
+	cublasLtMatmulPreferenceSetAttribute(g->pref, 1, &ws, 8);
+}
+
+static void gemm_set_n(struct gemm *g, uint64_t n)
+{
+	cublasLtMatrixLayoutSetAttribute(g->B, 3 /* COLS */, &n, 8);
+	cublasLtMatrixLayoutSetAttribute(g->C, 3, &n, 8);
+	cublasLtMatrixLayoutSetAttribute(g->D, 3, &n, 8);
+}
+
+/* The tile the heuristic answers at n (-1: no answer). */
+static int gemm_tile(struct gemm *g, uint64_t n)
+{
+	struct result r[4];
+	int cnt = -1;
+
+	gemm_set_n(g, n);
+	if (cublasLtMatmulAlgoGetHeuristic(NULL, g->desc, g->A, g->B, g->C,
+					   g->D, g->pref, 1, r, &cnt) != 0 ||
+	    cnt != 1)
+		return -1;
+	return (int)r[0].algo.data[3];
+}
+
+static const uint64_t ns[] = { 1, 2, 8, 63, 64, 512, 2048 };
+
+static int scenario(const char *name)
+{
+	struct gemm g, g2;
+	size_t i;
+	char buf[64];
+	int len;
+	int (*setting)(const char *, char *, size_t);
+
+	if (strcmp(name, "env") == 0) {
+		const char *vars[] = { "CUBLAS_WORKSPACE_CONFIG",
+				       "CUBLASLT_WORKSPACE_SIZE",
+				       "TORCHINDUCTOR_BATCH_INVARIANT",
+				       "TORCHINDUCTOR_DETERMINISTIC", "NCCL_ALGO" };
+
+		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+			const char *v = getenv(vars[i]);
+
+			printf("%s=%s\n", vars[i], v ? v : "(unset)");
+		}
+		*(void **)&setting = hook_sym("detshim_py_setting");
+		if (setting == NULL)
+			return 3;
+		len = setting("profile", buf, sizeof(buf));
+		printf("setting_len=%d\nsetting=%s\n", len, len >= 0 ? buf : "");
+		printf("setting_short=%d\n", setting("profile", buf, 4));
+		printf("setting_short_text=%s\n", buf);
+		printf("setting_unknown=%d\n", setting("no_such_key", buf,
+						      sizeof(buf)));
+		return 0;
+	}
+	gemm_make(&g, 128, 64);
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		printf("tile_%llu=%d\n", (unsigned long long)ns[i],
+		       gemm_tile(&g, ns[i]));
+	printf("heuristic_calls=%d\ncheck_calls=%d\n", fake_lt_heuristic_calls(),
+	       fake_lt_check_calls());
+	/* Another shape (another k): its own first choice, at n = 512. */
+	gemm_make(&g2, 128, 96);
+	printf("other_512=%d\n", gemm_tile(&g2, 512));
+	printf("other_1=%d\n", gemm_tile(&g2, 1));
+	/* algo == NULL: the shim picks, through the same table. */
+	gemm_set_n(&g, 2048);
+	cublasLtMatmul(NULL, g.desc, NULL, NULL, g.A, NULL, g.B, NULL, NULL,
+		       g.C, NULL, g.D, NULL, NULL, 1024, NULL);
+	printf("null_algo_tile=%d\n", fake_lt_last_tile());
+	return 0;
+}
+
+static char out[8192];
+static char logpath[] = "/tmp/detshim_bi_XXXXXX";
+
+static int run_logged(const char *const *extra)
+{
+	const char *env[12];
+	char var[64];
+	int fd, i = 0;
+
+	strcpy(logpath, "/tmp/detshim_bi_XXXXXX");
+	fd = mkstemp(logpath);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(var, sizeof(var), "DETSHIM_LOG=%s", logpath);
+	env[i++] = var;
+	for (; extra && *extra && i < 11; extra++)
+		env[i++] = *extra;
+	env[i] = NULL;
+	return run_child("gemm", env, out, sizeof(out));
+}
+
+START_TEST(default_profile_varies_with_n)
+{
+	ck_assert_int_eq(run_logged(NULL), 0);
+	unlink(logpath);
+	ck_assert_int_eq(child_value(out, "tile_1"), 1);
+	ck_assert_int_eq(child_value(out, "tile_63"), 1);
+	ck_assert_int_eq(child_value(out, "tile_64"), 2);
+	ck_assert_int_eq(child_value(out, "tile_2048"), 2);
+	ck_assert_int_eq(child_value(out, "heuristic_calls"), 7);
+	ck_assert_int_eq(child_value(out, "check_calls"), 0);
+	ck_assert_int_eq(child_value(out, "null_algo_tile"), 2);
+}
+END_TEST
+
+START_TEST(profile_one_algo_per_shape)
+{
+	const char *bi[] = { "DETSHIM_PROFILE=batch-invariant", NULL };
+	size_t i;
+	char key[32];
+
+	ck_assert_int_eq(run_logged(bi), 0);
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		snprintf(key, sizeof(key), "tile_%llu", (unsigned long long)ns[i]);
+		ck_assert_msg(child_value(out, key) == 1, "%s: %s", key, out);
+	}
+	/* The first call asked the heuristic; the six later ones only
+	 * checked the stored algorithm. */
+	ck_assert_int_eq(child_value(out, "heuristic_calls"), 1);
+	ck_assert_int_eq(child_value(out, "check_calls"), 6);
+	/* The other shape pinned its own first choice, tile 2. */
+	ck_assert_int_eq(child_value(out, "other_512"), 2);
+	ck_assert_int_eq(child_value(out, "other_1"), 2);
+	ck_assert_int_eq(child_value(out, "null_algo_tile"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\":128,"), 2);
+	ck_assert_int_eq(count_lines(logpath, "\"m\":128,\"k\":64,\"n\":1,\"algo\":11,"
+					   "\"tile\":1,\"stages\":10"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"m\":128,\"k\":96,\"n\":512,"), 1);
+	ck_assert_int_eq(count_lines(logpath, "batch-variant"), 0);
+	unlink(logpath);
+}
+END_TEST
+
+START_TEST(profile_check_refuses_falls_back_once)
+{
+	const char *bi[] = { "DETSHIM_PROFILE=batch-invariant",
+			     "FAKE_LT_CHECK_FAIL_N=512", NULL };
+	const char *ws[] = { "DETSHIM_PROFILE=batch-invariant",
+			     "FAKE_LT_CHECK_WS=4096", NULL };
+
+	ck_assert_int_eq(run_logged(bi), 0);
+	ck_assert_int_eq(child_value(out, "tile_64"), 1);
+	ck_assert_int_eq(child_value(out, "tile_512"), 2);
+	ck_assert_int_eq(child_value(out, "tile_2048"), 2);
+	/* once for the shape, though two calls fell back (and the NULL
+	 * algo's third) */
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"batch-variant\""), 1);
+	ck_assert_int_eq(count_lines(logpath, "cublasLtMatmulAlgoCheck refused it "
+					   "(status 15)"), 1);
+	ck_assert_int_eq(count_lines(logpath, "chosen at n=1 cannot run at n=512"), 1);
+	unlink(logpath);
+	/* An algorithm that wants more workspace than the limit (1024). */
+	ck_assert_int_eq(run_logged(ws), 0);
+	ck_assert_int_eq(child_value(out, "tile_2"), 1);
+	ck_assert_int_eq(child_value(out, "tile_2048"), 2);
+	/* once per shape: k = 64 at n = 2, k = 96 at n = 1 */
+	ck_assert_int_eq(count_lines(logpath, "needs 4096 bytes of workspace"), 2);
+	ck_assert_int_eq(count_lines(logpath, "\"k\":64,\"n\":2,\"algo\":11,"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"k\":96,\"n\":1,\"algo\":11,"), 1);
+	unlink(logpath);
+}
+END_TEST
+
+START_TEST(profile_under_warn_only_logs)
+{
+	const char *warn[] = { "DETSHIM_PROFILE=batch-invariant",
+			       "DETSHIM_POLICY=warn", NULL };
+
+	ck_assert_int_eq(run_logged(warn), 0);
+	ck_assert_int_eq(child_value(out, "tile_1"), 1);
+	ck_assert_int_eq(child_value(out, "tile_2048"), 2);
+	ck_assert_int_eq(child_value(out, "check_calls"), 0);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-pin\",\"m\""), 2);
+	/* k = 64 at n = 64; k = 96 at n = 1 */
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-replace\",\"m\""), 2);
+	ck_assert_int_eq(count_lines(logpath, "at n=64 the heuristic chose algo 10 "
+					   "tile 2"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\""), 0);
+	unlink(logpath);
+}
+END_TEST
+
+START_TEST(profile_pins_and_setting)
+{
+	const char *bi[] = { "DETSHIM_PROFILE=batch-invariant", NULL };
+	const char *mine[] = { "DETSHIM_PROFILE=batch-invariant",
+			       "NCCL_ALGO=Ring", "CUBLASLT_WORKSPACE_SIZE=64",
+			       NULL };
+	const char *dflt[] = { "DETSHIM_SEED=1", NULL };
+	static const char *const pinned[] = { "CUBLAS_WORKSPACE_CONFIG",
+		"CUBLASLT_WORKSPACE_SIZE", "TORCHINDUCTOR_BATCH_INVARIANT",
+		"TORCHINDUCTOR_DETERMINISTIC", "NCCL_ALGO" };
+	size_t i;
+
+	/* This process runs under the shim too: its own pins would reach
+	 * the child as the user's. */
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++)
+		unsetenv(pinned[i]);
+
+	ck_assert_int_eq(run_child("env", bi, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "CUBLAS_WORKSPACE_CONFIG=:16:8\n"));
+	ck_assert_ptr_nonnull(strstr(out, "CUBLASLT_WORKSPACE_SIZE=1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "TORCHINDUCTOR_BATCH_INVARIANT=1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "TORCHINDUCTOR_DETERMINISTIC=1\n"));
+	ck_assert_ptr_nonnull(strstr(out, "NCCL_ALGO=allreduce:tree\n"));
+	ck_assert_int_eq(child_value(out, "setting_len"), 15);
+	ck_assert_ptr_nonnull(strstr(out, "setting=batch-invariant\n"));
+	ck_assert_int_eq(child_value(out, "setting_short"), 15);
+	ck_assert_ptr_nonnull(strstr(out, "setting_short_text=bat\n"));
+	ck_assert_int_eq(child_value(out, "setting_unknown"), -1);
+	/* The user's values stay. */
+	ck_assert_int_eq(run_child("env", mine, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "NCCL_ALGO=Ring\n"));
+	ck_assert_ptr_nonnull(strstr(out, "CUBLASLT_WORKSPACE_SIZE=64\n"));
+	/* The default profile: today's pins, none of the profile's. */
+	ck_assert_int_eq(run_child("env", dflt, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "CUBLAS_WORKSPACE_CONFIG=:4096:8\n"));
+	ck_assert_ptr_nonnull(strstr(out, "CUBLASLT_WORKSPACE_SIZE=(unset)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "TORCHINDUCTOR_BATCH_INVARIANT=(unset)\n"));
+	ck_assert_ptr_nonnull(strstr(out, "NCCL_ALGO=Ring\n"));
+	ck_assert_ptr_nonnull(strstr(out, "setting=default\n"));
+}
+END_TEST
+
+static Suite *bi_suite(void)
+{
+	Suite *s = suite_create("batch-invariant profile");
+	TCase *t = tcase_create("fake libcublasLt.so.13");
+
+	tcase_set_timeout(t, 30);
+	tcase_add_test(t, default_profile_varies_with_n);
+	tcase_add_test(t, profile_one_algo_per_shape);
+	tcase_add_test(t, profile_check_refuses_falls_back_once);
+	tcase_add_test(t, profile_under_warn_only_logs);
+	tcase_add_test(t, profile_pins_and_setting);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+GPULIBS_TEST_MAIN(bi_suite, scenario)
