@@ -58,7 +58,8 @@ int ds_compact(void *arr, size_t elem, int n, const bool *keep);
 #define DS_LT_DESC_ATTRS 16
 struct ds_lt_shape {
 	int32_t desc[DS_LT_DESC_ATTRS]; /* matmul descriptor attributes */
-	int32_t layout[4][3];  /* A, B, C, D: data type, order, batch count */
+	int32_t layout[4][3];  /* A, B, C, D: data type, order, 0 (not the
+				* batch count, which grows with the batch) */
 	uint32_t align[4];     /* preference MIN_ALIGNMENT_{A,B,C,D}_BYTES */
 	uint64_t m, k;         /* D's rows; A's k extent */
 	int64_t lda, ldc, ldd;
@@ -80,7 +81,7 @@ struct ds_lt_slot {
 	uint64_t first_n;            /* n of the call that chose it */
 };
 
-#define DS_LT_SLOTS 512 /* a power of two */
+#define DS_LT_SLOTS 2048 /* a power of two */
 struct ds_lt_table {
 	struct ds_lt_slot slot[DS_LT_SLOTS];
 	atomic_bool full_logged;

@@ -301,12 +301,15 @@ static bool lt_shape(ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
 	    B == NULL || C == NULL || D == NULL)
 		return false;
 	for (i = 0; i < 4; i++) {
-		static const int attr[3] = { DS_CUBLASLT_MATRIX_LAYOUT_TYPE,
-					     DS_CUBLASLT_MATRIX_LAYOUT_ORDER,
-					     DS_CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT };
+		/* Not the batch count either: eager attention's bmm has
+		 * batch x heads matrices, so it grows with the batch; the
+		 * stored algorithm runs each matrix alike (AlgoCheck still
+		 * judges it for the call).  layout[i][2] stays 0. */
+		static const int attr[2] = { DS_CUBLASLT_MATRIX_LAYOUT_TYPE,
+					     DS_CUBLASLT_MATRIX_LAYOUT_ORDER };
 		size_t j;
 
-		for (j = 0; j < 3; j++) {
+		for (j = 0; j < 2; j++) {
 			int32_t v = -1;
 
 			if (lget(l[i], attr[j], &v, 4, &w) !=
@@ -383,11 +386,11 @@ static void lt_shape_text(char *buf, size_t cap, const struct ds_lt_shape *s)
 								       : "");
 	}
 	ds_fmt(buf + len, cap - len,
-	       "trans=%s%s lda=%lld ldc=%lld ldd=%lld batch=%d compute=%d "
+	       "trans=%s%s lda=%lld ldc=%lld ldd=%lld compute=%d "
 	       "epilogue=%d align=%u/%u/%u/%u workspace=%llu",
 	       s->desc[LT_TRANSA] > 0 ? "T" : "N",
 	       s->desc[LT_TRANSB] > 0 ? "T" : "N", (long long)s->lda,
-	       (long long)s->ldc, (long long)s->ldd, (int)s->layout[3][2],
+	       (long long)s->ldc, (long long)s->ldd,
 	       (int)s->desc[LT_COMPUTE], (int)s->desc[LT_EPILOGUE],
 	       s->align[0], s->align[1], s->align[2], s->align[3],
 	       (unsigned long long)s->max_ws);
