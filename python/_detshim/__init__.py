@@ -87,6 +87,8 @@ _finder = _Finder()
 def _torch(torch):
     from _detshim import torch_ops
     torch_ops.install(torch)
+    from _detshim import batch_check
+    batch_check.install(torch)
 
 
 def install():
