@@ -160,8 +160,8 @@ static void print_text(const struct dr_opts *o, const struct verdict *v,
 
 		if (!m->differ)
 			continue;
-		printf("  %s: %u of %u rows differ (first: row %s of %s, "
-		       "element %s, max |difference| %s)\n", m->name,
+		printf("  %s: differs in %u of %u rows checked (first: row "
+		       "%s of %s, element %s, max |difference| %s)\n", m->name,
 		       m->differ, m->rows, field_or(m->first, "row", "?"),
 		       field_or(m->first, "batch", "?"),
 		       field_or(m->first, "first_diff", "?"),

@@ -433,13 +433,14 @@ class _Check:
                     continue
                 k, first, mx = res
                 fields["first_diff"] = str(first)
-                fields["max_abs"] = repr(mx)
+                fields["max_abs"] = "%.6g" % mx
                 differ.append((
                     "row %d of %d%s: first difference at element %d, max "
                     "|difference| %s" % (row, b, "" if len(calls) == 1 else
                                          " (call %d of %d)" % (k + 1,
                                                                len(calls)),
-                                         first, repr(mx)), fields))
+                                         first, fields["max_abs"]),
+                    fields))
         nd = len({f["module"] for _, f in differ})
         ne = len({f["module"] for _, f in equal} -
                  {f["module"] for _, f in differ})
