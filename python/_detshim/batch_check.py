@@ -375,16 +375,18 @@ class _Check:
         cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
         cpu_rng = torch.get_rng_state()
         cuda_rng = torch.cuda.get_rng_state_all() if cuda else None
-        bufs = [(b, b._version, b.detach().clone())
+        bufs = [(b, _version(b), b.detach().clone())
                 for b in self.root.buffers()]
-        lone = []
+        found = {}  # name -> {row: None (equal) or (call, first, max)}
         try:
             with torch.no_grad():
-                for row in self.rows:
+                for j, row in enumerate(self.rows):
                     self.lone = {}
                     _real_call(self.root, *_copy_args(args, row, self.b),
                                **_copy_args(kwargs, row, self.b))
-                    lone.append(self.lone)
+                    if self.error is not None:
+                        raise self.error
+                    self._compare(j, row, found)
         finally:
             self.lone = None
             torch.set_rng_state(cpu_rng)
@@ -392,41 +394,38 @@ class _Check:
                 torch.cuda.set_rng_state_all(cuda_rng)
             with torch.no_grad():
                 for b, v, saved in bufs:
-                    if b._version != v:
+                    if _version(b) != v:
                         b.copy_(saved)
-        if self.error is not None:
-            raise self.error
-        self._report(lone)
+        self._report(found)
 
-    def _report(self, lone):
-        b = self.b
-        differ, equal = [], []
-        skipped = 0
+    def _compare(self, j, row, found):
+        """Row j of each module's batched output against this rerun's."""
         for name in self.order:
             calls = self.batched[name]
-            if all(c is None for c in calls):
-                skipped += 1
-                continue
-            for j, row in enumerate(self.rows):
-                got = lone[j].get(name, [])
+            got = self.lone.get(name, [])
+            if len(got) != len(calls):
+                continue  # called another number of times alone
+            res, compared = None, 0
+            for k, (bt, lt) in enumerate(zip(calls, got)):
+                if bt is None or lt is None or lt.dim() == 0 or \
+                        lt.shape[0] != 1 or lt.shape[1:] != bt.shape[1:] \
+                        or lt.dtype != bt.dtype:
+                    continue
+                compared += 1
+                res = _differ(bt[j:j + 1], lt)
+                if res is not None:
+                    res = (k,) + res
+                    break
+            if compared:
+                found.setdefault(name, {})[row] = res
+
+    def _report(self, found):
+        b = self.b
+        differ, equal = [], []
+        for name in self.order:
+            ncalls = len(self.batched[name])
+            for row, res in found.get(name, {}).items():
                 fields = {"module": name, "row": row, "batch": b}
-                if len(got) != len(calls):
-                    skipped += 1
-                    break
-                res, compared = None, 0
-                for k, (bt, lt) in enumerate(zip(calls, got)):
-                    if bt is None or lt is None or lt.dim() == 0 or \
-                            lt.shape[0] != 1 or lt.shape[1:] != bt.shape[1:] \
-                            or lt.dtype != bt.dtype:
-                        continue
-                    compared += 1
-                    res = _differ(bt[j:j + 1], lt)
-                    if res is not None:
-                        res = (k,) + res
-                        break
-                if not compared:
-                    skipped += 1
-                    break
                 if res is None:
                     equal.append(("row %d of %d: bitwise equal" % (row, b),
                                   fields))
@@ -436,14 +435,14 @@ class _Check:
                 fields["max_abs"] = "%.6g" % mx
                 differ.append((
                     "row %d of %d%s: first difference at element %d, max "
-                    "|difference| %s" % (row, b, "" if len(calls) == 1 else
+                    "|difference| %s" % (row, b, "" if ncalls == 1 else
                                          " (call %d of %d)" % (k + 1,
-                                                               len(calls)),
+                                                               ncalls),
                                          first, fields["max_abs"]),
                     fields))
+        skipped = len(self.order) - len(found)
         nd = len({f["module"] for _, f in differ})
-        ne = len({f["module"] for _, f in equal} -
-                 {f["module"] for _, f in differ})
+        ne = len(found) - nd
         _event("checked",
                "%s, rows %s of %d: %d module%s equal, %d differ%s, %d "
                "skipped (output not batched)" % (
@@ -456,3 +455,11 @@ class _Check:
         for detail, fields in differ + equal:
             _event("differ" if "first_diff" in fields else "equal", detail,
                    fields)
+
+
+def _version(t):
+    """t's in-place version counter (None where it keeps none)."""
+    try:
+        return t._version
+    except (RuntimeError, AttributeError):
+        return None

@@ -44,6 +44,13 @@ class Pair(torch.nn.Module):
         return x * 2, {"b": x.sum(), "a": x - 1}
 
 
+class Stats(torch.nn.Module):
+    """An output without the batch dimension: not compared (counted)."""
+
+    def forward(self, x):
+        return x.mean(0)
+
+
 class Net(torch.nn.Module):
     def __init__(self, variant):
         super().__init__()
@@ -51,9 +58,11 @@ class Net(torch.nn.Module):
         self.mid = Variant() if variant else torch.nn.Identity()
         self.pair = Pair()
         self.post = torch.nn.ReLU()
+        self.stats = Stats()
 
     def forward(self, x, scale=1.0, extra=None):
         y, _ = self.pair(self.mid(self.pre(x)))
+        self.stats(y)
         if extra is not None:
             y = y + extra["shift"][0]
         return self.post(y) * scale
