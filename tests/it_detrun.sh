@@ -364,6 +364,8 @@ mkdir tb
 OLD_TMPDIR=${TMPDIR:-/tmp}
 export TMPDIR="$W/tb"
 t "--verify-batch=0" 125 "$D" --verify-batch=0 true && has "0 rows refused" "at least 1 row"
+t "--verify-batch=0x0" 125 "$D" --verify-batch=0x0 true
+t "--verify-batch=1025" 125 "$D" --verify-batch=1025 true && has "the limit named" "expected 0\.\.1024"
 t "--verify-batch=x" 125 "$D" --verify-batch=x true && has "bad rows named" "^detrun: --verify-batch: invalid number 'x'"
 t "--verify-batch with --verify" 125 "$D" --verify 2 --verify-batch true
 t "--verify-batch with --bisect" 125 "$D" --verify-batch --bisect true && has "--bisect still needs --verify" "needs --verify N"
@@ -385,6 +387,10 @@ if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
 	t "--verify-batch: a batch-invariant model" 0 "$D" --verify-batch=3 /usr/bin/python3 "$BM" invariant &&
 		has "verdict" ": EQUAL$" && has "the counts" "^  2 batched calls compared: 5 modules equal in every row, 0 differ$"
 	[ -z "$(ls tb)" ] && ok "an equal verdict leaves no log behind" || bad "an equal verdict leaves no log behind"
+	t "--verify-batch=0x2: rows as the shim reads them" 0 "$D" --verify-batch=0x2 --log vb2.log /usr/bin/python3 "$BM" invariant &&
+		has "2 rows" "^detrun: verify-batch: /usr/bin/python3, 2 rows per batch.*: EQUAL$"
+	[ "$(grep -c '"call":"batch_check","action":"equal"' vb2.log)" = 20 ] &&
+		ok "2 rows of each of 5 modules in 2 calls" || bad "2 rows of each of 5 modules in 2 calls"
 	t "--verify-batch: calls it cannot rerun" 2 "$D" --verify-batch /usr/bin/python3 "$BM" unsafe &&
 		has "why named" "^  skipped: batch of 8 not checked: argument cache is a Cache$"
 	"$D" --verify-batch=2 --json /usr/bin/python3 "$BM" variant >out 2>err

@@ -248,17 +248,22 @@ static void apply(const struct dr_flag *f, const char *v, struct dr_opts *o)
 		check_value(f, v);
 		o->value[f - dr_flags] = v;
 		break;
-	case DR_ROWS:
+	case DR_ROWS: {
+		uint64_t rows;
+
 		if (*v == '\0')
 			v = DR_STR(DR_BATCH_ROWS);
 		check_value(f, v);
-		if (strspn(v, "0") == strlen(v)) {
+		ds_parse_seed(v, &rows); /* checked: decimal or 0x-hex */
+		if (rows == 0) {
 			dr_err("%s=%s: at least 1 row is needed", f->lng, v);
 			exit(DR_EXIT_USAGE);
 		}
-		o->value[f - dr_flags] = v;
+		o->value[f - dr_flags] = dr_xasprintf("%llu",
+						      (unsigned long long)rows);
 		o->verify_batch = true;
 		break;
+	}
 	case DR_LOG:
 		if (*v == '\0') {
 			dr_err("%s: empty path", f->lng);

@@ -73,8 +73,9 @@ def install(mod):
     """Wrap torch.nn.Module.__call__ if batch_check asks for rows
     (called when torch is first imported)."""
     global torch, _rows_wanted, _real_call
-    try:
-        n = int(_setting("batch_check") or 0)
+    v = (_setting("batch_check") or "0").strip()
+    try:  # decimal or 0x-hex, as the shim reads it (shim/config.c)
+        n = int(v[2:], 16) if v[:2].lower() == "0x" else int(v, 10)
     except ValueError:
         n = 0
     if n <= 0 or _real_call is not None:
