@@ -326,23 +326,33 @@ class _Check:
         return hook
 
     def _keep(self, name, out):
+        try:
+            val = self._value(out)
+        except Exception:  # a tensor that cannot be copied or indexed
+            val = None
+        if self.lone is not None:
+            self.lone.setdefault(name, []).append(val)
+            return
+        if name not in self.batched:
+            self.order.append(name)
+        self.batched.setdefault(name, []).append(val)
+
+    def _value(self, out):
+        """What is kept of a module's output: alone, a copy of its
+        tensor; in the batch, the sampled rows (None: not batched)."""
         t = _first_tensor(out)
+        if t is None:
+            return None
         with torch.no_grad():
             if self.lone is not None:
-                self.lone.setdefault(name, []).append(
-                    None if t is None else t.detach().clone())
-                return
-            if name not in self.batched:
-                self.order.append(name)
-            if t is None or t.dim() == 0 or t.shape[0] != self.b:
-                keep = None
-            else:
-                idx = self.idx.get(t.device)
-                if idx is None:
-                    idx = torch.tensor(self.rows, device=t.device)
-                    self.idx[t.device] = idx
-                keep = t.detach().index_select(0, idx)
-            self.batched.setdefault(name, []).append(keep)
+                return t.detach().clone()
+            if t.dim() == 0 or t.shape[0] != self.b:
+                return None
+            idx = self.idx.get(t.device)
+            if idx is None:
+                idx = torch.tensor(self.rows, device=t.device)
+                self.idx[t.device] = idx
+            return t.detach().index_select(0, idx)
 
     def run(self, args, kwargs):
         handles = []
@@ -412,8 +422,11 @@ class _Check:
                         lt.shape[0] != 1 or lt.shape[1:] != bt.shape[1:] \
                         or lt.dtype != bt.dtype:
                     continue
+                try:
+                    res = _differ(bt[j:j + 1], lt)
+                except Exception:  # a layout torch cannot compare
+                    continue
                 compared += 1
-                res = _differ(bt[j:j + 1], lt)
                 if res is not None:
                     res = (k,) + res
                     break
