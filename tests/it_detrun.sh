@@ -378,11 +378,11 @@ if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
 	BM=$SRC/tests/python/batch_models.py
 	t "--verify-batch: a batch-variant layer" 1 "$D" --verify-batch=3 /usr/bin/python3 "$BM" variant &&
 		has "verdict" "^detrun: verify-batch: /usr/bin/python3, 3 rows per batch.*: DIFFER$" &&
-		has "the layer named first" "^  mid: differs in 6 of 6 rows checked \(first: row 0 of 8, element 0, max \|difference\| 0\.007[0-9]*\)$" &&
-		hasnt "the layer before it is equal" "^  pre:" &&
+		has "the layer named first" "^  Net.mid: differs in 6 of 6 rows checked \(first: row 0 of 8, element 0, max \|difference\| 0\.007[0-9]*\)$" &&
+		hasnt "the layer before it is equal" "^  Net.pre:" &&
 		has "the counts" "^  2 batched calls compared: 1 module equal in every row, 4 differ$" &&
 		has "the program's output passes" "^calls 2 rand "
-	grep -A1 "^detrun: verify-batch:" out | sed -n 2p | grep -q "^  mid:" && ok "the first layer that differs comes first" || bad "the first layer that differs comes first"
+	grep -A1 "^detrun: verify-batch:" out | sed -n 2p | grep -q "^  Net.mid:" && ok "the first layer that differs comes first" || bad "the first layer that differs comes first"
 	rm -rf tb/*
 	t "--verify-batch: a batch-invariant model" 0 "$D" --verify-batch=3 /usr/bin/python3 "$BM" invariant &&
 		has "verdict" ": EQUAL$" && has "the counts" "^  2 batched calls compared: 5 modules equal in every row, 0 differ$"
@@ -395,7 +395,7 @@ if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
 		has "why named" "^  skipped: batch of 8 not checked: argument cache is a Cache$"
 	"$D" --verify-batch=2 --json /usr/bin/python3 "$BM" variant >out 2>err
 	st=$?
-	/usr/bin/python3 -c 'import json; d=json.load(open("out")); m=d["differ"]; assert d["v"]==1 and d["verdict"]=="differ" and d["rows"]==2 and d["exit"]==0 and d["calls_checked"]==2 and [x["module"] for x in m]==["mid","pair","post","Net"] and m[0]["rows_differ"]==4 and m[0]["first_diff"]=="0" and d["log"], d' 2>/dev/null &&
+	/usr/bin/python3 -c 'import json; d=json.load(open("out")); m=d["differ"]; assert d["v"]==1 and d["verdict"]=="differ" and d["rows"]==2 and d["exit"]==0 and d["calls_checked"]==2 and [x["module"] for x in m]==["Net.mid","Net.pair","Net.post","Net"] and m[0]["rows_differ"]==4 and m[0]["first_diff"]=="0" and d["log"], d' 2>/dev/null &&
 		[ "$st" = 1 ] && grep -q "^calls 2 rand" err &&
 		ok "--verify-batch --json: the verdict alone on stdout, the program's output on stderr" ||
 		bad "--verify-batch --json: the verdict alone on stdout, the program's output on stderr"

@@ -279,11 +279,11 @@ except RuntimeError as e:
 	bc variant 3
 	# Two calls checked (no_grad, and grad on in eval mode), rows 0, 4, 7.
 	if [ "$(nev '"action":"checked","module":"Net","batch":8,"rows":3,"equal":1,"differ":4,"skipped":1')" = 2 ] &&
-		[ "$(nev '"action":"differ","module":"mid","row":[047],"batch":8,"first_diff":"0"')" = 6 ] &&
-		[ "$(nev '"action":"equal","module":"pre","row":[047],"batch":8')" = 6 ] &&
-		[ "$(nev '"action":"equal","module":"\(mid\|pair\|post\|Net\)"')" = 0 ] &&
-		[ "$(nev '"module":"stats"')" = 0 ] &&
-		[ "$(sed -n 2p "$W/bc.ev" | grep -c '"action":"differ","module":"mid"')" = 1 ] &&
+		[ "$(nev '"action":"differ","module":"Net.mid","row":[047],"batch":8,"first_diff":"0"')" = 6 ] &&
+		[ "$(nev '"action":"equal","module":"Net.pre","row":[047],"batch":8')" = 6 ] &&
+		[ "$(nev '"action":"equal","module":"Net\(\.mid\|\.pair\|\.post\|\)"')" = 0 ] &&
+		[ "$(nev '"module":"Net.stats"')" = 0 ] &&
+		[ "$(sed -n 2p "$W/bc.ev" | grep -c '"action":"differ","module":"Net.mid"')" = 1 ] &&
 		[ ! -s "$W/err" ]; then
 		ok "batch check: a layer that depends on the batch size differs, first in the log; the layer before it is equal"
 	else

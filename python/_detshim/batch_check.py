@@ -358,7 +358,7 @@ class _Check:
         handles = []
         try:
             for qn, m in self.root.named_modules():
-                qn = qn or self.name
+                qn = "%s.%s" % (self.name, qn) if qn else self.name
                 handles.append(m.register_forward_hook(self._hook(qn)))
         except Exception as e:
             for h in handles:
