@@ -91,7 +91,8 @@ const struct dr_flag dr_flags[] = {
 	{ "--stream", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(stream),
 	  "with --verify: show run 1's output as it comes" },
 	{ "--json", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(json),
-	  "with --verify: the verdict as one JSON object" },
+	  "with --verify or --verify-batch: the verdict as\n"
+	  "one JSON object" },
 	{ "--bisect", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(bisect),
 	  "with --verify: hash every GPU library call; name\n"
 	  "the first whose output differed (detrun(1))" },
