@@ -215,6 +215,8 @@ static const struct row rows[] = {
 	  NULL, NULL },
 	{ "python_startup", "DETSHIM_PYTHON_STARTUP", T_BOOL,
 	  F(python_startup), 0, NULL, NULL },
+	{ "batch_check", "DETSHIM_BATCH_CHECK", T_UINT, F(batch_check), 1024,
+	  NULL, NULL },
 	{ "secret_programs", "DETSHIM_SECRET_PROGRAMS", T_PROGRAMS,
 	  F(secret_programs), 0, NULL, NULL },
 };

@@ -138,6 +138,9 @@ struct ds_config {
 	bool hash_calls;                /* gpu.hash_calls: hash each GPU library
 					 * call's buffers (cuda_hooks/hash_calls.h) */
 	bool python_startup;            /* python_startup: load python/ */
+	unsigned batch_check;           /* batch_check: rows the Python module
+					 * checks per batched call, 0 = off
+					 * (python/_detshim/batch_check.py) */
 	char secret_programs[512];      /* secret_programs: executables left alone */
 	uint64_t rank;                  /* a rank variable's value (config.c) */
 	bool rank_given;                /* one of those was set */

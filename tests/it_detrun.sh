@@ -358,6 +358,56 @@ t "--bisect --json" 1 "$D" --verify 2 --bisect --json -- "$T/detrun_hashed" cnt 
 t "--bisect without hashed calls" 0 "$D" --verify 2 --bisect -- true
 has "bisect: none" "no hashed call in run 1's log"
 
+echo "== --verify-batch"
+# The logs it keeps go to a temporary directory: this one's.
+mkdir tb
+OLD_TMPDIR=${TMPDIR:-/tmp}
+export TMPDIR="$W/tb"
+t "--verify-batch=0" 125 "$D" --verify-batch=0 true && has "0 rows refused" "at least 1 row"
+t "--verify-batch=0x0" 125 "$D" --verify-batch=0x0 true
+t "--verify-batch=1025" 125 "$D" --verify-batch=1025 true && has "the limit named" "expected 0\.\.1024"
+t "--verify-batch=x" 125 "$D" --verify-batch=x true && has "bad rows named" "^detrun: --verify-batch: invalid number 'x'"
+t "--verify-batch with --verify" 125 "$D" --verify 2 --verify-batch true
+t "--verify-batch with --bisect" 125 "$D" --verify-batch --bisect true && has "--bisect still needs --verify" "needs --verify N"
+: >exists.log
+t "--verify-batch: an existing --log" 125 "$D" --verify-batch --log exists.log true && has "the log must be this run's" "exists: remove it first"
+t "--verify-batch: a --log with %p" 125 "$D" --verify-batch --log 'b.%p.log' true
+t "--verify-batch: the command fails" 3 "$D" --verify-batch sh -c 'exit 4' && has "failed named" "FAILED" && has "its status" "exit status 4"
+t "--verify-batch: nothing batched" 2 "$D" --verify-batch true && has "nothing checked" "NOTHING CHECKED" && has "the log is kept" "log kept in /"
+if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+	BM=$SRC/tests/python/batch_models.py
+	t "--verify-batch: a batch-variant layer" 1 "$D" --verify-batch=3 /usr/bin/python3 "$BM" variant &&
+		has "verdict" "^detrun: verify-batch: /usr/bin/python3, 3 rows per batch.*: DIFFER$" &&
+		has "the layer named first" "^  Net.mid: differs in 6 of 6 rows checked \(first: row 0 of 8, element 0, max \|difference\| 0\.007[0-9]*\)$" &&
+		hasnt "the layer before it is equal" "^  Net.pre:" &&
+		has "the counts" "^  2 batched calls compared: 1 module equal in every row, 4 differ$" &&
+		has "the program's output passes" "^calls 2 rand "
+	grep -A1 "^detrun: verify-batch:" out | sed -n 2p | grep -q "^  Net.mid:" && ok "the first layer that differs comes first" || bad "the first layer that differs comes first"
+	rm -rf tb/*
+	t "--verify-batch: a batch-invariant model" 0 "$D" --verify-batch=3 /usr/bin/python3 "$BM" invariant &&
+		has "verdict" ": EQUAL$" && has "the counts" "^  2 batched calls compared: 5 modules equal in every row, 0 differ$"
+	[ -z "$(ls tb)" ] && ok "an equal verdict leaves no log behind" || bad "an equal verdict leaves no log behind"
+	t "--verify-batch=0x2: rows as the shim reads them" 0 "$D" --verify-batch=0x2 --log vb2.log /usr/bin/python3 "$BM" invariant &&
+		has "2 rows" "^detrun: verify-batch: /usr/bin/python3, 2 rows per batch.*: EQUAL$"
+	[ "$(grep -c '"call":"batch_check","action":"equal"' vb2.log)" = 20 ] &&
+		ok "2 rows of each of 5 modules in 2 calls" || bad "2 rows of each of 5 modules in 2 calls"
+	t "--verify-batch: calls it cannot rerun" 2 "$D" --verify-batch /usr/bin/python3 "$BM" unsafe &&
+		has "why named" "^  skipped: batch of 8 not checked: argument cache is a Cache$"
+	"$D" --verify-batch=2 --json /usr/bin/python3 "$BM" variant >out 2>err
+	st=$?
+	/usr/bin/python3 -c 'import json; d=json.load(open("out")); m=d["differ"]; assert d["v"]==1 and d["verdict"]=="differ" and d["rows"]==2 and d["exit"]==0 and d["calls_checked"]==2 and [x["module"] for x in m]==["Net.mid","Net.pair","Net.post","Net"] and m[0]["rows_differ"]==4 and m[0]["first_diff"]=="0" and d["log"], d' 2>/dev/null &&
+		[ "$st" = 1 ] && grep -q "^calls 2 rand" err &&
+		ok "--verify-batch --json: the verdict alone on stdout, the program's output on stderr" ||
+		bad "--verify-batch --json: the verdict alone on stdout, the program's output on stderr"
+	t "--verify-batch --log FILE" 0 "$D" --verify-batch=1 --log vb.log /usr/bin/python3 "$BM" invariant &&
+		[ "$(grep -c '"call":"batch_check","action":"equal"' vb.log)" = 10 ] &&
+		ok "--log keeps the checker's events, every one (log.first_n raised)" ||
+		bad "--log keeps the checker's events, every one (log.first_n raised)"
+else
+	skip "--verify-batch on torch models (no torch for /usr/bin/python3)"
+fi
+export TMPDIR="$OLD_TMPDIR"
+
 echo "== docs/CI.md's recipe, as written"
 # ci_block N: the Nth sh block of CI.md's "The job, step by step".
 ci_block() {

@@ -330,6 +330,85 @@ print(torch.backends.cuda.flash_sdp_enabled(), torch.backends.cudnn.allow_tf32,
 		fi
 	else
 		echo "SKIP the batch-invariant profile under the preloaded shim: it reports profile '$prof' (needs the shim's profile row and detshim_py_setting)"
+	# The batch checker (python/_detshim/batch_check.py) on the models of
+	# tests/python/batch_models.py: bc WHAT N runs one with
+	# DETSHIM_BATCH_CHECK=N (stdout in $W/bc.WHAT.N, log in $W/bc.log).
+	BM=$TOP/tests/python/batch_models.py
+	bc() {
+		rm -f "$W/bc.log"
+		env LD_PRELOAD="$SO" DETSHIM_LOG="$W/bc.log" DETSHIM_LOG_FIRST_N=1000 \
+			DETSHIM_BATCH_CHECK=$2 "$PY" "$BM" "$1" >"$W/bc.$1.$2" 2>"$W/err"
+		cp "$W/bc.$1.$2" "$W/out"
+		grep '"call":"batch_check"' "$W/bc.log" >"$W/bc.ev" 2>/dev/null
+		cat "$W/bc.ev" >>"$W/out"
+	}
+	nev() { grep -c -- "$1" "$W/bc.ev"; }
+	bc variant 0
+	if [ ! -s "$W/bc.ev" ] && [ ! -s "$W/err" ]; then
+		ok "batch check: off by default (DETSHIM_BATCH_CHECK=0 logs nothing)"
+	else
+		bad "batch check: off by default (DETSHIM_BATCH_CHECK=0 logs nothing)"
+	fi
+	bc variant 3
+	# Two calls checked (no_grad, and grad on in eval mode), rows 0, 4, 7.
+	if [ "$(nev '"action":"checked","module":"Net","batch":8,"rows":3,"equal":1,"differ":4,"skipped":1')" = 2 ] &&
+		[ "$(nev '"action":"differ","module":"Net.mid","row":[047],"batch":8,"first_diff":"0"')" = 6 ] &&
+		[ "$(nev '"action":"equal","module":"Net.pre","row":[047],"batch":8')" = 6 ] &&
+		[ "$(nev '"action":"equal","module":"Net\(\.mid\|\.pair\|\.post\|\)"')" = 0 ] &&
+		[ "$(nev '"module":"Net.stats"')" = 0 ] &&
+		[ "$(sed -n 2p "$W/bc.ev" | grep -c '"action":"differ","module":"Net.mid"')" = 1 ] &&
+		[ ! -s "$W/err" ]; then
+		ok "batch check: a layer that depends on the batch size differs, first in the log; the layer before it is equal"
+	else
+		bad "batch check: a layer that depends on the batch size differs, first in the log; the layer before it is equal"
+	fi
+	if cmp -s "$W/bc.variant.0" "$W/bc.variant.3"; then
+		ok "batch check: the program's output, its next torch.rand and its buffers are those of a run without the check"
+	else
+		diff "$W/bc.variant.0" "$W/bc.variant.3" >"$W/out"
+		bad "batch check: the program's output, its next torch.rand and its buffers are those of a run without the check"
+	fi
+	bc invariant 3
+	if [ "$(nev '"action":"equal"')" = 30 ] && [ "$(nev '"action":"differ"')" = 0 ] &&
+		[ "$(nev '"action":"checked".*"equal":5,"differ":0,"skipped":1')" = 2 ]; then
+		ok "batch check: elementwise layers, a tuple output: every layer equal in every row; an output without the batch not compared"
+	else
+		bad "batch check: elementwise layers, a tuple output: every layer equal in every row; an output without the batch not compared"
+	fi
+	bc unsafe 0
+	bc unsafe 2
+	if [ "$(nev '"action":"skipped","module":"Cached","batch":8,"detail":"batch of 8 not checked: argument cache is a Cache"')" = 1 ] &&
+		[ "$(nev '"action":"skipped".*Cached is in training mode')" = 1 ] &&
+		[ "$(nev '"action":"\(equal\|differ\|error\)"')" = 0 ] &&
+		cmp -s "$W/bc.unsafe.0" "$W/bc.unsafe.2" &&
+		grep -q "^raised the program's own error hooks 0" "$W/bc.unsafe.2"; then
+		ok "batch check: a cache argument, a module in training mode: skipped; the program's own exception unchanged"
+	else
+		bad "batch check: a cache argument, a module in training mode: skipped; the program's own exception unchanged"
+	fi
+	bc many 0
+	bc many 3
+	if [ "$(nev '"action":"checked"')" = 4 ] && cmp -s "$W/bc.many.0" "$W/bc.many.3" &&
+		grep -q ' torch.nn.modules.module$' "$W/bc.many.3"; then
+		ok "batch check: the first 4 batched calls only, then torch.nn.Module.__call__ is PyTorch's again"
+	else
+		bad "batch check: the first 4 batched calls only, then torch.nn.Module.__call__ is PyTorch's again"
+	fi
+	CALL='import torch; print(torch.nn.Module.__call__.__module__)'
+	a=$(env LD_PRELOAD="$SO" "$PY" -c "$CALL" 2>&1)
+	b=$(env LD_PRELOAD="$SO" DETSHIM_BATCH_CHECK=2 "$PY" -c "$CALL" 2>&1)
+	if [ "$a" = torch.nn.modules.module ] && [ "$b" = _detshim.batch_check ]; then
+		ok "batch check: torch.nn.Module.__call__ is wrapped only when asked"
+	else
+		echo "$a / $b" >"$W/out"
+		bad "batch check: torch.nn.Module.__call__ is wrapped only when asked"
+	fi
+	env PYTHONPATH="$B/python" "$PY" -c 'from _detshim.batch_check import _rows
+print(_rows(8, 3), _rows(8, 4), _rows(3, 5), _rows(8, 1), _rows(2, 2))' >"$W/out" 2>&1
+	if [ "$(cat "$W/out")" = "[0, 4, 7] [0, 2, 5, 7] [0, 1, 2] [0] [0, 1]" ]; then
+		ok "batch check: the rows sampled are 0, B-1 and evenly between"
+	else
+		bad "batch check: the rows sampled are 0, B-1 and evenly between"
 	fi
 else
 	echo "SKIP torch replacements: $PY has no torch (apt-get install python3-torch)"

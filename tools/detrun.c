@@ -4,6 +4,7 @@
  *
  *   detrun [OPTIONS] [--] COMMAND [ARG...]
  *   detrun --verify N [--compare WHAT]... [OPTIONS] [--] COMMAND [ARG...]
+ *   detrun --verify-batch[=N] [OPTIONS] [--] COMMAND [ARG...]
  *   detrun report [--json|--markdown] LOG...
  *   detrun diff [--json] [--compare-log=MODE] LOG1 LOG2
  *   detrun help
@@ -16,6 +17,7 @@
  * Exit statuses: detrun.h and docs/detrun.1 (EXIT STATUS).
  */
 #include "detrun.h"
+#include "batch_check.h"
 #include "detshim.h"
 
 #include <errno.h>
@@ -91,10 +93,16 @@ const struct dr_flag dr_flags[] = {
 	{ "--stream", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(stream),
 	  "with --verify: show run 1's output as it comes" },
 	{ "--json", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(json),
-	  "with --verify: the verdict as one JSON object" },
+	  "with --verify or --verify-batch: the verdict as\n"
+	  "one JSON object" },
 	{ "--bisect", NULL, NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(bisect),
 	  "with --verify: hash every GPU library call; name\n"
 	  "the first whose output differed (detrun(1))" },
+	{ "--verify-batch", NULL, "[=N]", DR_VAR(batch_check), DR_ROWS, 0,
+	  "run once; rerun N sampled rows (default "
+	  DR_STR(DR_BATCH_ROWS) ") of each\n"
+	  "batched torch module call alone, compare every\n"
+	  "layer's output bit for bit (detrun(1))" },
 	{ "--quiet", "-q", NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(quiet),
 	  "print only errors and verdicts" },
 	{ "--verbose", "-v", NULL, DR_NO_VAR, DR_SWITCH_ON, DR_OPT(verbose),
@@ -124,6 +132,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: detrun [OPTIONS] [--] COMMAND [ARG...]\n"
 "       detrun --verify N [--compare WHAT]... [OPTIONS] [--] COMMAND [ARG...]\n"
+"       detrun --verify-batch[=N] [OPTIONS] [--] COMMAND [ARG...]\n"
 "       detrun report [--json|--markdown] LOG...\n"
 "       detrun diff [--json] [--compare-log=MODE] LOG1 LOG2\n"
 "       detrun help\n"
@@ -139,7 +148,8 @@ static void usage(FILE *f)
 		char name[32];
 
 		snprintf(name, sizeof(name), "%s%s%s", fl->lng,
-			 fl->arg ? " " : "", fl->arg ? fl->arg : "");
+			 fl->arg && fl->kind != DR_ROWS ? " " : "",
+			 fl->arg ? fl->arg : "");
 		fprintf(f, "  %s%s%-19s%.*s", fl->shrt ? fl->shrt : "",
 			fl->shrt ? ", " : "    ", name, (int)n, h);
 		if (fl->var != DR_NO_VAR)
@@ -155,6 +165,7 @@ static void usage(FILE *f)
 "\n"
 "Exit status: the command's; --verify: 0 identical, 1 differ, 2 nothing\n"
 "to compare, 3 a run failed (status, signal), 128+N stopped by signal N;\n"
+"--verify-batch: 0 equal, 1 differ, 2 nothing checked, 3 the command failed;\n"
 "122 the shim did not load; 125 bad usage or setup; 126 the command\n"
 "cannot be executed; 127 not found.  See detrun(1).\n");
 }
@@ -240,6 +251,22 @@ static void apply(const struct dr_flag *f, const char *v, struct dr_opts *o)
 		check_value(f, v);
 		o->value[f - dr_flags] = v;
 		break;
+	case DR_ROWS: {
+		uint64_t rows;
+
+		if (*v == '\0')
+			v = DR_STR(DR_BATCH_ROWS);
+		check_value(f, v);
+		ds_parse_seed(v, &rows); /* checked: decimal or 0x-hex */
+		if (rows == 0) {
+			dr_err("%s=%s: at least 1 row is needed", f->lng, v);
+			exit(DR_EXIT_USAGE);
+		}
+		o->value[f - dr_flags] = dr_xasprintf("%llu",
+						      (unsigned long long)rows);
+		o->verify_batch = true;
+		break;
+	}
 	case DR_LOG:
 		if (*v == '\0') {
 			dr_err("%s: empty path", f->lng);
@@ -297,8 +324,10 @@ static void parse_args(int argc, char **argv, struct dr_opts *o)
 	memset(lopts, 0, sizeof(lopts));
 	for (i = 0; i < dr_nflags; i++) {
 		lopts[i].name = dr_flags[i].lng + 2;
-		lopts[i].has_arg = dr_flags[i].arg ? required_argument
-						   : no_argument;
+		lopts[i].has_arg = dr_flags[i].kind == DR_ROWS
+					   ? optional_argument
+				   : dr_flags[i].arg ? required_argument
+						     : no_argument;
 		lopts[i].val = 256 + (int)i;
 		if (dr_flags[i].shrt) {
 			shorts[ns++] = dr_flags[i].shrt[1];
@@ -335,7 +364,7 @@ static void parse_args(int argc, char **argv, struct dr_opts *o)
 				if (dr_flags[i].shrt && dr_flags[i].shrt[1] == c)
 					f = &dr_flags[i];
 		}
-		apply(f, f->arg ? optarg : "", o);
+		apply(f, f->arg && optarg ? optarg : "", o);
 	}
 	o->argv = argv + optind;
 	if (o->argv[0] == NULL) {
@@ -344,6 +373,10 @@ static void parse_args(int argc, char **argv, struct dr_opts *o)
 	}
 	if (o->argv[0][0] == '\0') {
 		dr_err("empty command name");
+		exit(DR_EXIT_USAGE);
+	}
+	if (o->verify && o->verify_batch) {
+		dr_err("--verify and --verify-batch are two modes: use one");
 		exit(DR_EXIT_USAGE);
 	}
 	if (!o->verify) {
@@ -355,7 +388,8 @@ static void parse_args(int argc, char **argv, struct dr_opts *o)
 		bool given[DS_ARRAY_SIZE(need)] = {
 			o->ncompare > 0, o->keep, o->compare_log != DR_CMP_EVENTS,
 			false, o->linger_s != DR_LINGER_DEFAULT, o->progress,
-			o->stream, o->json, o->bisect, o->learn != NULL,
+			o->stream, o->json && !o->verify_batch, o->bisect,
+			o->learn != NULL,
 		};
 
 		for (i = 1; i < 256; i++)
@@ -508,6 +542,8 @@ int main(int argc, char **argv)
 		return DR_EXIT_USAGE;
 	}
 	parse_args(argc, argv, &o);
+	if (o.verify_batch)
+		dr_batch_opts(&o);
 
 	e = dr_find_shim(&o, l.shim, sizeof(l.shim));
 	if (e)
@@ -532,5 +568,7 @@ int main(int argc, char **argv)
 	dr_aslr_setup(&o);
 	if (o.verify)
 		return dr_verify(&o, &l);
+	if (o.verify_batch)
+		return dr_verify_batch(&o, &l);
 	return run_mode(&o, &l);
 }

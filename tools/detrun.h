@@ -9,6 +9,7 @@
  *   verify.c   --verify N: N runs, outputs kept and compared, verdict
  *   logfile.c  reading shim logs, first-divergence finder
  *   report.c   `detrun report` and `detrun diff`
+ *   batch_check.c  --verify-batch: batch invariance, module by module
  *
  * detrun is an ordinary program (it is never preloaded), so it uses stdio
  * and malloc freely; allocation failure ends it with status 125.
@@ -66,6 +67,10 @@ enum dr_kind {
 	DR_PATH,        /* passed as an absolute path */
 	DR_LOG,         /* not empty; a plain run passes it as an absolute
 			 * path; --verify makes it the run directory */
+	DR_ROWS,        /* --verify-batch[=N]: the value is optional
+			 * (DR_BATCH_ROWS), at least 1, checked by the
+			 * shim's parser, passed as given; sets
+			 * verify_batch (tools/batch_check.c) */
 	/* detrun's own options with a value: */
 	DR_STRING,      /* stored at dest */
 	DR_LIST,        /* --compare: appended to compare[] */
@@ -129,6 +134,7 @@ struct dr_opts {
 	bool stream;            /* --stream: run 1's output live */
 	bool json;              /* --json: the verdict as JSON */
 	bool bisect;            /* --bisect: hash GPU calls, align them */
+	bool verify_batch;      /* --verify-batch: check batch invariance */
 	const char **compare;   /* --compare items (stdout, stderr, FILE) */
 	size_t ncompare;
 	char **argv;            /* the command after "--" */

@@ -89,6 +89,8 @@ def _torch(torch):
     torch_ops.install(torch)
     from _detshim import batch_invariant
     batch_invariant.install(torch)
+    from _detshim import batch_check
+    batch_check.install(torch)
 
 
 def install():
