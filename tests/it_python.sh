@@ -330,6 +330,7 @@ print(torch.backends.cuda.flash_sdp_enabled(), torch.backends.cudnn.allow_tf32,
 		fi
 	else
 		echo "SKIP the batch-invariant profile under the preloaded shim: it reports profile '$prof' (needs the shim's profile row and detshim_py_setting)"
+	fi
 	# The batch checker (python/_detshim/batch_check.py) on the models of
 	# tests/python/batch_models.py: bc WHAT N runs one with
 	# DETSHIM_BATCH_CHECK=N (stdout in $W/bc.WHAT.N, log in $W/bc.log).
