@@ -180,6 +180,18 @@ static void set_og(struct ds_cudnn_desc *e, bool known, uint64_t g)
 	}
 }
 
+/* An engine or heuristics descriptor e given the op graph og: its
+ * fingerprint, and the graph's tensors kept for call hashing. */
+static void set_graph(struct ds_cudnn_desc *e, const void *og)
+{
+	uint64_t g = 0;
+	bool known = og && graph_fp(og, &g);
+
+	set_og(e, known, g);
+	if (DS_UNLIKELY(ds_hash_calls_on()) && known)
+		ds_cudnn_hc_register(g, og);
+}
+
 DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 						   int type, int64_t count,
 						   const void *vals)
@@ -189,7 +201,6 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 	struct ds_cudnn_desc *e;
 	ds_cudnn_status st;
 	void *ref = NULL;
-	uint64_t g = 0;
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
@@ -209,22 +220,12 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 			e->cfg = ref;
 		break;
 	case DS_CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR:
-		if (name == DS_CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH) {
-			bool known = ref && graph_fp(ref, &g);
-
-			set_og(e, known, g);
-			if (DS_UNLIKELY(ds_hash_calls_on()) && known)
-				ds_cudnn_hc_register(g, ref);
-		}
+		if (name == DS_CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH)
+			set_graph(e, ref);
 		break;
 	case DS_CUDNN_BACKEND_ENGINE_DESCRIPTOR:
-		if (name == DS_CUDNN_ATTR_ENGINE_OPERATION_GRAPH) {
-			bool known = ref && graph_fp(ref, &g);
-
-			set_og(e, known, g);
-			if (DS_UNLIKELY(ds_hash_calls_on()) && known)
-				ds_cudnn_hc_register(g, ref);
-		}
+		if (name == DS_CUDNN_ATTR_ENGINE_OPERATION_GRAPH)
+			set_graph(e, ref);
 		break;
 	case DS_CUDNN_BACKEND_ENGINECFG_DESCRIPTOR:
 		if (name == DS_CUDNN_ATTR_ENGINECFG_ENGINE) {
