@@ -180,6 +180,18 @@ static void set_og(struct ds_cudnn_desc *e, bool known, uint64_t g)
 	}
 }
 
+/* An engine or heuristics descriptor e given the op graph og: its
+ * fingerprint, and the graph's tensors kept for call hashing. */
+static void set_graph(struct ds_cudnn_desc *e, const void *og)
+{
+	uint64_t g = 0;
+	bool known = og && graph_fp(og, &g);
+
+	set_og(e, known, g);
+	if (DS_UNLIKELY(ds_hash_calls_on()) && known)
+		ds_cudnn_hc_register(g, og);
+}
+
 DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 						   int type, int64_t count,
 						   const void *vals)
@@ -189,7 +201,6 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 	struct ds_cudnn_desc *e;
 	ds_cudnn_status st;
 	void *ref = NULL;
-	uint64_t g = 0;
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
@@ -209,22 +220,12 @@ DS_EXPORT ds_cudnn_status cudnnBackendSetAttribute(ds_cudnn_desc d, int name,
 			e->cfg = ref;
 		break;
 	case DS_CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR:
-		if (name == DS_CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH) {
-			bool known = ref && graph_fp(ref, &g);
-
-			set_og(e, known, g);
-			if (DS_UNLIKELY(ds_hash_calls_on()) && known)
-				ds_cudnn_hc_register(g, ref);
-		}
+		if (name == DS_CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH)
+			set_graph(e, ref);
 		break;
 	case DS_CUDNN_BACKEND_ENGINE_DESCRIPTOR:
-		if (name == DS_CUDNN_ATTR_ENGINE_OPERATION_GRAPH) {
-			bool known = ref && graph_fp(ref, &g);
-
-			set_og(e, known, g);
-			if (DS_UNLIKELY(ds_hash_calls_on()) && known)
-				ds_cudnn_hc_register(g, ref);
-		}
+		if (name == DS_CUDNN_ATTR_ENGINE_OPERATION_GRAPH)
+			set_graph(e, ref);
 		break;
 	case DS_CUDNN_BACKEND_ENGINECFG_DESCRIPTOR:
 		if (name == DS_CUDNN_ATTR_ENGINECFG_ENGINE) {
@@ -465,11 +466,6 @@ DS_EXPORT ds_cudnn_status cudnnBackendFinalize(ds_cudnn_desc d)
 	return finalize_plan(f, d, e);
 }
 
-/* Its pointer type is hashed_execute's first parameter. */
-DS_EXPORT ds_cudnn_status cudnnBackendExecute(ds_cudnn_handle h,
-					      ds_cudnn_desc plan,
-					      ds_cudnn_desc vp);
-
 /* The variant pack's tensors that the plan's graph reads (out false) or
  * writes (out true) into hc. */
 static void hash_pack(struct ds_hc *hc, const struct ds_cudnn_hcinfo *pack,
@@ -492,35 +488,51 @@ static void hash_pack(struct ds_hc *hc, const struct ds_cudnn_hcinfo *pack,
 	}
 }
 
-static ds_cudnn_status hashed_execute(__typeof__(&cudnnBackendExecute) f,
-				      ds_cudnn_handle h, ds_cudnn_desc plan,
-				      ds_cudnn_desc vp)
+/* What the hashing of one cudnnBackendExecute carries across the call. */
+struct execute_hc {
+	struct ds_hc hc;
+	const struct ds_cudnn_desc *p;        /* the plan, if tracked */
+	const struct ds_cudnn_hcinfo *pack;   /* the variant pack's tensors */
+	const struct ds_cudnn_hc_graph *gr;   /* the plan's graph, if known */
+};
+
+/* Before the call: the tensors the graph reads into the inputs.  False:
+ * not hashed (ds_hc_begin). */
+static bool execute_begin(struct execute_hc *x, ds_cudnn_handle h,
+			  ds_cudnn_desc plan, ds_cudnn_desc vp)
 {
-	DS_SITE(site, DS_SRC_CUDNN, "cudnnBackendExecute");
 	__typeof__(&cudnnGetStream) gs = ds_sym_get(&real_cudnnGetStream);
 	const struct ds_cudnn_desc *p = ds_cudnn_track_find(plan);
 	const struct ds_cudnn_desc *v = ds_cudnn_track_find(vp);
 	const struct ds_cudnn_desc *c = p ? ds_cudnn_track_find(p->cfg) : NULL;
-	const struct ds_cudnn_hc_graph *gr = NULL;
-	const struct ds_cudnn_hcinfo *pack = v ? v->hc : NULL;
-	char what[160], why[72], hx[17];
 	void *stream = NULL;
-	struct ds_hc hc;
-	ds_cudnn_status st;
+
+	x->p = p;
+	x->pack = v ? v->hc : NULL;
+	x->gr = NULL;
+	if (gs == NULL || gs(h, &stream) != DS_CUDNN_STATUS_SUCCESS)
+		stream = NULL;
+	if (!ds_hc_begin(&x->hc, stream))
+		return false;
+	if (c && (c->flags & DS_CUDNN_F_OG))
+		x->gr = ds_cudnn_hc_lookup(c->og);
+	if (x->pack == NULL || x->pack->npack == 0)
+		ds_hc_in(&x->hc, NULL, 1); /* pack unknown: say so, never "same" */
+	hash_pack(&x->hc, x->pack, x->gr, false);
+	return true;
+}
+
+/* After it: the tensors it writes, and the event. */
+static void execute_end(struct execute_hc *x, ds_cudnn_status st)
+{
+	DS_SITE(site, DS_SRC_CUDNN, "cudnnBackendExecute");
+	const struct ds_cudnn_desc *p = x->p;
+	const struct ds_cudnn_hc_graph *gr = x->gr;
+	char what[160], why[72], hx[17];
 	size_t len;
 	unsigned i;
 
-	if (gs == NULL || gs(h, &stream) != DS_CUDNN_STATUS_SUCCESS)
-		stream = NULL;
-	if (!ds_hc_begin(&hc, stream))
-		return f(h, plan, vp);
-	if (c && (c->flags & DS_CUDNN_F_OG))
-		gr = ds_cudnn_hc_lookup(c->og);
-	if (pack == NULL || pack->npack == 0)
-		ds_hc_in(&hc, NULL, 1); /* pack unknown: say so, never "same" */
-	hash_pack(&hc, pack, gr, false);
-	st = f(h, plan, vp);
-	hash_pack(&hc, pack, gr, true);
+	hash_pack(&x->hc, x->pack, gr, true);
 	len = ds_fmt(what, sizeof(what), "g=%s engine=%lld",
 		     gr ? ds_hex16(gr->g, hx) : "?",
 		     (long long)(p ? p->engine : -1));
@@ -539,8 +551,7 @@ static ds_cudnn_status hashed_execute(__typeof__(&cudnnBackendExecute) f,
 		       p->graph == NULL ? "" :
 		       p->graph->pinned ? " (pinned from the algo cache)" :
 					  " (chosen by detshim)");
-	ds_hc_end(&site, &hc, st, what, why);
-	return st;
+	ds_hc_end(&site, &x->hc, st, what, why);
 }
 
 DS_EXPORT ds_cudnn_status cudnnBackendExecute(ds_cudnn_handle h,
@@ -550,14 +561,17 @@ DS_EXPORT ds_cudnn_status cudnnBackendExecute(ds_cudnn_handle h,
 	__typeof__(&cudnnBackendExecute) f =
 		ds_sym_get(&real_cudnnBackendExecute);
 	const struct ds_cudnn_desc *e;
+	struct execute_hc x;
 	ds_cudnn_status st;
+	bool on = false;
 
 	if (f == NULL)
 		return DS_CUDNN_STATUS_NOT_INITIALIZED;
 	if (DS_UNLIKELY(ds_hash_calls_on()))
-		st = hashed_execute(f, h, plan, vp);
-	else
-		st = f(h, plan, vp);
+		on = execute_begin(&x, h, plan, vp);
+	st = f(h, plan, vp);
+	if (on)
+		execute_end(&x, st);
 	if (st != DS_CUDNN_STATUS_SUCCESS || !ds_active())
 		return st;
 	e = ds_cudnn_track_find(plan);

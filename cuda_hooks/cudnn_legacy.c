@@ -462,44 +462,53 @@ static size_t operand(void *d, bool filter, char tag, char *what, size_t cap,
 	return bytes;
 }
 
-/* exec() with the operands hashed around it.  Descriptors by position
- * as in exec(): the filter is b forward, a for backward data, d for
- * backward filter. */
-static ds_cudnn_status hashed_exec(enum ds_cudnn_conv_kind kind,
-				   struct ds_site *site, ds_cudnn_handle h,
-				   const void *alpha, void *ad, const void *a,
-				   void *bd, const void *b, ds_cudnn_conv c,
-				   int algo, void *ws, size_t wss,
-				   const void *beta, void *dd, void *d)
+/* What the hashing of one convolution carries across the call. */
+struct conv_hc {
+	struct ds_hc hc;
+	size_t nd;      /* bytes of the output d */
+	char what[160]; /* kind, algorithm and the operands' shapes */
+};
+
+/* Before exec(): the operands' shapes into ch->what, then both operands
+ * and the output (beta may read it) into the inputs.  Descriptors by
+ * position as in exec(): the filter is b forward, a for backward data,
+ * d for backward filter.  False: not hashed (ds_hc_begin). */
+static bool conv_begin(struct conv_hc *ch, enum ds_cudnn_conv_kind kind,
+		       ds_cudnn_handle h, int algo, void *ad, const void *a,
+		       void *bd, const void *b, void *dd, const void *d)
 {
 	static const char tags[][3] = { { 'x', 'w', 'y' }, { 'w', 'd', 'D' },
 					{ 'x', 'd', 'W' } };
 	__typeof__(&cudnnGetStream) gs = ds_sym_get(&real_cudnnGetStream);
-	size_t na, nb, nd, len;
+	size_t na, nb, len;
 	void *stream = NULL;
-	char what[160], why[72];
-	struct ds_hc hc;
-	ds_cudnn_status st;
 
 	if (gs == NULL || gs(h, &stream) != DS_CUDNN_STATUS_SUCCESS)
 		stream = NULL;
-	if (!ds_hc_begin(&hc, stream))
-		return exec(kind, site, h, alpha, ad, a, bd, b, c, algo, ws,
-			    wss, beta, dd, d);
-	len = ds_fmt(what, sizeof(what), "%s algo=%d", families[kind].kind,
-		     algo);
-	na = operand(ad, kind == DS_CUDNN_CONV_BWD_DATA, tags[kind][0], what,
-		     sizeof(what), &len);
-	nb = operand(bd, kind == DS_CUDNN_CONV_FWD, tags[kind][1], what,
-		     sizeof(what), &len);
-	nd = operand(dd, kind == DS_CUDNN_CONV_BWD_FILTER, tags[kind][2],
-		     what, sizeof(what), &len);
-	ds_hc_in(&hc, a, na);
-	ds_hc_in(&hc, b, nb);
-	ds_hc_in(&hc, d, nd);
-	st = exec(kind, site, h, alpha, ad, a, bd, b, c, algo, ws, wss, beta,
-		  dd, d);
-	ds_hc_out(&hc, d, nd);
+	if (!ds_hc_begin(&ch->hc, stream))
+		return false;
+	len = ds_fmt(ch->what, sizeof(ch->what), "%s algo=%d",
+		     families[kind].kind, algo);
+	na = operand(ad, kind == DS_CUDNN_CONV_BWD_DATA, tags[kind][0],
+		     ch->what, sizeof(ch->what), &len);
+	nb = operand(bd, kind == DS_CUDNN_CONV_FWD, tags[kind][1], ch->what,
+		     sizeof(ch->what), &len);
+	ch->nd = operand(dd, kind == DS_CUDNN_CONV_BWD_FILTER, tags[kind][2],
+			 ch->what, sizeof(ch->what), &len);
+	ds_hc_in(&ch->hc, a, na);
+	ds_hc_in(&ch->hc, b, nb);
+	ds_hc_in(&ch->hc, d, ch->nd);
+	return true;
+}
+
+/* After it: the output, and the event. */
+static void conv_end(struct ds_site *site, struct conv_hc *ch,
+		     enum ds_cudnn_conv_kind kind, int algo, const void *d,
+		     ds_cudnn_status st)
+{
+	char why[72];
+
+	ds_hc_out(&ch->hc, d, ch->nd);
 	if (!ds_cudnn_algo_nondet(kind, algo))
 		ds_fmt(why, sizeof(why), "cuDNN algo %d deterministic", algo);
 	else
@@ -507,7 +516,27 @@ static ds_cudnn_status hashed_exec(enum ds_cudnn_conv_kind kind,
 		       algo, ds_enforce(DS_SRC_CUDNN) ?
 				     ": replaced by a deterministic one" :
 				     ": kept (policy warn)");
-	ds_hc_end(site, &hc, st, what, why);
+	ds_hc_end(site, &ch->hc, st, ch->what, why);
+}
+
+/* One convolution of the given kind: exec(), hashed around it when
+ * gpu.hash_calls is on. */
+static ds_cudnn_status conv(enum ds_cudnn_conv_kind kind, struct ds_site *site,
+			    ds_cudnn_handle h, const void *alpha, void *ad,
+			    const void *a, void *bd, const void *b,
+			    ds_cudnn_conv c, int algo, void *ws, size_t wss,
+			    const void *beta, void *dd, void *d)
+{
+	struct conv_hc ch;
+	ds_cudnn_status st;
+	bool on = false;
+
+	if (DS_UNLIKELY(ds_hash_calls_on()))
+		on = conv_begin(&ch, kind, h, algo, ad, a, bd, b, dd, d);
+	st = exec(kind, site, h, alpha, ad, a, bd, b, c, algo, ws, wss, beta,
+		  dd, d);
+	if (on)
+		conv_end(site, &ch, kind, algo, d, st);
 	return st;
 }
 
@@ -519,10 +548,7 @@ DS_EXPORT ds_cudnn_status cudnnConvolutionForward(
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnConvolutionForward");
 
-	if (DS_UNLIKELY(ds_hash_calls_on()))
-		return hashed_exec(DS_CUDNN_CONV_FWD, &site, h, alpha, xd, x,
-				   wd, w, c, algo, ws, wss, beta, yd, y);
-	return exec(DS_CUDNN_CONV_FWD, &site, h, alpha, xd, x, wd, w, c, algo,
+	return conv(DS_CUDNN_CONV_FWD, &site, h, alpha, xd, x, wd, w, c, algo,
 		    ws, wss, beta, yd, y);
 }
 
@@ -548,10 +574,7 @@ DS_EXPORT ds_cudnn_status cudnnConvolutionBackwardData(
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnConvolutionBackwardData");
 
-	if (DS_UNLIKELY(ds_hash_calls_on()))
-		return hashed_exec(DS_CUDNN_CONV_BWD_DATA, &site, h, alpha, wd,
-				   w, dyd, dy, c, algo, ws, wss, beta, dxd, dx);
-	return exec(DS_CUDNN_CONV_BWD_DATA, &site, h, alpha, wd, w, dyd, dy, c,
+	return conv(DS_CUDNN_CONV_BWD_DATA, &site, h, alpha, wd, w, dyd, dy, c,
 		    algo, ws, wss, beta, dxd, dx);
 }
 
@@ -563,11 +586,7 @@ DS_EXPORT ds_cudnn_status cudnnConvolutionBackwardFilter(
 {
 	DS_SITE(site, DS_SRC_CUDNN, "cudnnConvolutionBackwardFilter");
 
-	if (DS_UNLIKELY(ds_hash_calls_on()))
-		return hashed_exec(DS_CUDNN_CONV_BWD_FILTER, &site, h, alpha,
-				   xd, x, dyd, dy, c, algo, ws, wss, beta, dwd,
-				   dw);
-	return exec(DS_CUDNN_CONV_BWD_FILTER, &site, h, alpha, xd, x, dyd, dy,
+	return conv(DS_CUDNN_CONV_BWD_FILTER, &site, h, alpha, xd, x, dyd, dy,
 		    c, algo, ws, wss, beta, dwd, dw);
 }
 
