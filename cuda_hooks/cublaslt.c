@@ -77,6 +77,13 @@ ds_cublas_status cublasLtMatmulAlgoConfigGetAttribute(
 ds_cublas_status cublasLtMatrixLayoutGetAttribute(ds_cublaslt_layout l,
 						  int attr, void *buf,
 						  size_t n, size_t *written);
+ds_cublas_status cublasLtMatrixLayoutCreate(ds_cublaslt_layout *l,
+					    uint32_t type, uint64_t rows,
+					    uint64_t cols, int64_t ld);
+ds_cublas_status cublasLtMatrixLayoutDestroy(ds_cublaslt_layout l);
+ds_cublas_status cublasLtMatrixLayoutSetAttribute(ds_cublaslt_layout l,
+						  int attr, const void *buf,
+						  size_t n);
 ds_cublas_status cublasLtMatmulDescGetAttribute(ds_cublaslt_matmul_desc d,
 						int attr, void *buf, size_t n,
 						size_t *written);
@@ -99,6 +106,9 @@ ds_cublas_status cublasLtMatmulAlgoCheck(ds_cublaslt_handle h,
 	X(cublasLtMatmulPreferenceGetAttribute)                              \
 	X(cublasLtMatmulAlgoConfigGetAttribute)                              \
 	X(cublasLtMatrixLayoutGetAttribute)                                  \
+	X(cublasLtMatrixLayoutCreate)                                        \
+	X(cublasLtMatrixLayoutDestroy)                                       \
+	X(cublasLtMatrixLayoutSetAttribute)                                  \
 	X(cublasLtMatmulDescGetAttribute)                                    \
 	X(cublasLtMatmulAlgoCheck)
 
@@ -243,6 +253,40 @@ static ds_cublas_status heuristic(
 }
 
 /* ------------------------------------------------------------------ */
+/* What a layout says about its matrix. */
+struct lt_matrix {
+	uint32_t type;      /* cudaDataType_t */
+	int32_t order;      /* cublasLtOrder_t */
+	uint64_t rows;      /* of the stored matrix */
+	uint64_t cols;
+	int64_t ld;         /* leading dimension */
+	int32_t batch;      /* matrices in the batch */
+	int64_t stride;     /* elements between batch members */
+};
+
+static void lt_layout(ds_cublaslt_layout l, struct lt_matrix *m)
+{
+	__typeof__(&cublasLtMatrixLayoutGetAttribute) get =
+		ds_sym_get(&real_cublasLtMatrixLayoutGetAttribute);
+	size_t w = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->batch = 1;
+	if (get == NULL || l == NULL)
+		return;
+	/* Each read leaves its default on failure. */
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_TYPE, &m->type, sizeof(m->type), &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_ORDER, &m->order, sizeof(m->order),
+	    &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_ROWS, &m->rows, sizeof(m->rows), &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_COLS, &m->cols, sizeof(m->cols), &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_LD, &m->ld, sizeof(m->ld), &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &m->batch,
+	    sizeof(m->batch), &w);
+	get(l, DS_CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &m->stride,
+	    sizeof(m->stride), &w);
+}
+
 /* The batch-invariant profile: one algorithm per shape (cublas_rules.h). */
 
 static struct ds_lt_table lt_table;
@@ -492,6 +536,107 @@ static bool lt_use(struct ds_lt_slot *sl, ds_cublaslt_handle h,
 	return false;
 }
 
+/* The n at which a shape's algorithm is chosen, whatever n its first
+ * call has: the choice is then a function of the shape alone (not of
+ * which call came first), and a general tiled kernel rather than the
+ * one the heuristic keeps for n = 1, which refuses every other n
+ * (docs/DESIGN.md §13 has the H200 figures behind the value). */
+#ifndef DS_LT_REP_N
+#define DS_LT_REP_N 256
+#endif
+/* 1: the representative choice may split K (a fixed split for every n
+ * of the shape); 0: steps 1-2, no split-K. */
+#ifndef DS_LT_REP_SPLITK
+#define DS_LT_REP_SPLITK 0
+#endif
+
+/* A layout like l with its n extent (its rows when n_rows, else its
+ * columns) set to n; NULL when one cannot be made. */
+static ds_cublaslt_layout lt_layout_at(ds_cublaslt_layout l, bool n_rows,
+				       uint64_t n)
+{
+	__typeof__(&cublasLtMatrixLayoutCreate) create =
+		ds_sym_get(&real_cublasLtMatrixLayoutCreate);
+	__typeof__(&cublasLtMatrixLayoutSetAttribute) set =
+		ds_sym_get(&real_cublasLtMatrixLayoutSetAttribute);
+	__typeof__(&cublasLtMatrixLayoutDestroy) destroy =
+		ds_sym_get(&real_cublasLtMatrixLayoutDestroy);
+	ds_cublaslt_layout out = NULL;
+	struct lt_matrix m;
+	uint64_t need;
+	bool ok = true;
+
+	if (create == NULL || set == NULL || destroy == NULL)
+		return NULL;
+	lt_layout(l, &m);
+	if (m.order != DS_CUBLASLT_ORDER_COL && m.order != DS_CUBLASLT_ORDER_ROW)
+		return NULL;
+	if (n_rows)
+		m.rows = n;
+	else
+		m.cols = n;
+	need = m.order == DS_CUBLASLT_ORDER_ROW ? m.cols : m.rows;
+	if (m.ld < 0 || (uint64_t)m.ld < need)
+		m.ld = (int64_t)need;
+	if (create(&out, m.type, m.rows, m.cols, m.ld) !=
+	    DS_CUBLAS_STATUS_SUCCESS)
+		return NULL;
+	if (m.order != DS_CUBLASLT_ORDER_COL)
+		ok = set(out, DS_CUBLASLT_MATRIX_LAYOUT_ORDER, &m.order,
+			 sizeof(m.order)) == DS_CUBLAS_STATUS_SUCCESS;
+	if (ok && m.batch > 1) {
+		int64_t stride = m.ld * (int64_t)(m.order == DS_CUBLASLT_ORDER_ROW
+							 ? m.rows : m.cols);
+
+		ok = set(out, DS_CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &m.batch,
+			 sizeof(m.batch)) == DS_CUBLAS_STATUS_SUCCESS &&
+		     set(out, DS_CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
+			 &stride, sizeof(stride)) == DS_CUBLAS_STATUS_SUCCESS;
+	}
+	if (!ok) {
+		destroy(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The shape's algorithm as chosen at n = DS_LT_REP_N: B, C and D are
+ * asked for at that n.  False when the layouts cannot be made or the
+ * heuristic has no answer there. */
+static bool lt_rep(__typeof__(&cublasLtMatmulAlgoGetHeuristic) real,
+		   ds_cublaslt_handle h, ds_cublaslt_matmul_desc d,
+		   ds_cublaslt_layout A, ds_cublaslt_layout B,
+		   ds_cublaslt_layout C, ds_cublaslt_layout D,
+		   ds_cublaslt_pref p, const struct ds_lt_shape *s,
+		   struct ds_cublaslt_algo *algo)
+{
+	__typeof__(&cublasLtMatrixLayoutDestroy) destroy =
+		ds_sym_get(&real_cublasLtMatrixLayoutDestroy);
+	/* op(B) is k x n: B is k x n, or n x k when transposed. */
+	bool b_rows = s->desc[LT_TRANSB] != DS_CUBLAS_OP_N &&
+		      s->desc[LT_TRANSB] != -1;
+	ds_cublaslt_layout l[3];
+	struct ds_cublaslt_heur_result r[1];
+	ds_cublas_status st = DS_CUBLAS_STATUS_NOT_SUPPORTED;
+	int got = 0, i;
+
+	l[0] = lt_layout_at(B, b_rows, DS_LT_REP_N);
+	l[1] = lt_layout_at(C, false, DS_LT_REP_N);
+	l[2] = lt_layout_at(D, false, DS_LT_REP_N);
+	if (l[0] && l[1] && l[2])
+		st = DS_LT_REP_SPLITK
+			     ? real(h, d, A, l[0], l[1], l[2], p, 1, r, &got)
+			     : heuristic(real, h, d, A, l[0], l[1], l[2], p, 1, r,
+					 &got);
+	for (i = 0; i < 3; i++)
+		if (l[i] && destroy)
+			destroy(l[i]);
+	if (st != DS_CUBLAS_STATUS_SUCCESS || got < 1)
+		return false;
+	*algo = r[0].algo;
+	return true;
+}
+
 /* Full table: said once; later shapes take steps 1-2 on every call. */
 static void lt_full(void)
 {
@@ -514,6 +659,7 @@ static ds_cublas_status lt_profile(
 {
 	struct ds_lt_shape s;
 	struct ds_lt_slot *sl;
+	struct ds_cublaslt_algo rep;
 	uint64_t n = 0, hash;
 	bool busy = false, inserted = false;
 	ds_cublas_status st;
@@ -525,6 +671,18 @@ static ds_cublas_status lt_profile(
 	sl = ds_lt_find(&lt_table, &s, hash, &busy);
 	if (sl && lt_use(sl, h, d, A, B, C, D, n, res, ret))
 		return DS_CUBLAS_STATUS_SUCCESS;
+	if (sl == NULL && !busy && lt_rep(real, h, d, A, B, C, D, p, &s, &rep)) {
+		sl = ds_lt_insert(&lt_table, &s, hash, &rep, DS_LT_REP_N,
+				  &inserted);
+		if (sl == NULL)
+			lt_full();
+		else if (inserted)
+			lt_log(&lt_site, "pinned", &s, DS_LT_REP_N, &rep,
+			       "one algorithm for this shape at every n, "
+			       "chosen at the representative n");
+		if (sl && lt_use(sl, h, d, A, B, C, D, n, res, ret))
+			return DS_CUBLAS_STATUS_SUCCESS;
+	}
 	st = heuristic(real, h, d, A, B, C, D, p, req, res, ret);
 	if (sl || busy || st != DS_CUBLAS_STATUS_SUCCESS || *ret < 1)
 		return st;
@@ -547,13 +705,16 @@ static ds_cublas_status lt_profile(
 
 /* Under warn: the results stay; say what the profile would pin, and
  * when a later n gets another algorithm than the one it would run. */
-static void lt_observe(ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
-		       ds_cublaslt_layout B, ds_cublaslt_layout C,
-		       ds_cublaslt_layout D, ds_cublaslt_pref p,
+static void lt_observe(__typeof__(&cublasLtMatmulAlgoGetHeuristic) real,
+		       ds_cublaslt_handle h, ds_cublaslt_matmul_desc d,
+		       ds_cublaslt_layout A, ds_cublaslt_layout B,
+		       ds_cublaslt_layout C, ds_cublaslt_layout D,
+		       ds_cublaslt_pref p,
 		       const struct ds_cublaslt_heur_result *res, int n_res)
 {
 	struct ds_lt_shape s;
 	struct ds_lt_slot *sl;
+	struct ds_cublaslt_algo rep;
 	uint64_t n = 0, hash;
 	bool busy = false, inserted = false;
 	char what[160];
@@ -563,12 +724,19 @@ static void lt_observe(ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
 	hash = ds_lt_shape_hash(&s);
 	sl = ds_lt_find(&lt_table, &s, hash, &busy);
 	if (sl == NULL && !busy) {
-		if (ds_lt_insert(&lt_table, &s, hash, &res[0].algo, n,
-				 &inserted) != NULL && inserted)
-			lt_log(&lt_site, "would-pin", &s, n, &res[0].algo,
-			       "the profile would run this algorithm for this "
-			       "shape at every n");
-		return;
+		/* The profile's choice (a query only: the program's results
+		 * stay the real call's). */
+		bool at_rep = lt_rep(real, h, d, A, B, C, D, p, &s, &rep);
+
+		if (!at_rep)
+			rep = res[0].algo;
+		sl = ds_lt_insert(&lt_table, &s, hash, &rep,
+				  at_rep ? DS_LT_REP_N : n, &inserted);
+		if (sl == NULL || !inserted)
+			return;
+		lt_log(&lt_site, "would-pin", &s, sl->first_n, &rep,
+		       "the profile would run this algorithm for this "
+		       "shape at every n");
 	}
 	if (sl == NULL ||
 	    memcmp(&sl->algo, &res[0].algo, sizeof(sl->algo)) == 0 ||
@@ -624,7 +792,7 @@ DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(
 	st = real(h, d, A, B, C, D, p, req, res, ret);
 	if (st == DS_CUBLAS_STATUS_SUCCESS && ret &&
 	    ds_cfg.profile == DS_PROFILE_BATCH_INVARIANT)
-		lt_observe(d, A, B, C, D, p, res, *ret);
+		lt_observe(real, h, d, A, B, C, D, p, res, *ret);
 	if (st == DS_CUBLAS_STATUS_SUCCESS && ret && res && *ret > 0 &&
 	    *ret <= (int)DS_ARRAY_SIZE(keep)) {
 		bad = check_results(res, *ret, keep);
@@ -638,40 +806,6 @@ DS_EXPORT ds_cublas_status cublasLtMatmulAlgoGetHeuristic(
 
 /* ------------------------------------------------------------------ */
 /* Call hashing (hash_calls.h). */
-
-/* What a layout says about its matrix. */
-struct lt_matrix {
-	uint32_t type;      /* cudaDataType_t */
-	int32_t order;      /* cublasLtOrder_t */
-	uint64_t rows;      /* of the stored matrix */
-	uint64_t cols;
-	int64_t ld;         /* leading dimension */
-	int32_t batch;      /* matrices in the batch */
-	int64_t stride;     /* elements between batch members */
-};
-
-static void lt_layout(ds_cublaslt_layout l, struct lt_matrix *m)
-{
-	__typeof__(&cublasLtMatrixLayoutGetAttribute) get =
-		ds_sym_get(&real_cublasLtMatrixLayoutGetAttribute);
-	size_t w = 0;
-
-	memset(m, 0, sizeof(*m));
-	m->batch = 1;
-	if (get == NULL || l == NULL)
-		return;
-	/* Each read leaves its default on failure. */
-	get(l, DS_CUBLASLT_MATRIX_LAYOUT_TYPE, &m->type, sizeof(m->type), &w);
-	get(l, DS_CUBLASLT_MATRIX_LAYOUT_ORDER, &m->order, sizeof(m->order),
-	    &w);
-	get(l, DS_CUBLASLT_MATRIX_LAYOUT_ROWS, &m->rows, sizeof(m->rows), &w);
-	get(l, DS_CUBLASLT_MATRIX_LAYOUT_COLS, &m->cols, sizeof(m->cols), &w);
-	get(l, DS_CUBLASLT_MATRIX_LAYOUT_LD, &m->ld, sizeof(m->ld), &w);
-	get(l, DS_CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &m->batch,
-	    sizeof(m->batch), &w);
-	get(l, DS_CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &m->stride,
-	    sizeof(m->stride), &w);
-}
 
 /* Bytes the matrix spans; 0 (not read) for the tiled orders (COL32 and
  * the like), whose extent the layout does not say plainly. */

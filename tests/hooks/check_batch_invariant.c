@@ -175,20 +175,22 @@ START_TEST(profile_one_algo_per_shape)
 	ck_assert_int_eq(run_logged(bi), 0);
 	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
 		snprintf(key, sizeof(key), "tile_%llu", (unsigned long long)ns[i]);
-		ck_assert_msg(child_value(out, key) == 1, "%s: %s", key, out);
+		/* The heuristic's answer at the representative n = 256
+		 * (tile 2), also at n = 1, where it would answer tile 1. */
+		ck_assert_msg(child_value(out, key) == 2, "%s: %s", key, out);
 	}
-	/* The first call asked the heuristic; the six later ones only
-	 * checked the stored algorithm. */
+	/* The first call asked the heuristic, at n = 256; every call,
+	 * the first too, checked the stored algorithm at its own n. */
 	ck_assert_int_eq(child_value(out, "heuristic_calls"), 1);
-	ck_assert_int_eq(child_value(out, "check_calls"), 6);
-	/* The other shape pinned its own first choice, tile 2. */
+	ck_assert_int_eq(child_value(out, "check_calls"), 7);
+	/* The other shape pinned its own, also at n = 256. */
 	ck_assert_int_eq(child_value(out, "other_512"), 2);
 	ck_assert_int_eq(child_value(out, "other_1"), 2);
-	ck_assert_int_eq(child_value(out, "null_algo_tile"), 1);
+	ck_assert_int_eq(child_value(out, "null_algo_tile"), 2);
 	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\":128,"), 2);
-	ck_assert_int_eq(count_lines(logpath, "\"m\":128,\"k\":64,\"n\":1,\"algo\":11,"
-					   "\"tile\":1,\"stages\":10"), 1);
-	ck_assert_int_eq(count_lines(logpath, "\"m\":128,\"k\":96,\"n\":512,"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"m\":128,\"k\":64,\"n\":256,\"algo\":11,"
+					   "\"tile\":2,"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"m\":128,\"k\":96,\"n\":256,"), 1);
 	ck_assert_int_eq(count_lines(logpath, "batch-variant"), 0);
 	unlink(logpath);
 }
@@ -202,24 +204,26 @@ START_TEST(profile_check_refuses_falls_back_once)
 			     "FAKE_LT_CHECK_WS=4096", NULL };
 
 	ck_assert_int_eq(run_logged(bi), 0);
-	ck_assert_int_eq(child_value(out, "tile_64"), 1);
+	ck_assert_int_eq(child_value(out, "tile_1"), 2);
+	ck_assert_int_eq(child_value(out, "tile_64"), 2);
 	ck_assert_int_eq(child_value(out, "tile_512"), 2);
 	ck_assert_int_eq(child_value(out, "tile_2048"), 2);
-	/* once for the shape, though two calls fell back (and the NULL
-	 * algo's third) */
-	ck_assert_int_eq(count_lines(logpath, "\"action\":\"batch-variant\""), 1);
+	/* once for each shape, though two calls of the first fell back
+	 * (and the NULL algo's third) */
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"batch-variant\""), 2);
 	ck_assert_int_eq(count_lines(logpath, "cublasLtMatmulAlgoCheck refused it "
-					   "(status 15)"), 1);
-	ck_assert_int_eq(count_lines(logpath, "chosen at n=1 cannot run at n=512"), 1);
+					   "(status 15)"), 2);
+	ck_assert_int_eq(count_lines(logpath, "chosen at n=256 cannot run at n=512"), 2);
 	unlink(logpath);
 	/* An algorithm that wants more workspace than the limit (1024). */
 	ck_assert_int_eq(run_logged(ws), 0);
 	ck_assert_int_eq(child_value(out, "tile_2"), 1);
 	ck_assert_int_eq(child_value(out, "tile_2048"), 2);
-	/* once per shape: k = 64 at n = 2, k = 96 at n = 1 */
+	/* once per shape, at its first call: k = 64 at n = 1, k = 96 at
+	 * n = 512; the algorithm is the one chosen at n = 256 */
 	ck_assert_int_eq(count_lines(logpath, "needs 4096 bytes of workspace"), 2);
-	ck_assert_int_eq(count_lines(logpath, "\"k\":64,\"n\":2,\"algo\":11,"), 1);
-	ck_assert_int_eq(count_lines(logpath, "\"k\":96,\"n\":1,\"algo\":11,"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"k\":64,\"n\":1,\"algo\":11,"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"k\":96,\"n\":512,\"algo\":11,"), 1);
 	unlink(logpath);
 }
 END_TEST
@@ -234,10 +238,13 @@ START_TEST(profile_under_warn_only_logs)
 	ck_assert_int_eq(child_value(out, "tile_2048"), 2);
 	ck_assert_int_eq(child_value(out, "check_calls"), 0);
 	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-pin\",\"m\""), 2);
-	/* k = 64 at n = 64; k = 96 at n = 1 */
+	/* The profile's choice is made at n = 256; the first call that
+	 * differs from it, once per shape: k = 64 at n = 1, k = 96 at
+	 * n = 512 */
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-pin\",\"m\":128,\"k\":64,\"n\":256,"), 1);
 	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-replace\",\"m\""), 2);
-	ck_assert_int_eq(count_lines(logpath, "at n=64 the heuristic chose algo 10 "
-					   "tile 2"), 1);
+	ck_assert_int_eq(count_lines(logpath, "at n=1 the heuristic chose algo 10 "
+					   "tile 1"), 1);
 	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\""), 0);
 	unlink(logpath);
 }
