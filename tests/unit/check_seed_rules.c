@@ -118,6 +118,26 @@ START_TEST(test_no_provenance_no_rule)
 }
 END_TEST
 
+/* A pid handed out after the pids wrapped (from 300 up) is judged; one
+ * below 300 (a container's first processes) is the same in every run. */
+START_TEST(test_small_pids)
+{
+	struct ds_seed_ctx c;
+	char rule[64];
+
+	memset(&c, 0, sizeof(c));
+	c.ids[0] = 517;
+	ck_assert(ds_seed_rule_values(517, 32, &c, rule, sizeof(rule)));
+	ck_assert_str_eq(rule, "identity:pid");
+	c.ids[0] = 300;
+	ck_assert(ds_seed_rule_values(300, 32, &c, rule, sizeof(rule)));
+	c.ids[0] = 7;
+	ck_assert(!ds_seed_rule_values(7, 32, &c, rule, sizeof(rule)));
+	c.ids[0] = 299;
+	ck_assert(!ds_seed_rule_values(299, 32, &c, rule, sizeof(rule)));
+}
+END_TEST
+
 START_TEST(test_address_rule_and_maps)
 {
 	static const char maps[] =
@@ -255,6 +275,7 @@ static Suite *make_seed_rules_suite(void)
 
 	tcase_add_test(t, test_value_rules);
 	tcase_add_test(t, test_no_provenance_no_rule);
+	tcase_add_test(t, test_small_pids);
 	tcase_add_test(t, test_address_rule_and_maps);
 	tcase_add_test(t, test_address_rule_fixed_image);
 	tcase_add_test(t, test_address_rule_mapping_across_4g);
