@@ -34,8 +34,10 @@
  * Under DETSHIM_PROFILE=batch-invariant (docs/DESIGN.md §13) the heuristic
  * answers one algorithm per shape, whatever the batch extent n: the first
  * call of a shape (struct ds_lt_shape, cublas_rules.h: everything of the
- * call but n) takes steps 1-2 and stores its first result; every later
- * call of the shape gets that algorithm back, as the only result, once
+ * call but n) asks steps 1-2 for the shape at the representative n
+ * (DS_LT_REP_N) and stores the first result, or, where that cannot be
+ * asked, its own first result; every call of the shape gets that
+ * algorithm, as the only result, once
  * cublasLtMatmulAlgoCheck has accepted it for this call's descriptors
  * and its workspace fits the preference's limit.  Otherwise the call
  * takes steps 1-2 and the shape is logged "batch-variant", once.  Under

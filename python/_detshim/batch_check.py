@@ -47,26 +47,7 @@ def _event(action, detail, fields=None):
 def _setting(key):
     """The config row `key` as text, or None (docs/DESIGN.md §12)."""
     from _detshim import _native
-    if hasattr(_native, "setting"):
-        return _native.setting(key)
-    # Until _native.setting: its contract, through the same export.
-    lib = _native._load()
-    if not lib:
-        return None
-    ctypes = lib[0]
-    try:
-        fn = ctypes.CDLL(None).detshim_py_setting
-    except (OSError, AttributeError):
-        # A shim without detshim_py_setting: the row's variable.
-        import os
-        return os.environ.get("DETSHIM_" + key.upper())
-    fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
-    fn.restype = ctypes.c_int
-    buf = ctypes.create_string_buffer(256)
-    n = fn(key.encode(), buf, len(buf))
-    if n < 0:
-        return None
-    return buf.value.decode("utf-8", "replace")
+    return _native.setting(key)
 
 
 def install(mod):
