@@ -863,57 +863,93 @@ static void lt_why(char *buf, size_t cap, const struct ds_cublaslt_algo *algo,
 	       chose ? " (detshim: first unsplit)" : "");
 }
 
-/* Its pointer type is lt_hashed's first parameter. */
-DS_EXPORT ds_cublas_status cublasLtMatmul(
-	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, const void *alpha,
-	const void *a, ds_cublaslt_layout A, const void *b, ds_cublaslt_layout B,
-	const void *beta, const void *c, ds_cublaslt_layout C, void *dd,
-	ds_cublaslt_layout D, const struct ds_cublaslt_algo *algo, void *ws,
-	size_t wss, void *stream);
+/* The hashing state of one cublasLtMatmul call: its four matrices. */
+struct lt_hc {
+	struct ds_hc hc;
+	struct lt_matrix ma, mb, mc, md;
+};
 
-/* cublasLtMatmul with hashing around the real call. */
-static ds_cublas_status lt_hashed(
-	__typeof__(&cublasLtMatmul) real, struct ds_site *site,
-	ds_cublaslt_handle h, ds_cublaslt_matmul_desc d, const void *alpha,
-	const void *a, ds_cublaslt_layout A, const void *b, ds_cublaslt_layout B,
-	const void *beta, const void *c, ds_cublaslt_layout C, void *dd,
-	ds_cublaslt_layout D, const struct ds_cublaslt_algo *algo, void *ws,
-	size_t wss, void *stream, bool chose)
+/* Before the call: read the layouts and hash A, B and C.  False when
+ * this call is not hashed. */
+static bool lt_begin(struct lt_hc *x, const void *a, ds_cublaslt_layout A,
+		     const void *b, ds_cublaslt_layout B, const void *c,
+		     ds_cublaslt_layout C, ds_cublaslt_layout D, void *stream)
+{
+	if (!ds_hc_begin(&x->hc, stream))
+		return false;
+	lt_layout(A, &x->ma);
+	lt_layout(B, &x->mb);
+	lt_layout(C, &x->mc);
+	lt_layout(D, &x->md);
+	ds_hc_in(&x->hc, a, lt_bytes(&x->ma));
+	ds_hc_in(&x->hc, b, lt_bytes(&x->mb));
+	ds_hc_in(&x->hc, c, lt_bytes(&x->mc));
+	return true;
+}
+
+/* After the call: hash D and log the "hashed" event. */
+static void lt_end(struct lt_hc *x, struct ds_site *site,
+		   ds_cublaslt_matmul_desc d, void *dd,
+		   const struct ds_cublaslt_algo *algo, bool chose,
+		   ds_cublas_status st)
 {
 	__typeof__(&cublasLtMatmulDescGetAttribute) dget =
 		ds_sym_get(&real_cublasLtMatmulDescGetAttribute);
-	struct lt_matrix ma, mb, mc, md;
 	char what[160], why[72];
 	int32_t compute = -1;
-	struct ds_hc hc;
-	ds_cublas_status st;
 	size_t len, w = 0;
 
-	if (!ds_hc_begin(&hc, stream))
-		return real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo,
-			    ws, wss, stream);
-	lt_layout(A, &ma);
-	lt_layout(B, &mb);
-	lt_layout(C, &mc);
-	lt_layout(D, &md);
-	ds_hc_in(&hc, a, lt_bytes(&ma));
-	ds_hc_in(&hc, b, lt_bytes(&mb));
-	ds_hc_in(&hc, c, lt_bytes(&mc));
-	st = real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo, ws, wss,
-		  stream);
-	ds_hc_out(&hc, dd, lt_bytes(&md));
+	ds_hc_out(&x->hc, dd, lt_bytes(&x->md));
 	if (dget)
 		dget(d, DS_CUBLASLT_MATMUL_DESC_COMPUTE_TYPE, &compute,
 		     sizeof(compute), &w);
-	len = lt_what(what, sizeof(what), 'A', &ma, 0);
-	len = lt_what(what, sizeof(what), 'B', &mb, len);
-	len = lt_what(what, sizeof(what), 'C', &mc, len);
-	len = lt_what(what, sizeof(what), 'D', &md, len);
+	len = lt_what(what, sizeof(what), 'A', &x->ma, 0);
+	len = lt_what(what, sizeof(what), 'B', &x->mb, len);
+	len = lt_what(what, sizeof(what), 'C', &x->mc, len);
+	len = lt_what(what, sizeof(what), 'D', &x->md, len);
 	ds_fmt(what + len, sizeof(what) - len, " batch=%d compute=%d",
-	       (int)md.batch, (int)compute);
+	       (int)x->md.batch, (int)compute);
 	lt_why(why, sizeof(why), algo, chose);
-	ds_hc_end(site, &hc, st, what, why);
-	return st;
+	ds_hc_end(site, &x->hc, st, what, why);
+}
+
+/* algo == NULL under enforce: cuBLASLt would run its implicit
+ * heuristic with default preferences; choose with the hooks' rules
+ * instead, with the caller's workspace as the limit.  True when *r
+ * holds the choice. */
+static bool lt_implicit(struct ds_site *site, ds_cublaslt_handle h,
+			ds_cublaslt_matmul_desc d, ds_cublaslt_layout A,
+			ds_cublaslt_layout B, ds_cublaslt_layout C,
+			ds_cublaslt_layout D, size_t wss,
+			struct ds_cublaslt_heur_result *r)
+{
+	__typeof__(&cublasLtMatmulAlgoGetHeuristic) heur =
+		ds_sym_get(&real_cublasLtMatmulAlgoGetHeuristic);
+	__typeof__(&cublasLtMatmulPreferenceCreate) pcreate =
+		ds_sym_get(&real_cublasLtMatmulPreferenceCreate);
+	__typeof__(&cublasLtMatmulPreferenceDestroy) pdestroy =
+		ds_sym_get(&real_cublasLtMatmulPreferenceDestroy);
+	__typeof__(&cublasLtMatmulPreferenceSetAttribute) pset =
+		ds_sym_get(&real_cublasLtMatmulPreferenceSetAttribute);
+	ds_cublaslt_pref p = NULL;
+	uint64_t lim = wss;
+	bool got = false;
+	int n = 0;
+
+	if (heur == NULL || pcreate == NULL || pdestroy == NULL ||
+	    pset == NULL || pcreate(&p) != DS_CUBLAS_STATUS_SUCCESS)
+		return false;
+	pset(p, DS_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &lim, sizeof(lim));
+	if (choose(heur, h, d, A, B, C, D, p, 1, r, &n) ==
+		    DS_CUBLAS_STATUS_SUCCESS && n == 1) {
+		got = true;
+		ds_event(site, "pinned", "algo=NULL: chose %s",
+			 ds_cfg.profile == DS_PROFILE_BATCH_INVARIANT
+				 ? "the shape's algorithm (batch-invariant)"
+				 : "the first unsplit heuristic result");
+	}
+	pdestroy(p);
+	return got;
 }
 
 DS_EXPORT ds_cublas_status cublasLtMatmul(
@@ -925,47 +961,23 @@ DS_EXPORT ds_cublas_status cublasLtMatmul(
 {
 	DS_SITE(site, DS_SRC_CUBLAS, "cublasLtMatmul");
 	__typeof__(&cublasLtMatmul) real = ds_sym_get(&real_cublasLtMatmul);
-	__typeof__(&cublasLtMatmulAlgoGetHeuristic) heur;
-	__typeof__(&cublasLtMatmulPreferenceCreate) pcreate;
-	__typeof__(&cublasLtMatmulPreferenceDestroy) pdestroy;
-	__typeof__(&cublasLtMatmulPreferenceSetAttribute) pset;
-	ds_cublaslt_pref p = NULL;
 	struct ds_cublaslt_heur_result r;
-	int n = 0;
-	uint64_t lim = wss;
+	struct lt_hc x;
+	ds_cublas_status st;
+	bool on = false, chose = false;
 
 	if (real == NULL)
 		return DS_CUBLAS_STATUS_NOT_INITIALIZED;
-	if (algo != NULL || !ds_active() || !ds_enforce(DS_SRC_CUBLAS)) {
-		if (DS_UNLIKELY(ds_hash_calls_on()))
-			return lt_hashed(real, &site, h, d, alpha, a, A, b, B,
-					 beta, c, C, dd, D, algo, ws, wss,
-					 stream, false);
-		return real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo,
-			    ws, wss, stream);
-	}
-	/* Implicit heuristic: choose with our rules instead. */
-	heur = ds_sym_get(&real_cublasLtMatmulAlgoGetHeuristic);
-	pcreate = ds_sym_get(&real_cublasLtMatmulPreferenceCreate);
-	pdestroy = ds_sym_get(&real_cublasLtMatmulPreferenceDestroy);
-	pset = ds_sym_get(&real_cublasLtMatmulPreferenceSetAttribute);
-	if (heur && pcreate && pdestroy && pset &&
-	    pcreate(&p) == DS_CUBLAS_STATUS_SUCCESS) {
-		pset(p, DS_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &lim,
-		     sizeof(lim));
-		if (choose(heur, h, d, A, B, C, D, p, 1, &r, &n) ==
-			    DS_CUBLAS_STATUS_SUCCESS && n == 1) {
-			algo = &r.algo;
-			ds_event(&site, "pinned", "algo=NULL: chose %s",
-				 ds_cfg.profile == DS_PROFILE_BATCH_INVARIANT
-					 ? "the shape's algorithm (batch-invariant)"
-					 : "the first unsplit heuristic result");
-		}
-		pdestroy(p);
+	if (algo == NULL && ds_active() && ds_enforce(DS_SRC_CUBLAS) &&
+	    lt_implicit(&site, h, d, A, B, C, D, wss, &r)) {
+		algo = &r.algo;
+		chose = true;
 	}
 	if (DS_UNLIKELY(ds_hash_calls_on()))
-		return lt_hashed(real, &site, h, d, alpha, a, A, b, B, beta, c,
-				 C, dd, D, algo, ws, wss, stream, algo != NULL);
-	return real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo, ws, wss,
-		    stream);
+		on = lt_begin(&x, a, A, b, B, c, C, D, stream);
+	st = real(h, d, alpha, a, A, b, B, beta, c, C, dd, D, algo, ws, wss,
+		  stream);
+	if (on)
+		lt_end(&x, &site, d, dd, algo, chose, st);
+	return st;
 }
