@@ -661,12 +661,11 @@ REPLACEMENTS = [
     ("_embedding_bag_dense_backward", _embedding_bag_dense_backward,
      "torch.nn.EmbeddingBag`"),
     # reduce="prod" only; the other modes call the out overload, which
-    # keeps PyTorch's own kernel (so its prod stays unfixed).
-    ("scatter_reduce.two", scatter_reduce_two,
-     "torch.Tensor.scatter_reduce`"),
-    ("scatter_reduce_.two", scatter_reduce__two,
-     "torch.Tensor.scatter_reduce`"),
-    # Refused by torch 2.11 in every mode, not in its docs' list.
+    # keeps PyTorch's own kernel (so its prod stays unfixed).  Refused by
+    # every version that has them (torch 1.13's docs do not list
+    # scatter_reduce, 2.11's do not list index_reduce): always.
+    ("scatter_reduce.two", scatter_reduce_two, None),
+    ("scatter_reduce_.two", scatter_reduce__two, None),
     ("index_reduce", index_reduce, None),
     ("index_reduce_", index_reduce_, None),
     # Rare, or with many modes each: the CPU kernel.

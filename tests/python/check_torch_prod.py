@@ -313,6 +313,67 @@ def skewed():
                                            "prod"))
 
 
+def registered():
+    """The replacements registered the way install() registers them for
+    CUDA, here for the CPU key: the ops reach them through the dispatcher
+    and autograd (the backward of prod calls scatter_reduce prod again),
+    the other modes reach PyTorch's own kernel through the out overloads
+    without recursion.  References are computed before registering."""
+    global cases
+    x = values((6, 5), torch.float64).abs() + 0.5
+    idx = torch.randint(0, 6, (9, 5))
+    src = values((9, 5), torch.float64).abs() + 0.5
+    ridx = torch.randint(0, 6, (9,))
+
+    def run():
+        out = []
+        for red in ("prod", "sum", "mean", "amax"):
+            a = x.clone().requires_grad_()
+            b = src.clone().requires_grad_()
+            r = a.scatter_reduce(0, idx, b, red, include_self=False)
+            r.sum().backward()
+            out += [r.detach(), a.grad, b.grad,
+                    x.clone().scatter_reduce_(0, idx, src, red)]
+        for red in ("prod", "mean", "amax"):
+            a = x.clone().requires_grad_()
+            b = src.clone().requires_grad_()
+            r = a.index_reduce(0, ridx, b, red)
+            r.sum().backward()
+            out += [r.detach(), a.grad, b.grad,
+                    x.clone().index_reduce_(0, ridx, src, red)]
+        return out
+
+    native = run()
+    lib = torch.library.Library("aten", "IMPL")
+    for name, fn, _ in T.REPLACEMENTS:
+        if "reduce" in name:
+            lib.impl(name, fn, "CPU")
+    calls = []
+    real = T._segment_prod
+
+    def counting(keys, vals):
+        calls.append(keys.numel())
+        return real(keys, vals)
+    T._segment_prod = counting
+    try:
+        mine = run()
+    finally:
+        T._segment_prod = real
+        del lib
+    for i, (a, b) in enumerate(zip(mine, native)):
+        cases += 1
+        if not close(a, b, 1e-10):
+            fail("registered for the CPU key: result %d" % i,
+                 "mine %s, native %s" % (a.flatten()[:4].tolist(),
+                                         b.flatten()[:4].tolist()))
+    # Each op's prod forward, in place and at least once in its backward
+    # (torch 1.13: twice).
+    cases += 1
+    if len(calls) < 6:
+        fail("registered for the CPU key: prod reaches the replacement",
+             "%d calls" % len(calls))
+
+
 saved = T.DENSE_LIMIT
 for limit in (saved, 0):  # 0: every product through the pairwise path
     T.DENSE_LIMIT = limit
@@ -322,6 +383,7 @@ T.DENSE_LIMIT = 4096
 skewed()
 T.DENSE_LIMIT = saved
 in_place_returns_self()
+registered()
 
 print("%d cases" % cases)
 sys.exit(1 if failed else 0)
