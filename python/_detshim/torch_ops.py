@@ -396,10 +396,12 @@ def kthvalue(self, k, dim=-1, keepdim=False):
 # ----------------------------------------------------------------------
 # products: scatter_reduce and index_reduce with reduce="prod"
 
-# Largest padded matrix (elements) of _segment_prod's one-kernel path;
-# beyond it (a few long segments among many short ones) the pairwise
-# path, whose memory is that of its input.
+# _segment_prod's one-kernel path pads to a matrix of at most
+# max(DENSE_LIMIT, DENSE_RATIO x values) elements; beyond that (a few long
+# segments among many short ones) the pairwise path, whose memory is that
+# of its input.
 DENSE_LIMIT = 1 << 24
+DENSE_RATIO = 2
 
 
 def _segment_prod(keys, vals):
@@ -409,7 +411,7 @@ def _segment_prod(keys, vals):
     of values alone (the order in which duplicates arrive does not
     matter); then a padded [keys, longest] matrix of ones reduced by
     torch.prod (a reduction, no atomics), or pairwise products within
-    each segment when that matrix would exceed DENSE_LIMIT."""
+    each segment when that matrix would be too large."""
     if vals.is_floating_point():
         order = torch.sort(vals, stable=True)[1]
         keys, vals = keys[order], vals[order]
@@ -418,11 +420,12 @@ def _segment_prod(keys, vals):
     uniq, counts = torch.unique_consecutive(keys, return_counts=True)
     nseg = uniq.numel()
     seg = torch.repeat_interleave(
-        torch.arange(nseg, device=keys.device), counts)
+        torch.arange(nseg, device=keys.device), counts,
+        output_size=keys.numel())
     start = torch.cumsum(counts, 0) - counts
     pos = torch.arange(keys.numel(), device=keys.device) - start[seg]
     longest = int(counts.max())
-    if nseg * longest <= DENSE_LIMIT:
+    if nseg * longest <= max(DENSE_LIMIT, DENSE_RATIO * keys.numel()):
         dense = torch.ones((nseg, longest), dtype=vals.dtype,
                            device=vals.device)
         dense[seg, pos] = vals

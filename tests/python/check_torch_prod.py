@@ -295,8 +295,9 @@ def in_place_returns_self():
 
 
 def skewed():
-    """One long segment among many short ones: the padded matrix would
-    exceed a small DENSE_LIMIT, so the pairwise path runs; its result is
+    """One long segment among many short ones: the padded matrix (3000 x
+    1000) exceeds a small DENSE_LIMIT and twice the values, so the
+    pairwise path runs; its result is
     the native one (floats close, integers exact), the same call to
     call and under reordered duplicates."""
     idx = torch.cat([torch.zeros(1000, dtype=torch.long),
@@ -374,14 +375,14 @@ def registered():
              "%d calls" % len(calls))
 
 
-saved = T.DENSE_LIMIT
-for limit in (saved, 0):  # 0: every product through the pairwise path
-    T.DENSE_LIMIT = limit
+saved = T.DENSE_LIMIT, T.DENSE_RATIO
+for limit in (saved, (0, 0)):  # 0: every product through the pairwise path
+    T.DENSE_LIMIT, T.DENSE_RATIO = limit
     scatter_cases()
     index_cases()
 T.DENSE_LIMIT = 4096
 skewed()
-T.DENSE_LIMIT = saved
+T.DENSE_LIMIT, T.DENSE_RATIO = saved
 in_place_returns_self()
 registered()
 
