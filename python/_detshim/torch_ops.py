@@ -4,7 +4,7 @@ deterministic mode refuses (docs/DESIGN.md §12).
 When the shim answers deterministic mode for the program, an op with no
 deterministic CUDA kernel would raise.  Each function here replaces such
 a kernel for the CUDA dispatch key of its aten op, built from primitives
-that are deterministic: GEMMs, convolutions, sorts, gathers, and
+that are deterministic: GEMMs, convolutions, sorts, gathers, reductions and
 index_put_ with accumulate=True (a sort, then a fixed-order sum per
 index).  They are registered only when the shim's answer is on (policy
 enforce, gpu.torch on) and the program did not choose warn-only mode; an
