@@ -406,14 +406,17 @@ DENSE_RATIO = 2
 
 def _segment_prod(keys, vals):
     """The product of vals per distinct key, in a fixed order: unique keys
-    (ascending) and their products.  Floating values are sorted within
-    each key first, so the product is a function of each key's multiset
+    (ascending) and their products.  Floating and complex values are
+    sorted within each key first, so the product is a function of each key's multiset
     of values alone (the order in which duplicates arrive does not
     matter); then a padded [keys, longest] matrix of ones reduced by
     torch.prod (a reduction, no atomics), or pairwise products within
     each segment when that matrix would be too large."""
-    if vals.is_floating_point():
-        order = torch.sort(vals, stable=True)[1]
+    parts = [None] if vals.is_floating_point() else \
+        ["imag", "real"] if vals.is_complex() else []
+    for part in parts:  # complex: by real part, ties by imaginary part
+        v = vals if part is None else getattr(vals, part)
+        order = torch.sort(v, stable=True)[1]
         keys, vals = keys[order], vals[order]
     keys, order = torch.sort(keys, stable=True)
     vals = vals[order]

@@ -30,12 +30,14 @@ cases = 0
 FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 INTS = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 TOL = {torch.float32: 1e-5, torch.float64: 1e-12, torch.float16: 2e-2,
-       torch.bfloat16: 5e-2}
+       torch.bfloat16: 5e-2, torch.complex128: 1e-12}
 
 
 def close(a, b, tol):
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
+    if a.is_complex():
+        return close(torch.view_as_real(a), torch.view_as_real(b), tol)
     if a.numel() == 0 or not a.is_floating_point():
         return bool((a == b).all())
     return torch.allclose(a.double(), b.double(), rtol=tol, atol=tol,
@@ -44,6 +46,8 @@ def close(a, b, tol):
 
 def same_bits(a, b):
     """Bit for bit (NaN at the same places counts as equal)."""
+    if a.is_complex():
+        return same_bits(torch.view_as_real(a), torch.view_as_real(b))
     if a.is_floating_point():
         return a.shape == b.shape and torch.equal(
             torch.isnan(a), torch.isnan(b)) and torch.equal(
@@ -92,7 +96,8 @@ def check_raises(name, mine, native):
 
 def values(shape, dtype):
     """Values whose products stay finite in float; zeros, negatives, NaN and
-    inf sprinkled in; integers small and signed (their products wrap)."""
+    inf sprinkled in; integers small and signed (their products wrap);
+    complex: finite."""
     if dtype.is_floating_point:
         v = (torch.rand(shape, dtype=torch.float64) * 0.5 + 0.75) * \
             torch.where(torch.rand(shape) < 0.3, -1.0, 1.0).double()
@@ -104,19 +109,27 @@ def values(shape, dtype):
             flat[n // 2] = float("inf")
             flat[(2 * n) // 3] = -float("inf")
         return v.to(dtype)
+    if dtype == torch.complex128:  # finite: inf and NaN products of
+        # complex numbers depend on the order
+        return torch.complex(torch.randn(shape, dtype=torch.float64),
+                             torch.randn(shape, dtype=torch.float64))
+    if dtype == torch.bool:
+        return torch.rand(shape) < 0.8
     lo = 0 if dtype == torch.uint8 else -3
     return torch.randint(lo, 4, shape, dtype=torch.int64).to(dtype)
 
 
 def scatter_cases():
-    # (self shape, index shape, src shape, dim, index range)
+    # (self shape, index shape, src shape, dim)
     shapes = [((5,), (12,), (12,), 0),
               ((4, 6), (9, 6), (10, 7), 0),
               ((4, 6), (3, 20), (3, 25), 1),
               ((4, 6), (3, 20), (3, 25), -1),
               ((3, 4, 5), (3, 4, 9), (3, 4, 9), 2),
               ((3, 4, 5), (2, 7, 3), (3, 8, 5), 1)]
-    for dtype in FLOATS + INTS:
+    # (torch 1.13's CPU index_reduce has no bool and no complex without
+    # include_self: scatter_reduce only.)
+    for dtype in FLOATS + INTS + (torch.bool, torch.complex128):
         tol = TOL.get(dtype, 0)
         for sshape, ishape, rshape, dim in shapes:
             n = sshape[dim]
