@@ -407,9 +407,9 @@ DENSE_RATIO = 2
 def _segment_prod(keys, vals):
     """The product of vals per distinct key, in a fixed order: unique keys
     (ascending) and their products.  Floating and complex values are
-    sorted within each key first, so the product is a function of each key's multiset
-    of values alone (the order in which duplicates arrive does not
-    matter); then a padded [keys, longest] matrix of ones reduced by
+    sorted within each key first, so the product is a function of each
+    key's multiset of values alone (the order in which duplicates arrive
+    does not matter); then a padded [keys, longest] matrix of ones reduced by
     torch.prod (a reduction, no atomics), or pairwise products within
     each segment when that matrix would be too large."""
     parts = [None] if vals.is_floating_point() else \
@@ -461,13 +461,6 @@ def _scatter_prod(out, keys, vals, include_self):
     return out
 
 
-def _native_path(op):
-    """Another overload of op, left to PyTorch's own kernel: the reduce
-    modes other than prod go there (unchanged)."""
-    return getattr(getattr(torch.ops.aten, op), "two_out"
-                   if op == "scatter_reduce" else "out")
-
-
 def _scatter_reduce_prod(self, dim, index, src, include_self):
     # Shapes, dtypes and dim as ATen checks them (its meta kernel).
     torch.ops.aten.scatter_reduce.two(
@@ -505,7 +498,7 @@ def scatter_reduce_two(self, dim, index, src, reduce, include_self=True):
     (the out overload, which is not replaced)."""
     if reduce != "prod":
         out = torch.empty(self.shape, dtype=self.dtype, device=self.device)
-        return _native_path("scatter_reduce")(
+        return torch.ops.aten.scatter_reduce.two_out(
             self, dim, index, src, reduce, include_self=include_self, out=out)
     return _scatter_reduce_prod(self, dim, index, src, include_self)
 
@@ -513,7 +506,7 @@ def scatter_reduce_two(self, dim, index, src, reduce, include_self=True):
 def scatter_reduce__two(self, dim, index, src, reduce, include_self=True):
     """scatter_reduce_ (in place): as scatter_reduce_two."""
     if reduce != "prod":
-        return _native_path("scatter_reduce")(
+        return torch.ops.aten.scatter_reduce.two_out(
             self, dim, index, src, reduce, include_self=include_self,
             out=self)
     return self.copy_(_scatter_reduce_prod(self, dim, index, src,
@@ -550,7 +543,7 @@ def index_reduce(self, dim, index, source, reduce, include_self=True):
     (the out overload, which is not replaced)."""
     if reduce != "prod":
         out = torch.empty(self.shape, dtype=self.dtype, device=self.device)
-        return _native_path("index_reduce")(
+        return torch.ops.aten.index_reduce.out(
             self, dim, index, source, reduce, include_self=include_self,
             out=out)
     return _index_reduce_prod(self, dim, index, source, include_self)
@@ -559,7 +552,7 @@ def index_reduce(self, dim, index, source, reduce, include_self=True):
 def index_reduce_(self, dim, index, source, reduce, include_self=True):
     """index_reduce_ (in place): as index_reduce."""
     if reduce != "prod":
-        return _native_path("index_reduce")(
+        return torch.ops.aten.index_reduce.out(
             self, dim, index, source, reduce, include_self=include_self,
             out=self)
     return self.copy_(_index_reduce_prod(self, dim, index, source,

@@ -69,8 +69,8 @@ def check(name, mine, native, tol=1e-5, permuted=None):
         a = mine()
         b = native()
         if not close(a, b, tol):
-            return fail(name, "mine %s, native %s" % (a.flatten()[:6].tolist(),
-                                                      b.flatten()[:6].tolist()))
+            return fail(name, "mine %s, native %s" % (
+                a.flatten()[:6].tolist(), b.flatten()[:6].tolist()))
         if not same_bits(a, mine()):
             return fail(name, "two calls differ")
         if permuted is not None and not same_bits(a, permuted()):
