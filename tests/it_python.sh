@@ -411,6 +411,14 @@ print(_rows(8, 3), _rows(8, 4), _rows(3, 5), _rows(8, 1), _rows(2, 2))' >"$W/out
 	else
 		bad "batch check: the rows sampled are 0, B-1 and evenly between"
 	fi
+	# scatter_reduce / index_reduce with reduce="prod": the segmented
+	# product against the native CPU kernels, both of its paths.
+	if env PYTHONPATH="$B/python" "$PY" "$TOP/tests/python/check_torch_prod.py" \
+		>"$W/out" 2>"$W/err"; then
+		ok "torch prod replacements match the native CPU ops ($(tail -1 "$W/out"))"
+	else
+		bad "torch prod replacements match the native CPU ops"
+	fi
 else
 	echo "SKIP torch replacements: $PY has no torch (apt-get install python3-torch)"
 fi

@@ -4,7 +4,7 @@ deterministic mode refuses (docs/DESIGN.md §12).
 When the shim answers deterministic mode for the program, an op with no
 deterministic CUDA kernel would raise.  Each function here replaces such
 a kernel for the CUDA dispatch key of its aten op, built from primitives
-that are deterministic: GEMMs, convolutions, sorts, gathers, and
+that are deterministic: GEMMs, convolutions, sorts, gathers, reductions and
 index_put_ with accumulate=True (a sort, then a fixed-order sum per
 index).  They are registered only when the shim's answer is on (policy
 enforce, gpu.torch on) and the program did not choose warn-only mode; an
@@ -394,6 +394,172 @@ def kthvalue(self, k, dim=-1, keepdim=False):
 
 
 # ----------------------------------------------------------------------
+# products: scatter_reduce and index_reduce with reduce="prod"
+
+# _segment_prod's one-kernel path pads to a matrix of at most
+# max(DENSE_LIMIT, DENSE_RATIO x values) elements; beyond that (a few long
+# segments among many short ones) the pairwise path, whose memory is that
+# of its input.
+DENSE_LIMIT = 1 << 24
+DENSE_RATIO = 2
+
+
+def _segment_prod(keys, vals):
+    """The product of vals per distinct key, in a fixed order: unique keys
+    (ascending) and their products.  Floating and complex values are
+    sorted within each key first, so the product is a function of each
+    key's multiset of values alone (the order in which duplicates arrive
+    does not matter); then a padded [keys, longest] matrix of ones reduced by
+    torch.prod (a reduction, no atomics), or pairwise products within
+    each segment when that matrix would be too large."""
+    parts = [None] if vals.is_floating_point() else \
+        ["imag", "real"] if vals.is_complex() else []
+    for part in parts:  # complex: by real part, ties by imaginary part
+        v = vals if part is None else getattr(vals, part)
+        order = torch.sort(v, stable=True)[1]
+        keys, vals = keys[order], vals[order]
+    keys, order = torch.sort(keys, stable=True)
+    vals = vals[order]
+    uniq, counts = torch.unique_consecutive(keys, return_counts=True)
+    nseg = uniq.numel()
+    seg = torch.repeat_interleave(
+        torch.arange(nseg, device=keys.device), counts,
+        output_size=keys.numel())
+    start = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(keys.numel(), device=keys.device) - start[seg]
+    longest = int(counts.max())
+    if nseg * longest <= max(DENSE_LIMIT, DENSE_RATIO * keys.numel()):
+        dense = torch.ones((nseg, longest), dtype=vals.dtype,
+                           device=vals.device)
+        dense[seg, pos] = vals
+        return uniq, torch.prod(dense, dim=1, dtype=vals.dtype)
+    # Pairwise: element 2j of a segment times element 2j+1, halving each
+    # segment per round (log2(longest) rounds).
+    while longest > 1:
+        nxt = torch.ones_like(vals)
+        pair = seg[1:] == seg[:-1]
+        nxt[:-1] = torch.where(pair, vals[1:], nxt[:-1])
+        even = pos % 2 == 0
+        vals = (vals * nxt)[even]
+        seg = seg[even]
+        pos = torch.div(pos[even], 2, rounding_mode="floor")
+        longest = (longest + 1) // 2
+    return uniq, vals
+
+
+def _scatter_prod(out, keys, vals, include_self):
+    """out (contiguous) with vals multiplied in at the flat offsets keys;
+    without include_self an offset that receives a value starts from 1."""
+    flat = out.view(-1)
+    if keys.numel() == 0:
+        return out
+    acc = _acc(vals)
+    uniq, prod = _segment_prod(keys, vals.to(acc))
+    if include_self:
+        prod = flat[uniq].to(acc) * prod
+    flat[uniq] = prod.to(out.dtype)
+    return out
+
+
+def _scatter_reduce_prod(self, dim, index, src, include_self):
+    # Shapes, dtypes and dim as ATen checks them (its meta kernel).
+    torch.ops.aten.scatter_reduce.two(
+        self.to("meta"), dim, index.to("meta"), src.to("meta"), "prod",
+        include_self=include_self)
+    nd = max(self.dim(), 1)
+    d = dim % nd
+    x = self.reshape(1) if self.dim() == 0 else self
+    idx = index.reshape(1) if index.dim() == 0 else index
+    s = src.reshape(1) if src.dim() == 0 else src
+    out = x.clone(memory_format=torch.contiguous_format)
+    if idx.numel() == 0:
+        return out.view(self.shape)
+    size = x.shape[d]
+    bad = (idx < 0) | (idx >= size)
+    if bool(bad.any()):
+        first = int(idx.reshape(-1)[bad.reshape(-1)][0])
+        raise RuntimeError("index %d is out of bounds for dimension %d "
+                           "with size %d" % (first, d, size))
+    # The flat offset in out of every element of index.
+    strides = out.stride()
+    keys = idx * strides[d]
+    for k in range(nd):
+        if k != d:
+            r = torch.arange(idx.shape[k], device=idx.device) * strides[k]
+            keys = keys + r.view([-1 if j == k else 1 for j in range(nd)])
+    vals = s[tuple(slice(0, n) for n in idx.shape)]
+    _scatter_prod(out, keys.reshape(-1), vals.reshape(-1), include_self)
+    return out.view(self.shape)
+
+
+def scatter_reduce_two(self, dim, index, src, reduce, include_self=True):
+    """scatter_reduce with reduce="prod": a fixed-order product per output
+    element (_segment_prod); every other reduce: PyTorch's own kernel
+    (the out overload, which is not replaced)."""
+    if reduce != "prod":
+        out = torch.empty(self.shape, dtype=self.dtype, device=self.device)
+        return torch.ops.aten.scatter_reduce.two_out(
+            self, dim, index, src, reduce, include_self=include_self, out=out)
+    return _scatter_reduce_prod(self, dim, index, src, include_self)
+
+
+def scatter_reduce__two(self, dim, index, src, reduce, include_self=True):
+    """scatter_reduce_ (in place): as scatter_reduce_two."""
+    if reduce != "prod":
+        return torch.ops.aten.scatter_reduce.two_out(
+            self, dim, index, src, reduce, include_self=include_self,
+            out=self)
+    return self.copy_(_scatter_reduce_prod(self, dim, index, src,
+                                           include_self))
+
+
+def _index_reduce_prod(self, dim, index, source, include_self):
+    x = self.reshape(1) if self.dim() == 0 else self
+    if index.numel() == 0:  # (torch 1.13's meta kernel fails on it)
+        return x.clone(memory_format=torch.contiguous_format).view(self.shape)
+    torch.ops.aten.index_reduce(
+        self.to("meta"), dim, index.to("meta"), source.to("meta"), "prod",
+        include_self=include_self)
+    s = source.reshape(1) if source.dim() == 0 else source
+    d = dim % x.dim()
+    idx = index.reshape(-1)
+    size = x.shape[d]
+    if bool(((idx < 0) | (idx >= size)).any()):
+        raise IndexError("index out of range in self")
+    # Rows of dim first: row i of source goes to row index[i] of out.
+    o = x.movedim(d, 0)
+    rows = o.reshape(size, -1).clone(memory_format=torch.contiguous_format)
+    width = rows.shape[1]
+    keys = (idx.long().unsqueeze(1) * width +
+            torch.arange(width, device=idx.device)).reshape(-1)
+    vals = s.movedim(d, 0).reshape(-1)
+    _scatter_prod(rows, keys, vals, include_self)
+    return rows.view(o.shape).movedim(0, d).contiguous().view(self.shape)
+
+
+def index_reduce(self, dim, index, source, reduce, include_self=True):
+    """index_reduce with reduce="prod": a fixed-order product per output
+    element (_segment_prod); every other reduce: PyTorch's own kernel
+    (the out overload, which is not replaced)."""
+    if reduce != "prod":
+        out = torch.empty(self.shape, dtype=self.dtype, device=self.device)
+        return torch.ops.aten.index_reduce.out(
+            self, dim, index, source, reduce, include_self=include_self,
+            out=out)
+    return _index_reduce_prod(self, dim, index, source, include_self)
+
+
+def index_reduce_(self, dim, index, source, reduce, include_self=True):
+    """index_reduce_ (in place): as index_reduce."""
+    if reduce != "prod":
+        return torch.ops.aten.index_reduce.out(
+            self, dim, index, source, reduce, include_self=include_self,
+            out=self)
+    return self.copy_(_index_reduce_prod(self, dim, index, source,
+                                         include_self))
+
+
+# ----------------------------------------------------------------------
 # embedding bag
 
 
@@ -493,6 +659,14 @@ REPLACEMENTS = [
     ("kthvalue", kthvalue, "torch.kthvalue`"),
     ("_embedding_bag_dense_backward", _embedding_bag_dense_backward,
      "torch.nn.EmbeddingBag`"),
+    # reduce="prod" only; the other modes call the out overload, which
+    # keeps PyTorch's own kernel (so its prod stays unfixed).  Refused by
+    # every version that has them (torch 1.13's docs do not list
+    # scatter_reduce, 2.11's do not list index_reduce): always.
+    ("scatter_reduce.two", scatter_reduce_two, None),
+    ("scatter_reduce_.two", scatter_reduce__two, None),
+    ("index_reduce", index_reduce, None),
+    ("index_reduce_", index_reduce_, None),
     # Rare, or with many modes each: the CPU kernel.
     ("grid_sampler_2d_backward", None, "torch.nn.functional.grid_sample`"),
     ("grid_sampler_3d_backward", None, "torch.nn.functional.grid_sample`"),
