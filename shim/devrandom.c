@@ -893,6 +893,8 @@ struct dev_cookie {
 	FILE *self; /* the FILE the program holds */
 	int fd;     /* the device fd, owned */
 	int kind;
+	bool known; /* pos is set: the FILE was seeked (cookie_seek) */
+	off64_t pos; /* the position glibc would track for the device */
 };
 
 #define DS_STREAMS 64
@@ -930,22 +932,59 @@ static ssize_t cookie_read(void *c, char *buf, size_t n)
 {
 	struct dev_cookie *ck = c;
 
+	ssize_t r;
+
 	if (!in_sandbox() && device_kind(ck->fd) != ck->kind) {
 		errno = EBADF;
 		return -1;
 	}
-	return fill_read(ck->kind, buf, n);
+	r = fill_read(ck->kind, buf, n);
+	if (r > 0 && ck->known)
+		ck->pos += r;
+	return r;
 }
 
-/* The device's own answer: lseek is not hooked. */
+/*
+ * The position that ftell reports for an ordinary FILE on the device.
+ * The kernel's lseek on a random device succeeds and answers 0, but
+ * glibc keeps its own offset for a file FILE once a seek told it one,
+ * and counts the bytes it reads from there; so after fseek(f, 16,
+ * SEEK_SET) ftell gives 16, then 16 plus what was read.  glibc asks a
+ * cookie FILE's seek function for every fseek and ftell (it keeps no
+ * offset for it), so this function answers what glibc would have
+ * computed: before any seek, the device's 0 (ftell then fails with
+ * EINVAL while bytes are buffered, as without the shim); SEEK_SET to the
+ * offset asked for; SEEK_CUR relative to the known offset (the device's
+ * 0 while none is known); SEEK_END to the device's size, 0.  The device
+ * is still asked (lseek is not hooked) so that its errors stay its own.
+ * Offsets from one block (4096 bytes) up are where this stops matching:
+ * glibc then seeks the kernel to the block and reads the rest, and the
+ * kernel's 0 makes ftell give the offset modulo the block
+ * (docs/measurements/RELIABILITY.md, "stdio").
+ */
 static int cookie_seek(void *c, off64_t *pos, int whence)
 {
 	struct dev_cookie *ck = c;
-	off64_t r = lseek64(ck->fd, *pos, whence);
+	off64_t r = lseek64(ck->fd, *pos, whence), to;
 
 	if (r < 0)
 		return -1;
-	*pos = r;
+	if (whence == SEEK_SET)
+		to = *pos;
+	else if (whence == SEEK_CUR)
+		to = ck->known ? ck->pos + *pos : r;
+	else
+		to = r;
+	if (to < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* ftell (SEEK_CUR 0) before any seek leaves nothing known. */
+	if (whence != SEEK_CUR || *pos != 0 || ck->known) {
+		ck->known = true;
+		ck->pos = to;
+	}
+	*pos = to;
 	return 0;
 }
 
@@ -987,6 +1026,8 @@ static FILE *make_stream(int fd, int kind)
 	ck->self = w;
 	ck->fd = fd;
 	ck->kind = kind;
+	ck->known = false;
+	ck->pos = 0;
 	if (!stream_add(ck)) {
 		int (*fc)(FILE *) = ds_sym_get(&real_fclose);
 		int e = errno;

@@ -63,10 +63,21 @@ static int contracts(const char *path)
 	errno = 0;
 	said("fseek_cur", fseek(f, 16, SEEK_CUR));
 	errno = 0;
-	/* The value is glibc's buffer arithmetic for a real FILE (the
-	 * offset asked for) and the device's lseek (0) for a served one. */
-	said("ftell_after_seek_ok", ftell(f) >= 0);
+	/* glibc's offset for a FILE on the device: the offset asked for,
+	 * then counted on from there (the kernel's lseek answers 0). */
+	said("ftell_after_seek", ftell(f));
 	said("fread_after_seek", (long)fread(b, 1, 16, f));
+	said("ftell_after_fread", ftell(f));
+	said("fseek_set_100", fseek(f, 100, SEEK_SET));
+	said("ftell_100", ftell(f));
+	said("fgetc_101_ok", fgetc(f) != EOF);
+	said("ftell_101", ftell(f));
+	errno = 0;
+	said("fseek_cur_back_too_far", fseek(f, -1000, SEEK_CUR));
+	said("ftell_still_101", ftell(f));
+	said("fseek_end", fseek(f, 5, SEEK_END));
+	said("ftell_end", ftell(f));
+	said("fseek_set_0", fseek(f, 0, SEEK_SET));
 	said("feof", feof(f));
 	said("ferror", ferror(f));
 	said("fgetc_ok", fgetc(f) != EOF);
