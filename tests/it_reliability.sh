@@ -217,6 +217,12 @@ for k in fopen_fread stdin_fread sendfile splice freopen_stdin; do
 	check "stdio: $k differs without the shim (the test can fail)" \
 		sh -c "! grep -qx \"\$(grep '^$k ' '$W/val1')\" '$W/val0'"
 done
+timeout "$TO" "$T/rel_stdio" wide </dev/urandom >"$W/wide0" 2>"$W/err"; _r0=$?
+DETSHIM_LOG=$W/wide.jsonl run 7 "$T/rel_stdio" wide </dev/urandom >"$W/wide1"; _r1=$?
+check "stdio: wide reads (fwide, fgetwc, getwc, fgetws, fwscanf, ungetwc, getwchar) of FILEs on the device: same results as without the shim (rc=$_r0, $_r1)" \
+	sh -c "[ $_r0 -eq 0 ] && [ $_r1 -eq 0 ] && [ \$(wc -l <'$W/wide0') -eq 17 ] && cmp -s '$W/wide0' '$W/wide1'"
+check "stdio: the log says a FILE read wide is left to the kernel" \
+	grep -q '"call":"wide-character read","action":"released"' "$W/wide.jsonl"
 run 7 od -An -N8 -tx8 </dev/urandom >"$W/od1"
 run 7 od -An -N8 -tx8 </dev/urandom >"$W/od2"
 od -An -N8 -tx8 </dev/urandom >"$W/od0"
