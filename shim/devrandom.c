@@ -1218,7 +1218,7 @@ DS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
 
 /*
  * Wide-character reads.  glibc gives a fopencookie FILE no wide side:
- * its _wide_data is (void *)-1 ("a predictable crash", libio/genops.c),
+ * its _wide_data is (void *)-1 (glibc: "a predictable crash"),
  * so fgetwc, fgetws, fwscanf or fwide(fp, 1) on a served FILE would
  * crash where an ordinary FILE on the device works.  The first wide call
  * on a served FILE therefore makes it the ordinary FILE that glibc makes
