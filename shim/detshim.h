@@ -417,6 +417,9 @@ void ds_seed_site(const void *caller, char *out, size_t cap);
 void ds_seed_init(void);
 /* The syscall() hook tells provenance what a clock or id call returned. */
 void ds_prov_note_syscall(long nr, const long *args, long ret);
+/* seccomp (process.c): record the ids before it; then no system call. */
+void ds_prov_before_sandbox(void);
+void ds_prov_sandboxed(void);
 
 /* ------------------------------------------------------------------ */
 /* Real symbols (resolve.c): the only file that calls dlsym/dlopen. */

@@ -53,6 +53,7 @@
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #define FD_TABLE 65536
 enum { FD_UNKNOWN = 0, FD_URANDOM = 1, FD_RANDOM = 2, FD_NONE = 3 };
@@ -874,6 +875,8 @@ DS_EXPORT void closefrom(int lowfd)
  *     fseek and ftell give the device's own results and errors;
  *   - freopen (hooked below) turns it into the ordinary FILE that glibc
  *     makes, on the same descriptor number;
+ *   - it starts unoriented; the first wide-character read turns it into
+ *     that ordinary FILE too (the wide-character section below);
  *   - fclose closes the descriptor.
  * The FILE that fopen opened is released at once without closing its
  * descriptor (the cookie owns it).  Served FILEs are listed in streams[]
@@ -893,6 +896,8 @@ struct dev_cookie {
 	FILE *self; /* the FILE the program holds */
 	int fd;     /* the device fd, owned */
 	int kind;
+	bool known; /* pos is set: the FILE was seeked (cookie_seek) */
+	off64_t pos; /* the position glibc would track for the device */
 };
 
 #define DS_STREAMS 64
@@ -930,22 +935,59 @@ static ssize_t cookie_read(void *c, char *buf, size_t n)
 {
 	struct dev_cookie *ck = c;
 
+	ssize_t r;
+
 	if (!in_sandbox() && device_kind(ck->fd) != ck->kind) {
 		errno = EBADF;
 		return -1;
 	}
-	return fill_read(ck->kind, buf, n);
+	r = fill_read(ck->kind, buf, n);
+	if (r > 0 && ck->known)
+		ck->pos += r;
+	return r;
 }
 
-/* The device's own answer: lseek is not hooked. */
+/*
+ * The position that ftell reports for an ordinary FILE on the device.
+ * The kernel's lseek on a random device succeeds and answers 0, but
+ * glibc keeps its own offset for a file FILE once a seek told it one,
+ * and counts the bytes it reads from there; so after fseek(f, 16,
+ * SEEK_SET) ftell gives 16, then 16 plus what was read.  glibc asks a
+ * cookie FILE's seek function for every fseek and ftell (it keeps no
+ * offset for it), so this function answers what glibc would have
+ * computed: before any seek, the device's 0 (ftell then fails with
+ * EINVAL while bytes are buffered, as without the shim); SEEK_SET to the
+ * offset asked for; SEEK_CUR relative to the known offset (the device's
+ * 0 while none is known); SEEK_END to the device's size, 0.  The device
+ * is still asked (lseek is not hooked) so that its errors stay its own.
+ * Offsets from one block (4096 bytes) up are where this stops matching:
+ * glibc then seeks the kernel to the block and reads the rest, and the
+ * kernel's 0 makes ftell give the offset modulo the block
+ * (docs/measurements/RELIABILITY.md, "stdio").
+ */
 static int cookie_seek(void *c, off64_t *pos, int whence)
 {
 	struct dev_cookie *ck = c;
-	off64_t r = lseek64(ck->fd, *pos, whence);
+	off64_t r = lseek64(ck->fd, *pos, whence), to;
 
 	if (r < 0)
 		return -1;
-	*pos = r;
+	if (whence == SEEK_SET)
+		to = *pos;
+	else if (whence == SEEK_CUR)
+		to = ck->known ? ck->pos + *pos : r;
+	else
+		to = r;
+	if (to < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* ftell (SEEK_CUR 0) before any seek leaves nothing known. */
+	if (whence != SEEK_CUR || *pos != 0 || ck->known) {
+		ck->known = true;
+		ck->pos = to;
+	}
+	*pos = to;
 	return 0;
 }
 
@@ -987,6 +1029,8 @@ static FILE *make_stream(int fd, int kind)
 	ck->self = w;
 	ck->fd = fd;
 	ck->kind = kind;
+	ck->known = false;
+	ck->pos = 0;
 	if (!stream_add(ck)) {
 		int (*fc)(FILE *) = ds_sym_get(&real_fclose);
 		int e = errno;
@@ -1001,6 +1045,7 @@ static FILE *make_stream(int fd, int kind)
 		return NULL;
 	}
 	w->_fileno = fd;
+	w->_mode = 0; /* unoriented, as an ordinary FILE (fwide(fp, 0)) */
 	ds_event(&site_fopen, "wrapped", "FILE on %s (fd %d) served from the stream",
 		 kind == FD_RANDOM ? "/dev/random" : "/dev/urandom", fd);
 	return w;
@@ -1108,6 +1153,30 @@ DS_EXPORT FILE *fdopen(int fd, const char *mode)
 
 typedef FILE *(*freopen_fn)(const char *, const char *, FILE *);
 
+/* freopen of the served FILE fp, whose cookie ck was taken from
+ * streams[]: glibc reopens it in place as an ordinary FILE. */
+static FILE *reopen_served(freopen_fn f, struct dev_cookie *ck,
+			   const char *path, const char *mode, FILE *fp)
+{
+	void *wide;
+	FILE *r;
+
+	ds_inside++;
+	wide = calloc(1, DS_WIDE_AREA);
+	ds_inside--;
+	if (wide == NULL) {
+		stream_add(ck);
+		errno = ENOMEM;
+		return NULL;
+	}
+	fp->_wide_data = wide;
+	r = f(path, mode, fp);
+	/* freopen flushed through the cookie first; now the FILE is an
+	 * ordinary one and the cookie's fd is the FILE's. */
+	free(ck);
+	return r;
+}
+
 static FILE *do_freopen(struct ds_sym *s, const char *path, const char *mode,
 			FILE *fp)
 {
@@ -1121,23 +1190,7 @@ static FILE *do_freopen(struct ds_sym *s, const char *path, const char *mode,
 		return NULL;
 	}
 	ck = fp ? stream_take(fp) : NULL;
-	if (ck) {
-		void *wide;
-
-		ds_inside++;
-		wide = calloc(1, DS_WIDE_AREA);
-		ds_inside--;
-		if (wide == NULL) {
-			stream_add(ck);
-			errno = ENOMEM;
-			return NULL;
-		}
-		fp->_wide_data = wide;
-	}
-	r = f(path, mode, fp);
-	/* freopen flushed through the cookie first; now the FILE is an
-	 * ordinary one and the cookie's fd is the FILE's. */
-	free(ck);
+	r = ck ? reopen_served(f, ck, path, mode, fp) : f(path, mode, fp);
 	if (r == NULL || r != stdin)
 		return r;
 	kind = stream_kind(fileno(r), mode);
@@ -1161,6 +1214,256 @@ DS_EXPORT FILE *freopen(const char *path, const char *mode, FILE *fp)
 DS_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *fp)
 {
 	return do_freopen(&real_freopen64, path, mode, fp);
+}
+
+/*
+ * Wide-character reads.  glibc gives a fopencookie FILE no wide side:
+ * its _wide_data is (void *)-1 (glibc: "a predictable crash"),
+ * so fgetwc, fgetws, fwscanf or fwide(fp, 1) on a served FILE would
+ * crash where an ordinary FILE on the device works.  The first wide call
+ * on a served FILE therefore makes it the ordinary FILE that glibc makes
+ * (freopen onto the same device, same descriptor number and
+ * close-on-exec flag, as the freopen hook does): from then on the kernel
+ * reads it, as without the shim, and the log says so.  Every hook below
+ * costs one load and compare on FILEs that are not served.  The scanf
+ * family is hooked under the names that <wchar.h> binds programs to
+ * (__isoc99_fwscanf for fwscanf, and so on); the pre-C99 names are not
+ * (a program built for them before glibc 2.7 is left as it is).
+ */
+DS_SITE(site_wide, DS_SRC_URANDOM, "wide-character read");
+
+static DS_COLD void unserve_wide(FILE *fp)
+{
+	freopen_fn f = (freopen_fn)ds_sym_get(&real_freopen);
+	struct dev_cookie *ck = f ? stream_take(fp) : NULL;
+	int e = errno, fd, kind;
+	long fl;
+
+	if (ck == NULL)
+		return; /* not ours: glibc's behaviour for any cookie FILE */
+	fd = ck->fd;
+	kind = ck->kind;
+	fl = ds_syscall6(SYS_fcntl, fd, F_GETFD, 0, 0, 0, 0);
+	if (reopen_served(f, ck, kind == FD_RANDOM ? "/dev/random" :
+				 "/dev/urandom",
+			  fl > 0 && (fl & FD_CLOEXEC) ? "re" : "r", fp) == NULL) {
+		ds_event(&site_wide, "failed",
+			 "wide-character read of a served FILE (fd %d): reopening "
+			 "the device failed (error %d); the FILE is closed",
+			 fd, errno);
+	} else {
+		ds_event(&site_wide, "released",
+			 "wide-character read of a served FILE (fd %d): cookie "
+			 "FILEs have no wide side in glibc, so it is an ordinary "
+			 "FILE from now on, read by the kernel", fd);
+	}
+	errno = e;
+}
+
+/* A served FILE is a cookie FILE: no wide area.  Hot path. */
+static inline void wide_use(FILE *fp)
+{
+	if (DS_UNLIKELY(fp != NULL &&
+			fp->_wide_data == (struct _IO_wide_data *)-1L))
+		unserve_wide(fp);
+}
+
+DS_LIBC_SYM(real_fwide, "fwide");
+DS_LIBC_SYM(real_fgetwc, "fgetwc");
+DS_LIBC_SYM(real_getwc, "getwc");
+DS_LIBC_SYM(real_fgetwc_unlocked, "fgetwc_unlocked");
+DS_LIBC_SYM(real_getwc_unlocked, "getwc_unlocked");
+DS_LIBC_SYM(real_getwchar, "getwchar");
+DS_LIBC_SYM(real_getwchar_unlocked, "getwchar_unlocked");
+DS_LIBC_SYM(real_ungetwc, "ungetwc");
+DS_LIBC_SYM(real_fgetws, "fgetws");
+DS_LIBC_SYM(real_fgetws_unlocked, "fgetws_unlocked");
+DS_LIBC_SYM(real_fgetws_chk, "__fgetws_chk");
+DS_LIBC_SYM(real_fgetws_unlocked_chk, "__fgetws_unlocked_chk");
+DS_LIBC_SYM(real_isoc99_vfwscanf, "__isoc99_vfwscanf");
+DS_LIBC_SYM(real_isoc99_vwscanf, "__isoc99_vwscanf");
+
+typedef wint_t (*getwc_fn)(FILE *);
+typedef wint_t (*getwchar_fn)(void);
+typedef wchar_t *(*fgetws_fn)(wchar_t *, int, FILE *);
+typedef wchar_t *(*fgetws_chk_fn)(wchar_t *, size_t, int, FILE *);
+typedef int (*vfwscanf_fn)(FILE *, const wchar_t *, va_list);
+typedef int (*vwscanf_fn)(const wchar_t *, va_list);
+
+static wint_t do_getwc(struct ds_sym *s, FILE *fp)
+{
+	getwc_fn f = (getwc_fn)ds_sym_get(s);
+
+	wide_use(fp);
+	if (f == NULL) {
+		ds_libc_missing();
+		return WEOF;
+	}
+	return f(fp);
+}
+
+static wint_t do_getwchar(struct ds_sym *s)
+{
+	getwchar_fn f = (getwchar_fn)ds_sym_get(s);
+
+	wide_use(stdin);
+	if (f == NULL) {
+		ds_libc_missing();
+		return WEOF;
+	}
+	return f();
+}
+
+static wchar_t *do_fgetws(struct ds_sym *s, wchar_t *ws, int n, FILE *fp)
+{
+	fgetws_fn f = (fgetws_fn)ds_sym_get(s);
+
+	wide_use(fp);
+	if (f == NULL) {
+		ds_libc_missing();
+		return NULL;
+	}
+	return f(ws, n, fp);
+}
+
+static wchar_t *do_fgetws_chk(struct ds_sym *s, wchar_t *ws, size_t size,
+			      int n, FILE *fp)
+{
+	fgetws_chk_fn f = (fgetws_chk_fn)ds_sym_get(s);
+
+	wide_use(fp);
+	if (f == NULL) {
+		ds_libc_missing();
+		return NULL;
+	}
+	return f(ws, size, n, fp);
+}
+
+static int do_vfwscanf(struct ds_sym *s, FILE *fp, const wchar_t *fmt,
+		       va_list ap)
+{
+	vfwscanf_fn f = (vfwscanf_fn)ds_sym_get(s);
+
+	wide_use(fp);
+	if (f == NULL)
+		return ds_libc_missing();
+	return f(fp, fmt, ap);
+}
+
+static int do_vwscanf(struct ds_sym *s, const wchar_t *fmt, va_list ap)
+{
+	vwscanf_fn f = (vwscanf_fn)ds_sym_get(s);
+
+	wide_use(stdin);
+	if (f == NULL)
+		return ds_libc_missing();
+	return f(fmt, ap);
+}
+
+DS_EXPORT int fwide(FILE *fp, int mode)
+{
+	int (*f)(FILE *, int) = ds_sym_get(&real_fwide);
+
+	if (mode > 0)
+		wide_use(fp);
+	if (f == NULL)
+		return ds_libc_missing();
+	return f(fp, mode);
+}
+
+DS_EXPORT wint_t fgetwc(FILE *fp)
+{
+	return do_getwc(&real_fgetwc, fp);
+}
+
+DS_EXPORT wint_t getwc(FILE *fp)
+{
+	return do_getwc(&real_getwc, fp);
+}
+
+DS_EXPORT wint_t fgetwc_unlocked(FILE *fp)
+{
+	return do_getwc(&real_fgetwc_unlocked, fp);
+}
+
+DS_EXPORT wint_t getwc_unlocked(FILE *fp)
+{
+	return do_getwc(&real_getwc_unlocked, fp);
+}
+
+DS_EXPORT wint_t getwchar(void)
+{
+	return do_getwchar(&real_getwchar);
+}
+
+DS_EXPORT wint_t getwchar_unlocked(void)
+{
+	return do_getwchar(&real_getwchar_unlocked);
+}
+
+DS_EXPORT wint_t ungetwc(wint_t wc, FILE *fp)
+{
+	wint_t (*f)(wint_t, FILE *) = ds_sym_get(&real_ungetwc);
+
+	wide_use(fp);
+	if (f == NULL) {
+		ds_libc_missing();
+		return WEOF;
+	}
+	return f(wc, fp);
+}
+
+DS_EXPORT wchar_t *fgetws(wchar_t *ws, int n, FILE *fp)
+{
+	return do_fgetws(&real_fgetws, ws, n, fp);
+}
+
+DS_EXPORT wchar_t *fgetws_unlocked(wchar_t *ws, int n, FILE *fp)
+{
+	return do_fgetws(&real_fgetws_unlocked, ws, n, fp);
+}
+
+DS_EXPORT wchar_t *__fgetws_chk(wchar_t *ws, size_t size, int n, FILE *fp)
+{
+	return do_fgetws_chk(&real_fgetws_chk, ws, size, n, fp);
+}
+
+DS_EXPORT wchar_t *__fgetws_unlocked_chk(wchar_t *ws, size_t size, int n,
+					 FILE *fp)
+{
+	return do_fgetws_chk(&real_fgetws_unlocked_chk, ws, size, n, fp);
+}
+
+DS_EXPORT int __isoc99_vfwscanf(FILE *fp, const wchar_t *fmt, va_list ap)
+{
+	return do_vfwscanf(&real_isoc99_vfwscanf, fp, fmt, ap);
+}
+
+DS_EXPORT int __isoc99_fwscanf(FILE *fp, const wchar_t *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = do_vfwscanf(&real_isoc99_vfwscanf, fp, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+DS_EXPORT int __isoc99_vwscanf(const wchar_t *fmt, va_list ap)
+{
+	return do_vwscanf(&real_isoc99_vwscanf, fmt, ap);
+}
+
+DS_EXPORT int __isoc99_wscanf(const wchar_t *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = do_vwscanf(&real_isoc99_vwscanf, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /*

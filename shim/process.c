@@ -585,6 +585,7 @@ void ds_sandbox_before(void)
 	if (!ds_active())
 		return;
 	ds_devrandom_before_sandbox();
+	ds_prov_before_sandbox();
 	ds_event(&site_seccomp, "observed",
 		 "entering seccomp: no log line and no system call of the "
 		 "shim's own from now on");
@@ -595,6 +596,7 @@ void ds_sandbox_after(long result)
 	if (result < 0) /* a filter with a listener returns its fd */
 		return;
 	ds_devrandom_sandboxed();
+	ds_prov_sandboxed();
 	ds_logfd_sandboxed();
 }
 

@@ -269,6 +269,27 @@ static void take(struct ds_seed_ctx *c, const struct prov_ring *rg)
 		c->vals[c->nvals++] = rg->v[(n - k + i) % DS_PROV_RING];
 }
 
+/*
+ * Sandboxes (docs/measurements/RELIABILITY.md, "Sandboxes"): once the
+ * program entered seccomp (ds_prov_sandboxed), a seeding call makes no
+ * system call and reads no counter: strict mode allows only read, write,
+ * exit and sigreturn, and on x86 it also makes rdtsc fault (SIGSEGV).
+ * The judgment then uses what was recorded before: the rings (the clock
+ * hooks note the vDSO's answers without a system call), the pid and ppid
+ * read just before the sandbox, and the tid of the thread that entered
+ * it (other threads: none).  No counter, no current time and no address
+ * ranges: a seed that only those rules would catch is kept as the
+ * program's own (rule "explicit"), the conservative answer.
+ */
+static atomic_int prov_sandboxed;
+static long sandbox_pid, sandbox_ppid;
+static __thread long sandbox_tid __attribute__((tls_model("initial-exec")));
+
+static inline bool in_sandbox(void)
+{
+	return atomic_load_explicit(&prov_sandboxed, memory_order_relaxed) != 0;
+}
+
 static void gather(struct ds_seed_ctx *c, uint64_t tsc)
 {
 	struct timespec ts = { 0, 0 };
@@ -279,13 +300,20 @@ static void gather(struct ds_seed_ctx *c, uint64_t tsc)
 	/* The other objects' values first, the program's last (newest). */
 	take(c, &ring);
 	take(c, &ring_prog);
+	/* A number on this stack (compared, never dereferenced). */
+	c->sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	if (in_sandbox()) {
+		c->tsc = 0; /* the rules skip what is 0 */
+		c->ids[0] = (uint64_t)sandbox_pid;
+		c->ids[1] = (uint64_t)sandbox_tid;
+		c->ids[2] = (uint64_t)sandbox_ppid;
+		return;
+	}
 	c->ids[0] = (uint64_t)ds_sys_getpid();
 	c->ids[1] = (uint64_t)ds_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
 	c->ids[2] = (uint64_t)ds_syscall6(SYS_getppid, 0, 0, 0, 0, 0, 0);
 	ds_syscall6(SYS_clock_gettime, CLOCK_REALTIME, (long)&ts, 0, 0, 0, 0);
 	c->now_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	/* A number on this stack (compared, never dereferenced). */
-	c->sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
 }
 
 /* The address rule over /proc/self/maps, read in pieces into the
@@ -297,7 +325,8 @@ static bool judge_addresses(uint64_t seed, const struct ds_seed_ctx *c,
 	struct ds_range r[64];
 	size_t have = 0;
 	bool found = false;
-	int fd = ds_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	int fd = in_sandbox() ? -1 :
+		 ds_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
 
 	if (fd < 0)
 		return ds_seed_rule_address(seed, c, NULL, 0, rule, cap);
@@ -333,7 +362,7 @@ static bool judge_addresses(uint64_t seed, const struct ds_seed_ctx *c,
 bool ds_seed_judge(uint64_t seed, unsigned width, char *rule, size_t cap)
 {
 	struct ds_seed_ctx c;
-	uint64_t tsc = read_tsc();
+	uint64_t tsc = in_sandbox() ? 0 : read_tsc();
 
 	gather(&c, tsc);
 	if (ds_seed_rule_values(seed, width, &c, rule, cap))
@@ -529,6 +558,28 @@ void ds_seed_init(void)
 	find_program();
 	load_seeds_file();
 	ds_aslr_log(); /* address-derived seeds: did randomisation stay on? */
+}
+
+DS_SITE(site_seed_sandbox, DS_SRC_LIBC_RAND, "seccomp");
+
+/* Just before seccomp (process.c): the ids the judgment will use. */
+void ds_prov_before_sandbox(void)
+{
+	if (!ds_active())
+		return;
+	sandbox_pid = ds_sys_getpid();
+	sandbox_ppid = ds_syscall6(SYS_getppid, 0, 0, 0, 0, 0, 0);
+	sandbox_tid = ds_syscall6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+	ds_event(&site_seed_sandbox, "observed",
+		 "seeding calls after seccomp are judged on the clock values "
+		 "and ids recorded before it (no counter, time or address "
+		 "rule)");
+}
+
+/* Once the program is in seccomp (process.c): no system call from here. */
+void ds_prov_sandboxed(void)
+{
+	atomic_store(&prov_sandboxed, 1);
 }
 
 /* ------------------------------------------------------------------ */

@@ -178,6 +178,27 @@ for mode in system execveat bigenv; do
 		sh -c "[ -z \"\$(awk '{print \$2}' '$W/lin1' | sort | uniq -d)\" ]"
 done
 
+# ---- seeding after seccomp strict mode -----------------------------------
+# tests/targets/rel_seccomp.c seed: srand, srandom, srand48, srand(time)
+# and initstate after prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT).  The
+# seeding hooks judge on what provenance recorded before the sandbox: no
+# system call and no rdtsc (strict mode makes it fault on x86).
+timeout "$TO" "$T/rel_seccomp" seed >"$W/ss0" 2>"$W/err"; _r0=$?
+check "seccomp seed: srand/srandom/srand48/initstate after strict mode run without the shim (rc=$_r0)" \
+	sh -c "[ $_r0 -eq 0 ] && [ \$(wc -l <'$W/ss0') -eq 6 ]"
+DETSHIM_LOG=$W/ss1.jsonl run 7 "$T/rel_seccomp" seed >"$W/ss1"; _r1=$?
+sleep 1
+DETSHIM_LOG=$W/ss2.jsonl run 7 "$T/rel_seccomp" seed >"$W/ss2"; _r2=$?
+check "seccomp seed: the same calls under the shim with a log run (rc=$_r1, $_r2), 6 lines" \
+	sh -c "[ $_r1 -eq 0 ] && [ $_r2 -eq 0 ] && [ \$(wc -l <'$W/ss1') -eq 6 ]"
+check "seccomp seed: same values twice with one seed, srand(time(NULL)) included (a second apart)" \
+	cmp -s "$W/ss1" "$W/ss2"
+check "seccomp seed: the log says before the sandbox how seeds are judged in it" \
+	grep -q '"src":"libc_rand","call":"seccomp","action":"observed"' "$W/ss1.jsonl"
+DETSHIM_SEED_MODE=respect run 7 "$T/rel_seccomp" seed >"$W/ss3"; _r3=$?
+check "seccomp seed: with seed_mode respect the explicit seeds give the values of the run without the shim (rc=$_r3)" \
+	sh -c "[ $_r3 -eq 0 ] && grep -v time '$W/ss0' >'$W/ss0x' && grep -v time '$W/ss3' | cmp -s - '$W/ss0x'"
+
 # ---- stdio and zero-copy reads of the random devices --------------------
 echo "a line of the file" >"$W/line.txt"
 timeout "$TO" "$T/rel_stdio" contracts "$W/line.txt" >"$W/stdio0" 2>"$W/err"
@@ -196,6 +217,12 @@ for k in fopen_fread stdin_fread sendfile splice freopen_stdin; do
 	check "stdio: $k differs without the shim (the test can fail)" \
 		sh -c "! grep -qx \"\$(grep '^$k ' '$W/val1')\" '$W/val0'"
 done
+timeout "$TO" "$T/rel_stdio" wide </dev/urandom >"$W/wide0" 2>"$W/err"; _r0=$?
+DETSHIM_LOG=$W/wide.jsonl run 7 "$T/rel_stdio" wide </dev/urandom >"$W/wide1"; _r1=$?
+check "stdio: wide reads (fwide, fgetwc, getwc, fgetws, fwscanf, ungetwc, getwchar) of FILEs on the device: same results as without the shim (rc=$_r0, $_r1)" \
+	sh -c "[ $_r0 -eq 0 ] && [ $_r1 -eq 0 ] && [ \$(wc -l <'$W/wide0') -eq 17 ] && cmp -s '$W/wide0' '$W/wide1'"
+check "stdio: the log says a FILE read wide is left to the kernel" \
+	grep -q '"call":"wide-character read","action":"released"' "$W/wide.jsonl"
 run 7 od -An -N8 -tx8 </dev/urandom >"$W/od1"
 run 7 od -An -N8 -tx8 </dev/urandom >"$W/od2"
 od -An -N8 -tx8 </dev/urandom >"$W/od0"

@@ -6,6 +6,11 @@
  *                        prctl (only read, write, exit and sigreturn are
  *                        allowed from then on), read 8 bytes of the fd it
  *                        never read before, write them in hex, exit
+ *   rel_seccomp seed     enter SECCOMP_MODE_STRICT, then seed and draw:
+ *                        srand(42), rand, srandom(7), random,
+ *                        srand48(5), lrand48, srand(time(NULL)), rand,
+ *                        initstate; print each value in hex (one line
+ *                        each) with write, exit
  *   rel_seccomp filter   enter a filter with seccomp(2) through syscall()
  *                        (as libseccomp does) that kills the process on
  *                        openat, fstat, newfstatat, fcntl, getpid and
@@ -21,11 +26,13 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static void hex8(char *out, const unsigned char *b)
@@ -52,6 +59,44 @@ static int strict(void)
 	hex8(line + 7, b);
 	if (write(1, line, sizeof(line) - 1) != (ssize_t)sizeof(line) - 1)
 		syscall(SYS_exit, 4);
+	syscall(SYS_exit, 0);
+	return 0;
+}
+
+/* One "name value" line through write: stdio's first write would make an
+ * fstat, which strict mode kills. */
+static void put(const char *name, unsigned long v)
+{
+	char line[64];
+	size_t n = strlen(name);
+	int i;
+
+	memcpy(line, name, n);
+	line[n++] = ' ';
+	for (i = 15; i >= 0; i--)
+		line[n++] = "0123456789abcdef"[(v >> (4 * i)) & 15];
+	line[n++] = '\n';
+	if (write(1, line, n) != (ssize_t)n)
+		syscall(SYS_exit, 4);
+}
+
+static int seed(void)
+{
+	static char state[64];
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != 0)
+		return 1;
+	srand(42);
+	put("srand(42) rand", (unsigned long)rand());
+	srandom(7);
+	put("srandom(7) random", (unsigned long)random());
+	srand48(5);
+	put("srand48(5) lrand48", (unsigned long)lrand48());
+	/* time() is the vDSO: no system call of the program's own. */
+	srand((unsigned)time(NULL));
+	put("srand(time) rand", (unsigned long)rand());
+	put("initstate(3) ok", initstate(3, state, sizeof(state)) != NULL);
+	put("initstate(3) random", (unsigned long)random());
 	syscall(SYS_exit, 0);
 	return 0;
 }
@@ -109,6 +154,8 @@ int main(int argc, char **argv)
 		return strict();
 	if (argc == 2 && strcmp(argv[1], "filter") == 0)
 		return filter();
-	fprintf(stderr, "usage: rel_seccomp strict|filter\n");
+	if (argc == 2 && strcmp(argv[1], "seed") == 0)
+		return seed();
+	fprintf(stderr, "usage: rel_seccomp strict|filter|seed\n");
 	return 2;
 }

@@ -12,6 +12,13 @@
  *                              sendfile and splice into a pipe, read on
  *                              the fd afterwards, and fread of stdin
  *                              after freopen onto the device
+ *   rel_stdio wide             wide-character reads of FILEs on
+ *                              /dev/urandom (fwide, fgetwc, getwc,
+ *                              fgetws, fwscanf, ungetwc) and of stdin
+ *                              (getwchar; run it with stdin on the
+ *                              device), one result per line, no random
+ *                              value printed: the same with and without
+ *                              the shim
  *
  * tests/it_reliability.sh runs both with and without the shim.
  */
@@ -21,6 +28,7 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
+#include <wchar.h>
 
 static void hex(const char *what, const unsigned char *b, size_t n)
 {
@@ -63,10 +71,21 @@ static int contracts(const char *path)
 	errno = 0;
 	said("fseek_cur", fseek(f, 16, SEEK_CUR));
 	errno = 0;
-	/* The value is glibc's buffer arithmetic for a real FILE (the
-	 * offset asked for) and the device's lseek (0) for a served one. */
-	said("ftell_after_seek_ok", ftell(f) >= 0);
+	/* glibc's offset for a FILE on the device: the offset asked for,
+	 * then counted on from there (the kernel's lseek answers 0). */
+	said("ftell_after_seek", ftell(f));
 	said("fread_after_seek", (long)fread(b, 1, 16, f));
+	said("ftell_after_fread", ftell(f));
+	said("fseek_set_100", fseek(f, 100, SEEK_SET));
+	said("ftell_100", ftell(f));
+	said("fgetc_101_ok", fgetc(f) != EOF);
+	said("ftell_101", ftell(f));
+	errno = 0;
+	said("fseek_cur_back_too_far", fseek(f, -1000, SEEK_CUR));
+	said("ftell_still_101", ftell(f));
+	said("fseek_end", fseek(f, 5, SEEK_END));
+	said("ftell_end", ftell(f));
+	said("fseek_set_0", fseek(f, 0, SEEK_SET));
 	said("feof", feof(f));
 	said("ferror", ferror(f));
 	said("fgetc_ok", fgetc(f) != EOF);
@@ -147,6 +166,63 @@ static int values(void)
 	return 0;
 }
 
+/* A wide read of random bytes: a character, or WEOF with EILSEQ (a byte
+ * the locale cannot decode); anything else is a failure. */
+static int wide_ok(wint_t c)
+{
+	return c != WEOF || errno == EILSEQ;
+}
+
+static int wide(void)
+{
+	wchar_t ws[8];
+	wint_t c = 0;
+	FILE *f = fopen("/dev/urandom", "r");
+	int fd = f ? fileno(f) : -1;
+
+	if (f == NULL)
+		return 1;
+	said("fwide_query", fwide(f, 0));
+	said("fwide_wide", fwide(f, 1));
+	said("fwide_again", fwide(f, -1));
+	said("fileno_kept", fileno(f) == fd);
+	errno = 0;
+	said("fgetwc", wide_ok(fgetwc(f)));
+	clearerr(f);
+	said("ungetwc", (long)ungetwc(L'A', f));
+	said("fgetwc_ungot", (long)fgetwc(f));
+	errno = 0;
+	said("getwc", wide_ok(getwc(f)));
+	clearerr(f);
+	said("fgetws_1", fgetws(ws, 1, f) == ws && ws[0] == L'\0');
+	errno = 0;
+	said("fgetws", fgetws(ws, 8, f) != NULL || errno == EILSEQ);
+	said("fclose", fclose(f));
+	/* A fresh FILE read wide first, without fwide. */
+	f = fopen("/dev/urandom", "r");
+	if (f == NULL)
+		return 1;
+	errno = 0;
+	said("fresh_getwc", wide_ok(getwc(f)));
+	said("fresh_fwide", fwide(f, 0));
+	fclose(f);
+	f = fopen("/dev/urandom", "r");
+	if (f == NULL)
+		return 1;
+	errno = 0;
+	{
+		int n = fwscanf(f, L"%lc", &c);
+
+		said("fresh_fwscanf", n == 1 || errno == EILSEQ);
+	}
+	said("fresh_fwscanf_fwide", fwide(f, 0));
+	fclose(f);
+	errno = 0;
+	said("getwchar", wide_ok(getwchar()));
+	said("stdin_fwide", fwide(stdin, 0));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int r = 1;
@@ -155,8 +231,10 @@ int main(int argc, char **argv)
 		r = contracts(argv[2]);
 	else if (argc == 2 && strcmp(argv[1], "values") == 0)
 		r = values();
+	else if (argc == 2 && strcmp(argv[1], "wide") == 0)
+		r = wide();
 	else
-		fprintf(stderr, "usage: rel_stdio contracts FILE | values\n");
+		fprintf(stderr, "usage: rel_stdio contracts FILE | values | wide\n");
 	fflush(stdout);
 	return r;
 }
