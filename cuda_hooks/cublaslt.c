@@ -602,22 +602,55 @@ static ds_cublaslt_layout lt_layout_at(ds_cublaslt_layout l, bool n_rows,
 	return out;
 }
 
+/* A preference of the hooks' own with the shape's workspace limit and
+ * alignments, the preference inputs of the shape; NULL when one cannot
+ * be made.  The caller's own is never changed here (under warn nothing
+ * the program holds may change). */
+static ds_cublaslt_pref lt_pref_of(const struct ds_lt_shape *s)
+{
+	__typeof__(&cublasLtMatmulPreferenceCreate) create =
+		ds_sym_get(&real_cublasLtMatmulPreferenceCreate);
+	__typeof__(&cublasLtMatmulPreferenceSetAttribute) set =
+		ds_sym_get(&real_cublasLtMatmulPreferenceSetAttribute);
+	static const int align[4] = {
+		DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+		DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+		DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+		DS_CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES
+	};
+	ds_cublaslt_pref p = NULL;
+	size_t i;
+
+	if (create == NULL || set == NULL ||
+	    create(&p) != DS_CUBLAS_STATUS_SUCCESS)
+		return NULL;
+	set(p, DS_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &s->max_ws,
+	    sizeof(s->max_ws));
+	for (i = 0; i < 4; i++)
+		if (s->align[i])
+			set(p, align[i], &s->align[i], sizeof(s->align[i]));
+	return p;
+}
+
 /* The shape's algorithm as chosen at n = DS_LT_REP_N: B, C and D are
- * asked for at that n.  False when the layouts cannot be made or the
- * heuristic has no answer there. */
+ * asked for at that n, with the preference of the shape (lt_pref_of).
+ * False when these cannot be made or the heuristic has no answer
+ * there. */
 static bool lt_rep(__typeof__(&cublasLtMatmulAlgoGetHeuristic) real,
 		   ds_cublaslt_handle h, ds_cublaslt_matmul_desc d,
 		   ds_cublaslt_layout A, ds_cublaslt_layout B,
 		   ds_cublaslt_layout C, ds_cublaslt_layout D,
-		   ds_cublaslt_pref p, const struct ds_lt_shape *s,
-		   struct ds_cublaslt_algo *algo)
+		   const struct ds_lt_shape *s, struct ds_cublaslt_algo *algo)
 {
 	__typeof__(&cublasLtMatrixLayoutDestroy) destroy =
 		ds_sym_get(&real_cublasLtMatrixLayoutDestroy);
+	__typeof__(&cublasLtMatmulPreferenceDestroy) pdestroy =
+		ds_sym_get(&real_cublasLtMatmulPreferenceDestroy);
 	/* op(B) is k x n: B is k x n, or n x k when transposed. */
 	bool b_rows = s->desc[LT_TRANSB] != DS_CUBLAS_OP_N &&
 		      s->desc[LT_TRANSB] != -1;
 	ds_cublaslt_layout l[3];
+	ds_cublaslt_pref p = pdestroy ? lt_pref_of(s) : NULL;
 	struct ds_cublaslt_heur_result r[1];
 	ds_cublas_status st = DS_CUBLAS_STATUS_NOT_SUPPORTED;
 	int got = 0, i;
@@ -625,7 +658,7 @@ static bool lt_rep(__typeof__(&cublasLtMatmulAlgoGetHeuristic) real,
 	l[0] = lt_layout_at(B, b_rows, DS_LT_REP_N);
 	l[1] = lt_layout_at(C, false, DS_LT_REP_N);
 	l[2] = lt_layout_at(D, false, DS_LT_REP_N);
-	if (l[0] && l[1] && l[2])
+	if (p && l[0] && l[1] && l[2])
 		st = DS_LT_REP_SPLITK
 			     ? real(h, d, A, l[0], l[1], l[2], p, 1, r, &got)
 			     : heuristic(real, h, d, A, l[0], l[1], l[2], p, 1, r,
@@ -633,6 +666,8 @@ static bool lt_rep(__typeof__(&cublasLtMatmulAlgoGetHeuristic) real,
 	for (i = 0; i < 3; i++)
 		if (l[i] && destroy)
 			destroy(l[i]);
+	if (p)
+		pdestroy(p);
 	if (st != DS_CUBLAS_STATUS_SUCCESS || got < 1)
 		return false;
 	*algo = r[0].algo;
@@ -673,7 +708,7 @@ static ds_cublas_status lt_profile(
 	sl = ds_lt_find(&lt_table, &s, hash, &busy);
 	if (sl && lt_use(sl, h, d, A, B, C, D, n, res, ret))
 		return DS_CUBLAS_STATUS_SUCCESS;
-	if (sl == NULL && !busy && lt_rep(real, h, d, A, B, C, D, p, &s, &rep)) {
+	if (sl == NULL && !busy && lt_rep(real, h, d, A, B, C, D, &s, &rep)) {
 		sl = ds_lt_insert(&lt_table, &s, hash, &rep, DS_LT_REP_N,
 				  &inserted);
 		if (sl == NULL)
@@ -728,7 +763,7 @@ static void lt_observe(__typeof__(&cublasLtMatmulAlgoGetHeuristic) real,
 	if (sl == NULL && !busy) {
 		/* The profile's choice (a query only: the program's results
 		 * stay the real call's). */
-		bool at_rep = lt_rep(real, h, d, A, B, C, D, p, &s, &rep);
+		bool at_rep = lt_rep(real, h, d, A, B, C, D, &s, &rep);
 
 		if (!at_rep)
 			rep = res[0].algo;

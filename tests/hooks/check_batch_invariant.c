@@ -18,6 +18,8 @@ int cublasLtMatmulPreferenceCreate(void **p);
 int cublasLtMatmulPreferenceDestroy(void *p);
 int cublasLtMatmulPreferenceSetAttribute(void *p, int attr, const void *buf,
 					 size_t n);
+int cublasLtMatmulPreferenceGetAttribute(void *p, int attr, void *buf,
+					 size_t n, size_t *written);
 int cublasLtMatmulAlgoGetHeuristic(void *h, void *d, void *A, void *B, void *C,
 				   void *D, void *p, int req,
 				   struct result res[], int *ret);
@@ -128,6 +130,14 @@ static int scenario(const char *name)
 	cublasLtMatmul(NULL, g.desc, NULL, NULL, g.A, NULL, g.B, NULL, NULL,
 		       g.C, NULL, g.D, NULL, NULL, 1024, NULL);
 	printf("null_algo_tile=%d\n", fake_lt_last_tile());
+	{
+		uint32_t mask = 0;
+		size_t w = 0;
+
+		/* The caller's own preference, after every call above. */
+		cublasLtMatmulPreferenceGetAttribute(g.pref, 3, &mask, 4, &w);
+		printf("pref_mask=%u\n", (unsigned)mask);
+	}
 	return 0;
 }
 
@@ -237,6 +247,9 @@ START_TEST(profile_under_warn_only_logs)
 	ck_assert_int_eq(child_value(out, "tile_1"), 1);
 	ck_assert_int_eq(child_value(out, "tile_2048"), 2);
 	ck_assert_int_eq(child_value(out, "check_calls"), 0);
+	/* The profile's own query leaves the program's preference as it
+	 * was (the library's default mask, 7). */
+	ck_assert_int_eq(child_value(out, "pref_mask"), 7);
 	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-pin\",\"m\""), 2);
 	/* The profile's choice is made at n = 256; the first call that
 	 * differs from it, once per shape: k = 64 at n = 1, k = 96 at
