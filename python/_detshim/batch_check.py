@@ -44,19 +44,15 @@ def _event(action, detail, fields=None):
     _native.event("torch", "batch_check", action, detail, fields)
 
 
-def _setting(key):
-    """The config row `key` as text, or None (docs/DESIGN.md §12)."""
-    from _detshim import _native
-    return _native.setting(key)
-
-
 def install(mod):
     """Wrap torch.nn.Module.__call__ if batch_check asks for rows
     (called when torch is first imported)."""
     global torch, _rows_wanted, _real_call
-    v = (_setting("batch_check") or "0").strip()
-    try:  # decimal or 0x-hex, as the shim reads it (shim/config.c)
-        n = int(v[2:], 16) if v[:2].lower() == "0x" else int(v, 10)
+    from _detshim import _native
+    # The shim's row as a config file would hold it: decimal
+    # (ds_config_text in shim/config.c), or None without the shim.
+    try:
+        n = int(_native.setting("batch_check") or "0", 10)
     except ValueError:
         n = 0
     if n <= 0 or _real_call is not None:
