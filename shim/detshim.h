@@ -419,7 +419,6 @@ void ds_seed_init(void);
 void ds_prov_note_syscall(long nr, const long *args, long ret);
 /* seccomp (process.c): record the ids before it; then no system call. */
 void ds_prov_before_sandbox(void);
-void ds_prov_sandboxed(void);
 
 /* ------------------------------------------------------------------ */
 /* Real symbols (resolve.c): the only file that calls dlsym/dlopen. */
@@ -580,13 +579,20 @@ void ds_devrandom_init(void);
 /* The program enters seccomp (process.c's hooks): devrandom.c classifies
  * the open fds before, and makes no system call of its own after. */
 void ds_devrandom_before_sandbox(void);
-void ds_devrandom_sandboxed(void);
 /* process.c: around the program's own prctl(PR_SET_SECCOMP) or
  * seccomp(SECCOMP_SET_MODE_STRICT/FILTER); after takes its result. */
 void ds_sandbox_before(void);
 void ds_sandbox_after(long result);
 /* True for the seccomp calls that put this thread in a sandbox. */
 bool ds_sandbox_call(long nr, long a0);
+/* Set by ds_sandbox_after once the program is in seccomp: from then on
+ * the shim makes no system call of its own (devrandom.c, provenance.c,
+ * logfd.c read it through ds_in_sandbox). */
+extern atomic_int ds_sandbox_state;
+static inline bool ds_in_sandbox(void)
+{
+	return atomic_load_explicit(&ds_sandbox_state, memory_order_relaxed) != 0;
+}
 /* Rows of that table owned elsewhere: the cuDNN graph lock
  * (cuda_hooks/cudnn_choice.c). */
 void ds_cudnn_fork_prepare(void) DS_FORK_PATH;

@@ -112,17 +112,11 @@ static inline void forget(int fd)
 				      memory_order_relaxed);
 }
 
-/* Set once the program has entered seccomp (ds_devrandom_sandboxed): from
- * then on nothing here makes a system call of its own.  Fds classified
- * before (ds_devrandom_before_sandbox classifies every open one) are
- * served without the re-check; an fd not classified by then, or opened
- * later, is read by the kernel. */
-static atomic_int sandboxed;
-
-static inline bool in_sandbox(void)
-{
-	return atomic_load_explicit(&sandboxed, memory_order_relaxed) != 0;
-}
+/* Once the program has entered seccomp (ds_in_sandbox) nothing here
+ * makes a system call of its own.  Fds classified before
+ * (ds_devrandom_before_sandbox classifies every open one) are served
+ * without the re-check; an fd not classified by then, or opened later,
+ * is read by the kernel. */
 
 /* Kind of fd as the shim treats it: a random device the configuration
  * watches, open for reading (a read of a write-only or O_PATH fd must
@@ -157,7 +151,7 @@ static int serve_kind(int fd)
 	if (kind == FD_NONE || !ds_active())
 		return FD_NONE; /* before init: leave the fd unclassified */
 	if (kind == FD_UNKNOWN) {
-		if (in_sandbox())
+		if (ds_in_sandbox())
 			return FD_NONE; /* no fstat under seccomp */
 		kind = classify(fd);
 		set_kind(fd, kind);
@@ -165,7 +159,7 @@ static int serve_kind(int fd)
 			return FD_NONE;
 		ds_event(&site_tracked, "tracked", "fd=%d device=%s", fd,
 			 kind == FD_RANDOM ? "/dev/random" : "/dev/urandom");
-	} else if (!in_sandbox() && device_kind(fd) != kind) {
+	} else if (!ds_in_sandbox() && device_kind(fd) != kind) {
 		/* Closed behind our back and the number reused. */
 		kind = classify(fd);
 		set_kind(fd, kind);
@@ -258,7 +252,7 @@ static __attribute__((noinline, cold)) void above_table(int fd)
 {
 	int kind;
 
-	if (!ds_active() || in_sandbox())
+	if (!ds_active() || ds_in_sandbox())
 		return;
 	kind = device_kind(fd);
 	if (kind != FD_NONE && ds_watch(kind_source(kind)))
@@ -697,7 +691,7 @@ static DS_COLD ssize_t splice_cold(int in_fd, loff_t *in_off, int out_fd,
 	int kind = serve_kind(in_fd);
 	ssize_t r;
 
-	if (kind == FD_NONE || out_off != NULL || in_sandbox() ||
+	if (kind == FD_NONE || out_off != NULL || ds_in_sandbox() ||
 	    !is_pipe(out_fd))
 		return f ? f(in_fd, in_off, out_fd, out_off, n, flags)
 			 : ds_libc_missing();
@@ -937,7 +931,7 @@ static ssize_t cookie_read(void *c, char *buf, size_t n)
 
 	ssize_t r;
 
-	if (!in_sandbox() && device_kind(ck->fd) != ck->kind) {
+	if (!ds_in_sandbox() && device_kind(ck->fd) != ck->kind) {
 		errno = EBADF;
 		return -1;
 	}
@@ -1057,7 +1051,7 @@ static int stream_kind(int fd, const char *mode)
 	int kind;
 
 	if (fd < 0 || !read_only_mode(mode) || kind_of(fd) == FD_NONE ||
-	    in_sandbox() || !ds_active())
+	    ds_in_sandbox() || !ds_active())
 		return FD_NONE;
 	if (!ds_enforce(DS_SRC_URANDOM) && !ds_enforce(DS_SRC_RANDOM))
 		return FD_NONE; /* no system call when nothing is served */
@@ -1546,7 +1540,3 @@ void ds_devrandom_before_sandbox(void)
 		 "opens are read by the kernel", found);
 }
 
-void ds_devrandom_sandboxed(void)
-{
-	atomic_store(&sandboxed, 1);
-}

@@ -75,7 +75,6 @@ static unsigned long log_dev;       /* identity of the file opened at start */
 static unsigned long log_ino;
 static atomic_int log_kept = -1;    /* DS_LOG_KEPT: the FIFO's fd */
 static atomic_long log_owner;       /* pid that may write; 0 = not yet known */
-static atomic_int log_sandboxed;    /* set by ds_logfd_sandboxed: write nothing */
 
 #define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 #define KERNEL_SIGSET 8 /* bytes: the kernel's sigset_t on x86_64, aarch64 */
@@ -283,7 +282,7 @@ bool ds_logfd_owner(void)
 {
 	long owner = atomic_load_explicit(&log_owner, memory_order_relaxed);
 
-	if (atomic_load_explicit(&log_sandboxed, memory_order_relaxed))
+	if (ds_in_sandbox())
 		return false;
 	return owner == 0 || owner == ds_sys_getpid();
 }
@@ -293,7 +292,6 @@ void ds_logfd_sandboxed(void)
 	/* No system call here: after seccomp even close may be forbidden.
 	 * A kept FIFO fd stays open, unused.  With the mode at none, no
 	 * event is formatted either (formatting reads the pid). */
-	atomic_store(&log_sandboxed, 1);
 	atomic_store(&ds_log_mode, DS_LOG_NONE);
 }
 

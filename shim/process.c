@@ -595,8 +595,7 @@ void ds_sandbox_after(long result)
 {
 	if (result < 0) /* a filter with a listener returns its fd */
 		return;
-	ds_devrandom_sandboxed();
-	ds_prov_sandboxed();
+	atomic_store(&ds_sandbox_state, 1);
 	ds_logfd_sandboxed();
 }
 

@@ -271,7 +271,7 @@ static void take(struct ds_seed_ctx *c, const struct prov_ring *rg)
 
 /*
  * Sandboxes (docs/measurements/RELIABILITY.md, "Sandboxes"): once the
- * program entered seccomp (ds_prov_sandboxed), a seeding call makes no
+ * program entered seccomp (ds_in_sandbox), a seeding call makes no
  * system call and reads no counter: strict mode allows only read, write,
  * exit and sigreturn, and on x86 it also makes rdtsc fault (SIGSEGV).
  * The judgment then uses what was recorded before: the rings (the clock
@@ -281,14 +281,8 @@ static void take(struct ds_seed_ctx *c, const struct prov_ring *rg)
  * ranges: a seed that only those rules would catch is kept as the
  * program's own (rule "explicit"), the conservative answer.
  */
-static atomic_int prov_sandboxed;
 static long sandbox_pid, sandbox_ppid;
 static __thread long sandbox_tid __attribute__((tls_model("initial-exec")));
-
-static inline bool in_sandbox(void)
-{
-	return atomic_load_explicit(&prov_sandboxed, memory_order_relaxed) != 0;
-}
 
 static void gather(struct ds_seed_ctx *c, uint64_t tsc)
 {
@@ -302,7 +296,7 @@ static void gather(struct ds_seed_ctx *c, uint64_t tsc)
 	take(c, &ring_prog);
 	/* A number on this stack (compared, never dereferenced). */
 	c->sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-	if (in_sandbox()) {
+	if (ds_in_sandbox()) {
 		c->tsc = 0; /* the rules skip what is 0 */
 		c->ids[0] = (uint64_t)sandbox_pid;
 		c->ids[1] = (uint64_t)sandbox_tid;
@@ -325,7 +319,7 @@ static bool judge_addresses(uint64_t seed, const struct ds_seed_ctx *c,
 	struct ds_range r[64];
 	size_t have = 0;
 	bool found = false;
-	int fd = in_sandbox() ? -1 :
+	int fd = ds_in_sandbox() ? -1 :
 		 ds_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -362,7 +356,7 @@ static bool judge_addresses(uint64_t seed, const struct ds_seed_ctx *c,
 bool ds_seed_judge(uint64_t seed, unsigned width, char *rule, size_t cap)
 {
 	struct ds_seed_ctx c;
-	uint64_t tsc = in_sandbox() ? 0 : read_tsc();
+	uint64_t tsc = ds_in_sandbox() ? 0 : read_tsc();
 
 	gather(&c, tsc);
 	if (ds_seed_rule_values(seed, width, &c, rule, cap))
@@ -576,11 +570,6 @@ void ds_prov_before_sandbox(void)
 		 "rule)");
 }
 
-/* Once the program is in seccomp (process.c): no system call from here. */
-void ds_prov_sandboxed(void)
-{
-	atomic_store(&prov_sandboxed, 1);
-}
 
 /* ------------------------------------------------------------------ */
 /* The decision. */

@@ -19,6 +19,8 @@
 
 struct ds_config ds_cfg;
 atomic_int ds_init_state;
+/* 1 once the program is in seccomp (process.c, ds_sandbox_after). */
+atomic_int ds_sandbox_state;
 __thread int ds_inside __attribute__((tls_model("initial-exec")));
 struct ds_key ds_process_key;
 
