@@ -283,6 +283,12 @@ def _(d):
     return lambda: torch.ones(1024, 4, device=d).index_reduce_(0, idx, x, "prod")
 
 
+@probe("cumsum float", "torch.cumsum`")
+def _(d):
+    x = randn(1 << 22).to(d)
+    return lambda: torch.cumsum(x, 0)
+
+
 def refused_entries():
     doc = torch.use_deterministic_algorithms.__doc__ or ""
     start = doc.find("operations will throw a")
