@@ -192,7 +192,10 @@ def _softmax_common(self, dim, half_to_float, log):
     y = x.to(_acc(out)).movedim(d, -1)
     if y.shape[-1] == 0:
         return torch.empty(self.shape, dtype=out, device=self.device)
-    m = _tree(y, torch.maximum, float("-inf")).unsqueeze(-1)
+    # The row's maximum does not depend on the order of comparisons (max
+    # is exact), so ATen's amax, one kernel, serves; + 0.0 turns a -0.0
+    # maximum into +0.0, the one bit an order could still change.
+    m = torch.amax(y, -1, keepdim=True) + 0.0
     z = y - m
     e = torch.exp(z)
     s = _tree(e, torch.add, 0).unsqueeze(-1)
@@ -202,7 +205,7 @@ def _softmax_common(self, dim, half_to_float, log):
 
 
 def _softmax(self, dim, half_to_float):
-    """softmax: a max-tree, exp, a sum-tree, one division per element."""
+    """softmax: the row's max, exp, a sum-tree, one division per element."""
     return _softmax_common(self, dim, half_to_float, False)
 
 
