@@ -12,7 +12,7 @@ op this version of PyTorch lacks is skipped.  Ops that are refused and
 have no function here still run: the shim answers their refusal itself
 and logs them as "unfixed" (shim/frameworks.c).
 
-A few rare ones are computed by PyTorch's own CPU kernel (ON_CPU): exact
+A few rare ones are computed by PyTorch's own CPU kernel (_on_cpu): exact
 and deterministic, at the price of two copies.
 
 The functions take and return what the aten schema says; the CPU tests
@@ -87,16 +87,21 @@ def nll_loss2d_forward(self, target, weight, reduction, ignore_index):
 _matrices = {}
 
 
-def _adaptive_matrix(n_in, n_out, dtype, device):
-    """(n_out, n_in): row o averages input bin o of adaptive pooling
-    (made once per shape)."""
-    key = (n_in, n_out, dtype, str(device))
+def _cached(key, make):
+    """The matrix of key, made by make() once (at most 256 kept)."""
     m = _matrices.get(key)
     if m is None:
         if len(_matrices) > 256:
             _matrices.clear()
-        m = _matrices[key] = _make_matrix(n_in, n_out, dtype, device)
+        m = _matrices[key] = make()
     return m
+
+
+def _adaptive_matrix(n_in, n_out, dtype, device):
+    """(n_out, n_in): row o averages input bin o of adaptive pooling
+    (made once per shape)."""
+    return _cached(("adaptive", n_in, n_out, dtype, str(device)),
+                   lambda: _make_matrix(n_in, n_out, dtype, device))
 
 
 def _make_matrix(n_in, n_out, dtype, device):
@@ -224,6 +229,129 @@ def avg_pool3d_backward(grad_output, self, kernel_size, stride, padding,
                 p[2]:p[2] + ins[2]]
     out = full.reshape(tuple(lead) + tuple(ins)).to(grad_output.dtype)
     return _like_input(out.contiguous(), self)
+
+
+# ----------------------------------------------------------------------
+# padding and upsampling backward
+
+
+def _reflect_fold(g, axis, n, left, right):
+    """The gradient of reflection padding along axis (n input elements,
+    left and right padded ones): the centre, plus each border flipped onto
+    the input elements it reflects (output i < left is input left - i;
+    output left + n + k is input n - 2 - k).  Elementwise adds in a fixed
+    order: deterministic."""
+    out = g.narrow(axis, left, n).clone(memory_format=torch.contiguous_format)
+    if left:
+        out.narrow(axis, 1, left).add_(g.narrow(axis, 0, left).flip(axis))
+    if right:
+        out.narrow(axis, n - 1 - right, right).add_(
+            g.narrow(axis, left + n, right).flip(axis))
+    return out
+
+
+def _reflection_pad_backward(grad_output, self, padding, nd):
+    pads = list(padding)
+    if len(pads) != 2 * nd:
+        raise RuntimeError("padding size is expected to be %d" % (2 * nd))
+    ins = self.shape[-nd:]
+    for k in range(nd):  # pads[0:2] are the last axis'
+        n, left, right = ins[nd - 1 - k], pads[2 * k], pads[2 * k + 1]
+        if not (0 <= left < n and 0 <= right < n):
+            raise RuntimeError(
+                "Argument #4: Padding size should be less than the "
+                "corresponding input dimension, but got: padding (%d, %d) "
+                "at dimension %d of input %s" % (left, right, k,
+                                                 tuple(self.shape)))
+        if grad_output.shape[-1 - k] != n + left + right:
+            raise RuntimeError(
+                "grad_output size %d of dimension %d does not match the "
+                "padded input size %d" % (grad_output.shape[-1 - k],
+                                          grad_output.dim() - 1 - k,
+                                          n + left + right))
+    acc = _acc(grad_output)
+    g = grad_output.to(acc)
+    for k in range(nd):  # last axis first
+        g = _reflect_fold(g, g.dim() - 1 - k, ins[nd - 1 - k],
+                          pads[2 * k], pads[2 * k + 1])
+    return g.to(grad_output.dtype)
+
+
+def reflection_pad1d_backward(grad_output, self, padding):
+    return _reflection_pad_backward(grad_output, self, padding, 1)
+
+
+def reflection_pad3d_backward(grad_output, self, padding):
+    return _reflection_pad_backward(grad_output, self, padding, 3)
+
+
+# The largest interpolation matrix (input x output elements of one axis)
+# made; beyond it, PyTorch's CPU kernel.
+INTERP_LIMIT = 1 << 25
+
+
+def _interp_matrix(op, n_in, n_out, nd, axis, align_corners, scale, dtype,
+                   device):
+    """(n_in, n_out): row i is the forward upsampling op (a gather: PyTorch's
+    own weights) of the unit vector e_i along one axis, every other spatial
+    axis of size 1 (which the op maps through with weight 1.0 exactly), so
+    the transposed matrix of that axis' interpolation.  Made once per
+    (op, sizes, align_corners, scale, dtype, device)."""
+    key = (op, n_in, n_out, axis, align_corners, scale, dtype, str(device))
+
+    def make():
+        shape = [n_in, 1] + [1] * nd
+        shape[2 + axis] = n_in
+        eye = torch.eye(n_in, dtype=dtype, device=device).reshape(shape)
+        size = [1] * nd
+        size[axis] = n_out
+        scales = [None] * nd
+        scales[axis] = scale
+        fwd = getattr(torch.ops.aten, op).default
+        return fwd(eye, size, align_corners, *scales).reshape(n_in, n_out)
+    return _cached(key, make)
+
+
+def _upsample_backward(op, grad_output, output_size, input_size,
+                       align_corners, scales):
+    """Upsampling is linear in each spatial axis: its backward is the
+    gradient times each axis' interpolation matrix (_interp_matrix), GEMMs
+    in the computing dtype (float for half types)."""
+    nd = len(scales)
+    outs, ins = list(output_size), list(input_size)
+    if len(outs) != nd or len(ins) != nd + 2:
+        raise RuntimeError("It is expected output_size equals to %d, and "
+                           "input_size equals to %d" % (nd, nd + 2))
+    if list(grad_output.shape) != ins[:2] + outs:
+        raise RuntimeError(
+            "Expected grad_output to have the same shape as output; "
+            "output.size() = %s but got grad_output.size() = %s"
+            % (ins[:2] + outs, list(grad_output.shape)))
+    if any(ins[2 + k] * outs[k] > INTERP_LIMIT for k in range(nd)):
+        # A dense matrix that large would cost more than the CPU kernel.
+        return _on_cpu(getattr(torch.ops.aten, op + "_backward").default)(
+            grad_output, outs, ins, align_corners, *scales)
+    acc = _acc(grad_output)
+    mats = [_interp_matrix(op, ins[2 + k], outs[k], nd, k, align_corners,
+                           scales[k], acc, grad_output.device)
+            for k in range(nd)]
+    g = torch.matmul(grad_output.to(acc), mats[-1].t())
+    if nd == 2:
+        g = torch.matmul(mats[0], g)
+    return g.to(grad_output.dtype)
+
+
+def upsample_linear1d_backward(grad_output, output_size, input_size,
+                               align_corners, scales=None):
+    return _upsample_backward("upsample_linear1d", grad_output, output_size,
+                              input_size, align_corners, [scales])
+
+
+def upsample_bicubic2d_backward(grad_output, output_size, input_size,
+                                align_corners, scales_h=None, scales_w=None):
+    return _upsample_backward("upsample_bicubic2d", grad_output,
+                              output_size, input_size, align_corners,
+                              [scales_h, scales_w])
 
 
 # ----------------------------------------------------------------------
@@ -667,20 +795,24 @@ REPLACEMENTS = [
     ("scatter_reduce_.two", scatter_reduce__two, None),
     ("index_reduce", index_reduce, None),
     ("index_reduce_", index_reduce_, None),
+    ("reflection_pad1d_backward", reflection_pad1d_backward,
+     "torch.nn.ReflectionPad1d`"),
+    ("reflection_pad3d_backward", reflection_pad3d_backward,
+     "torch.nn.ReflectionPad3d`"),
+    ("upsample_linear1d_backward", upsample_linear1d_backward,
+     "``linear``"),
+    ("upsample_bicubic2d_backward", upsample_bicubic2d_backward,
+     "``bicubic``"),
     # Rare, or with many modes each: the CPU kernel.
     ("grid_sampler_2d_backward", None, "torch.nn.functional.grid_sample`"),
     ("grid_sampler_3d_backward", None, "torch.nn.functional.grid_sample`"),
     ("_ctc_loss_backward", None, "torch.nn.CTCLoss`"),
     ("_ctc_loss_backward.Tensor", None, "torch.nn.CTCLoss`"),
-    ("reflection_pad1d_backward", None, "torch.nn.ReflectionPad1d`"),
     ("reflection_pad2d_backward", None, "torch.nn.ReflectionPad2d`"),
-    ("reflection_pad3d_backward", None, "torch.nn.ReflectionPad3d`"),
     ("replication_pad1d_backward", None, "torch.nn.ReplicationPad1d`"),
     ("replication_pad2d_backward", None, "torch.nn.ReplicationPad2d`"),
     ("replication_pad3d_backward", None, "torch.nn.ReplicationPad3d`"),
-    ("upsample_linear1d_backward", None, "``linear``"),
     ("upsample_bilinear2d_backward", None, "``bilinear``"),
-    ("upsample_bicubic2d_backward", None, "``bicubic``"),
     ("upsample_trilinear3d_backward", None, "``trilinear``"),
 ]
 

@@ -56,6 +56,22 @@ def check(name, mine, native, tol=1e-5):
         print("FAIL %s: mine %s, native %s" % (name, short(a), short(b)))
 
 
+def check_raises(name, mine, native):
+    """Both raise, the same exception type."""
+    global cases
+    cases += 1
+    got = []
+    for f in (mine, native):
+        try:
+            f()
+            got.append(None)
+        except Exception as e:
+            got.append(type(e))
+    if got[0] is None or got[0] != got[1]:
+        failed.append(name)
+        print("FAIL %s: mine raised %s, native %s" % (name, got[0], got[1]))
+
+
 def short(x):
     if isinstance(x, torch.Tensor):
         return "%s %s %s" % (tuple(x.shape), x.dtype,
@@ -269,6 +285,119 @@ for mode in (0, 1, 2):
                       lambda: T._embedding_bag_dense_backward(g, ind, o2b, bsize, maxi, 20, freq, mode, psw, pad),
                       lambda: aten._embedding_bag_dense_backward(g, ind, o2b, bsize, maxi, 20, freq, mode, psw, pad)
                       if not freq or mode == 2 else bag_reference(g, o2b, bsize, psw, pad, mode))
+
+# reflection padding backward, 1-D and 3-D: pads of 0 and of the
+# largest size (input - 1), uneven, non-contiguous and empty batches.
+def pad_grad(x, pads, dtype):
+    g = torch.randn(list(x.shape[:-len(pads) // 2]) + [
+        x.shape[x.dim() - 1 - k // 2] + pads[k] + pads[k + 1]
+        for k in range(len(pads) - 2, -1, -2)], dtype=dtype)
+    return g
+
+
+for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
+    for shape, pads in (((2, 3, 9), [2, 3]), ((2, 3, 9), [0, 0]),
+                        ((2, 3, 9), [8, 8]), ((4, 1), [0, 0]),
+                        ((3, 5), [4, 0]), ((0, 3, 6), [2, 1]),
+                        ((1, 2, 2), [1, 1])):
+        x = torch.randn(shape, dtype=dtype)
+        g = pad_grad(x, pads, dtype)
+        check("reflection_pad1d_backward %s %s pads=%s" % (dtype, shape, pads),
+              lambda: T.reflection_pad1d_backward(g, x, pads),
+              lambda: aten.reflection_pad1d_backward(g, x, pads), tol)
+    for shape, pads in (((2, 2, 4, 5, 6), [1, 2, 0, 3, 2, 1]),
+                        ((1, 3, 3, 4, 5), [4, 4, 3, 3, 2, 2]),
+                        ((2, 3, 4, 5), [0, 0, 0, 0, 0, 0]),
+                        ((0, 2, 3, 3, 3), [1, 1, 1, 1, 1, 1]),
+                        ((1, 1, 2, 2, 2), [1, 1, 1, 1, 1, 1])):
+        x = torch.randn(shape, dtype=dtype)
+        g = pad_grad(x, pads, dtype)
+        check("reflection_pad3d_backward %s %s pads=%s" % (dtype, shape, pads),
+              lambda: T.reflection_pad3d_backward(g, x, pads),
+              lambda: aten.reflection_pad3d_backward(g, x, pads), tol)
+x = torch.randn(2, 3, 10)
+g = torch.randn(2, 14, 3).transpose(1, 2)  # non-contiguous
+check("reflection_pad1d_backward non-contiguous",
+      lambda: T.reflection_pad1d_backward(g, x, [1, 3]),
+      lambda: aten.reflection_pad1d_backward(g, x, [1, 3]))
+x = torch.randn(2, 3, 4, 5, 6).contiguous(memory_format=torch.channels_last_3d)
+g = torch.randn(2, 3, 6, 8, 9).contiguous(memory_format=torch.channels_last_3d)
+check("reflection_pad3d_backward channels_last_3d",
+      lambda: T.reflection_pad3d_backward(g, x, [1, 2, 2, 1, 1, 1]),
+      lambda: aten.reflection_pad3d_backward(g, x, [1, 2, 2, 1, 1, 1]))
+check_raises("reflection_pad1d_backward padding >= input raises",
+             lambda: T.reflection_pad1d_backward(torch.randn(1, 1, 9), torch.randn(1, 1, 3), [3, 3]),
+             lambda: aten.reflection_pad1d_backward(torch.randn(1, 1, 9), torch.randn(1, 1, 3), [3, 3]))
+xa = torch.randn(2, 3, 4, 5, 6, requires_grad=True)
+ga = torch.randn(2, 3, 7, 8, 9)
+check("reflection_pad3d_backward equals autograd's gradient",
+      lambda: T.reflection_pad3d_backward(ga, xa.detach(), [2, 1, 0, 3, 1, 2]),
+      lambda: torch.autograd.grad(torch.nn.functional.pad(
+          xa, (2, 1, 0, 3, 1, 2), mode="reflect"), xa, ga)[0])
+
+# upsampling backward (linear 1-D, bicubic 2-D): up and down, sizes of 1,
+# align_corners both, scales given and None, non-contiguous gradients.
+for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
+    for (n_in, n_out, sc) in ((5, 11, None), (8, 16, 2.0), (9, 4, None),
+                              (7, 3, 0.4), (1, 6, None), (6, 1, None),
+                              (1, 1, None), (1, 1, 3.0), (4, 10, 2.7)):
+        for ac in (False, True):
+            g = torch.randn(3, 2, n_out, dtype=dtype)
+            check("upsample_linear1d_backward %s %d->%d ac=%s scale=%s" % (
+                dtype, n_in, n_out, ac, sc),
+                lambda: T.upsample_linear1d_backward(g, [n_out], [3, 2, n_in], ac, sc),
+                lambda: aten.upsample_linear1d_backward(g, [n_out], [3, 2, n_in], ac, sc), tol)
+    for (ih, iw, oh, ow, sh, sw) in ((5, 7, 10, 14, None, None),
+                                     (6, 4, 12, 8, 2.0, 2.0),
+                                     (9, 8, 4, 5, None, None),
+                                     (3, 5, 7, 11, 2.5, None),
+                                     (1, 1, 1, 1, None, None),
+                                     (1, 4, 3, 1, 3.0, 0.3),
+                                     (2, 3, 2, 3, None, None)):
+        for ac in (False, True):
+            g = torch.randn(2, 3, oh, ow, dtype=dtype)
+            check("upsample_bicubic2d_backward %s %dx%d->%dx%d ac=%s scales=%s,%s" % (
+                dtype, ih, iw, oh, ow, ac, sh, sw),
+                lambda: T.upsample_bicubic2d_backward(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw),
+                lambda: aten.upsample_bicubic2d_backward(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw), tol)
+g = torch.randn(2, 16, 3).transpose(1, 2)
+check("upsample_linear1d_backward non-contiguous",
+      lambda: T.upsample_linear1d_backward(g, [16], [2, 3, 7], False, None),
+      lambda: aten.upsample_linear1d_backward(g, [16], [2, 3, 7], False, None))
+g = torch.randn(2, 3, 9, 10).contiguous(memory_format=torch.channels_last)
+check("upsample_bicubic2d_backward channels_last",
+      lambda: T.upsample_bicubic2d_backward(g, [9, 10], [2, 3, 4, 5], False, None, None),
+      lambda: aten.upsample_bicubic2d_backward(g, [9, 10], [2, 3, 4, 5], False, None, None))
+g = torch.randn(0, 3, 8, 6)
+check("upsample_bicubic2d_backward empty batch",
+      lambda: T.upsample_bicubic2d_backward(g, [8, 6], [0, 3, 4, 3], True, None, None),
+      lambda: aten.upsample_bicubic2d_backward(g, [8, 6], [0, 3, 4, 3], True, None, None))
+g = torch.randn(2, 3, 5)
+check_raises("upsample_linear1d_backward wrong grad shape raises",
+                    lambda: T.upsample_linear1d_backward(g, [6], [2, 3, 4], False, None),
+             lambda: aten.upsample_linear1d_backward(g, [6], [2, 3, 4], False, None))
+for dtype in (torch.float16, torch.bfloat16):  # computed in float
+    g = torch.randn(2, 3, 10, 12).to(dtype)
+    # (torch 1.13's CPU kernel sums in bfloat16 itself: against float.)
+    check("upsample_bicubic2d_backward %s (against float)" % dtype,
+          lambda: T.upsample_bicubic2d_backward(g, [10, 12], [2, 3, 5, 6], False, None, None),
+          lambda: aten.upsample_bicubic2d_backward(g.float(), [10, 12], [2, 3, 5, 6], False,
+                                                   None, None).to(dtype), 1e-2)
+    check("reflection_pad1d_backward %s (against float)" % dtype,
+          lambda: T.reflection_pad1d_backward(g[0], g[0, :, :, :6], [3, 3]),
+          lambda: aten.reflection_pad1d_backward(g[0].float(), g[0, :, :, :6].float(),
+                                                 [3, 3]).to(dtype), 2e-2)
+g = torch.randn(2, 3, 10).to(torch.bfloat16)
+check("upsample_linear1d_backward bfloat16",
+      lambda: T.upsample_linear1d_backward(g, [10], [2, 3, 5], True, None),
+      lambda: aten.upsample_linear1d_backward(g, [10], [2, 3, 5], True, None), 2e-2)
+old_limit = T.INTERP_LIMIT
+T.INTERP_LIMIT = 10  # the CPU kernel beyond the matrix limit
+g = torch.randn(2, 3, 8, 10)
+check("upsample_bicubic2d_backward over INTERP_LIMIT",
+      lambda: T.upsample_bicubic2d_backward(g, [8, 10], [2, 3, 4, 5], False, 2.0, 2.0),
+      lambda: aten.upsample_bicubic2d_backward(g, [8, 10], [2, 3, 4, 5], False, 2.0, 2.0))
+T.INTERP_LIMIT = old_limit
 
 # The CPU fallback returns the native result on the caller's device.
 x = torch.randn(1, 2, 5, 5)
