@@ -419,13 +419,51 @@ def bincount(self, weights=None, minlength=0):
     return _accumulate(n, self.long(), vals)
 
 
+# From this version scatter_reduce's amin/amax on CUDA run without a
+# deterministic-mode alert (they are exact whatever the order); before it,
+# _last_write's callers take index_put_ (a sort).
+CLAIM_FROM = (2, 1)
+
+
+def _claims(t):
+    return not t.is_cuda or version() >= CLAIM_FROM
+
+
+def _last_write(n, idx, src, base=None):
+    """(n,) where position p holds src[j] of the last j with idx[j] == p
+    (as a CPU loop writes them), else base[p] (0 without base); idx and
+    src 1-D.  No sort: each position's writer is chosen by an integer
+    scatter_reduce amin over the keys m-1-j (exact, so the same whatever
+    the order the GPU applies them in), then gathered."""
+    m = idx.numel()
+    keys = torch.arange(m - 1, -1, -1, device=idx.device)
+    claim = torch.arange(m, m + n, device=idx.device)
+    claim.scatter_reduce_(0, idx, keys, "amin")
+    rev = src.flip(0)
+    ext = torch.constant_pad_nd(rev, (0, n)) if base is None else \
+        torch.cat((rev, base))
+    return ext.index_select(0, claim)
+
+
 def put_(self, index, source, accumulate=False):
-    """put_: the deterministic index_put_ on the flat view."""
+    """put_: accumulate through the deterministic index_put_ (a sort and a
+    fixed-order sum per index); without it, the last write to each
+    element wins (_last_write, as the CPU kernel)."""
     n = self.numel()
+    if index.numel() != source.numel():
+        raise IndexError(
+            "put_(): Expected source and index to have the same number of "
+            "elements, but got source.numel() = %d, index.numel() = %d"
+            % (source.numel(), index.numel()))
     idx = index.reshape(-1).long()
     idx = torch.where(idx < 0, idx + n, idx)
     src = source.reshape(-1).to(self.dtype)
-    if self.is_contiguous():
+    if idx.numel() == 0:
+        return self
+    if not accumulate and _claims(self):
+        self.copy_(_last_write(n, idx, src, self.reshape(-1))
+                   .view(self.shape))
+    elif self.is_contiguous():
         self.view(-1).index_put_((idx,), src, accumulate=accumulate)
     else:
         flat = self.contiguous().view(-1)
@@ -492,18 +530,29 @@ def nanmedian_dim(self, dim, keepdim=False):
 
 
 def _unpool(self, indices, out_spatial):
-    """max_unpool: each value written at its index by index_put_ (a
-    repeated index: the last in order, deterministically)."""
+    """max_unpool: each value written at its index within its plane; a
+    repeated index keeps the last value, as the CPU kernel does
+    (_last_write, or index_put_ before CLAIM_FROM)."""
     nd = len(out_spatial)
+    if indices.shape != self.shape:
+        raise RuntimeError("Expected shape of indices to be same as that of "
+                           "the input tensor (%s) but got indices tensor "
+                           "with shape: %s" % (tuple(self.shape),
+                                               tuple(indices.shape)))
     lead = self.shape[:-nd]
     size = int(math.prod(out_spatial))
     rows = int(math.prod(lead))
-    v = self.reshape(rows, -1)
-    idx = indices.reshape(rows, -1).long()
-    base = torch.arange(rows, device=idx.device).unsqueeze(1) * size
+    shape = tuple(lead) + tuple(out_spatial)
+    if rows * size == 0 or self.numel() == 0:
+        return torch.zeros(shape, dtype=self.dtype, device=self.device)
+    base = torch.arange(0, rows * size, size, device=indices.device)
+    idx = (indices.reshape(rows, -1) + base.unsqueeze(1)).reshape(-1)
+    v = self.reshape(-1)
+    if _claims(self):
+        return _last_write(rows * size, idx, v).view(shape)
     out = torch.zeros(rows * size, dtype=self.dtype, device=self.device)
-    out.index_put_(((idx + base).reshape(-1),), v.reshape(-1))
-    return out.view(tuple(lead) + tuple(out_spatial))
+    out.index_put_((idx,), v)
+    return out.view(shape)
 
 
 def max_unpool2d(self, indices, output_size):

@@ -10,6 +10,7 @@ failure.  The CUDA registration itself is checked on the GPU
 """
 
 import sys
+import warnings
 
 import torch
 
@@ -18,6 +19,9 @@ from _detshim import torch_ops as T
 T.torch = torch
 aten = torch.ops.aten
 torch.manual_seed(0)
+# torch 1.13 calls scatter_reduce beta (once); the CUDA path uses it from
+# torch_ops.CLAIM_FROM, where it no longer says so.
+warnings.filterwarnings("ignore", "scatter_reduce")
 failed = []
 cases = 0
 
@@ -176,15 +180,44 @@ for (k, s, p, ceil, inc, div) in (([3, 3, 3], [1, 1, 1], [1, 1, 1], False, True,
           lambda: T.avg_pool3d_backward(g, x, k, s, p, ceil, inc, div),
           lambda: aten.avg_pool3d_backward(g, x, k, s, p, ceil, inc, div), 1e-10)
 
-# max_unpool from the pool's own indices.
-x = torch.randn(2, 3, 8, 10)
-y, i = torch.nn.functional.max_pool2d(x, 2, return_indices=True)
-check("max_unpool2d", lambda: T.max_unpool2d(y, i, [8, 10]),
-      lambda: aten.max_unpool2d(y, i, [8, 10]))
-x = torch.randn(2, 2, 4, 6, 6)
-y, i = torch.nn.functional.max_pool3d(x, 2, return_indices=True)
-check("max_unpool3d", lambda: T.max_unpool3d(y, i, [4, 6, 6], [2, 2, 2], [0, 0, 0]),
-      lambda: aten.max_unpool3d(y, i, [4, 6, 6], [2, 2, 2], [0, 0, 0]))
+# max_unpool from the pool's own indices; overlapping windows repeat an
+# index (the CPU kernel keeps the last value); empty, unbatched, double;
+# both ways (_last_write, and index_put_ for CUDA before CLAIM_FROM).
+def unpool_cases():
+    x = torch.randn(2, 3, 8, 10)
+    y, i = torch.nn.functional.max_pool2d(x, 2, return_indices=True)
+    check("max_unpool2d", lambda: T.max_unpool2d(y, i, [8, 10]),
+          lambda: aten.max_unpool2d(y, i, [8, 10]))
+    y, i = torch.nn.functional.max_pool2d(x.double(), 3, 1, return_indices=True)
+    y = torch.randn_like(y)  # repeated indices with different values
+    check("max_unpool2d repeated indices", lambda: T.max_unpool2d(y, i, [8, 10]),
+          lambda: aten.max_unpool2d(y, i, [8, 10]), 0)
+    check("max_unpool2d unbatched", lambda: T.max_unpool2d(y[0], i[0], [8, 10]),
+          lambda: aten.max_unpool2d(y[0], i[0], [8, 10]), 0)
+    yt, it = y.transpose(2, 3), i.transpose(2, 3)  # non-contiguous
+    check("max_unpool2d non-contiguous", lambda: T.max_unpool2d(yt, it, [8, 10]),
+          lambda: aten.max_unpool2d(yt, it, [8, 10]), 0)
+    check("max_unpool2d empty batch", lambda: T.max_unpool2d(y[:0], i[:0], [8, 10]),
+          lambda: aten.max_unpool2d(y[:0], i[:0], [8, 10]))
+    check_raises("max_unpool2d indices of another shape",
+                 lambda: T.max_unpool2d(y, i[:, :, :2], [8, 10]),
+                 lambda: aten.max_unpool2d(y, i[:, :, :2], [8, 10]))
+    x = torch.randn(2, 2, 4, 6, 6)
+    y, i = torch.nn.functional.max_pool3d(x, 2, return_indices=True)
+    check("max_unpool3d", lambda: T.max_unpool3d(y, i, [4, 6, 6], [2, 2, 2], [0, 0, 0]),
+          lambda: aten.max_unpool3d(y, i, [4, 6, 6], [2, 2, 2], [0, 0, 0]))
+    y, i = torch.nn.functional.max_pool3d(x, 2, 1, return_indices=True)
+    y = torch.randn_like(y)
+    check("max_unpool3d repeated indices",
+          lambda: T.max_unpool3d(y, i, [4, 6, 6], [1, 1, 1], [0, 0, 0]),
+          lambda: aten.max_unpool3d(y, i, [4, 6, 6], [1, 1, 1], [0, 0, 0]), 0)
+
+
+unpool_cases()
+claims = T._claims
+T._claims = lambda t: False
+unpool_cases()
+T._claims = claims
 
 # histc, bincount.
 for dtype in (torch.float32, torch.float64):
@@ -210,18 +243,44 @@ check("bincount double weights", lambda: T.bincount(x, w.double()),
 check("bincount empty", lambda: T.bincount(torch.zeros(0, dtype=torch.long), None, 3),
       lambda: torch.bincount(torch.zeros(0, dtype=torch.long), None, 3))
 
-# put_: accumulate with repeated and negative indices, non-contiguous.
-base = torch.randn(4, 5)
-idx = torch.randint(-20, 20, (60,))
-src = torch.randn(60)
-check("put_ accumulate", lambda: T.put_(base.clone(), idx, src, True),
-      lambda: base.clone().put_(idx, src, True), 1e-5)
-nc = torch.randn(5, 4).t()
-check("put_ accumulate non-contiguous", lambda: T.put_(nc.clone(), idx, src, True),
-      lambda: nc.clone().put_(idx, src, True), 1e-5)
-uniq = torch.randperm(20)[:8]
-check("put_ unique indices", lambda: T.put_(base.clone(), uniq, src[:8], False),
-      lambda: base.clone().put_(uniq, src[:8], False))
+# put_: repeated and negative indices (without accumulate the last write
+# wins, as on the CPU), non-contiguous, empty, half; both ways.
+def put_cases():
+    base = torch.randn(4, 5)
+    idx = torch.randint(-20, 20, (60,))
+    src = torch.randn(60)
+    nc = torch.randn(5, 4).t()
+    for acc in (True, False):
+        tol = 1e-5 if acc else 0
+        check("put_ accumulate=%s" % acc, lambda: T.put_(base.clone(), idx, src, acc),
+              lambda: base.clone().put_(idx, src, acc), tol)
+        check("put_ accumulate=%s non-contiguous" % acc,
+              lambda: T.put_(nc.clone(), idx, src, acc),
+              lambda: nc.clone().put_(idx, src, acc), tol)
+        check("put_ accumulate=%s 2-D index and source" % acc,
+              lambda: T.put_(base.clone(), idx.view(6, 10), src.view(10, 6), acc),
+              lambda: base.clone().put_(idx.view(6, 10), src.view(10, 6), acc), tol)
+        check("put_ accumulate=%s empty index" % acc,
+              lambda: T.put_(base.clone(), idx[:0], src[:0], acc),
+              lambda: base.clone().put_(idx[:0], src[:0], acc))
+        check("put_ accumulate=%s half" % acc,
+              lambda: T.put_(base.half(), idx, src.half(), acc),
+              lambda: base.half().put_(idx, src.half(), acc), 1e-2)
+        check("put_ accumulate=%s in place" % acc,
+              lambda: torch.tensor(T.put_(b := base.clone(), idx, src, acc) is b),
+              lambda: torch.tensor(True))
+    uniq = torch.randperm(20)[:8]
+    check("put_ unique indices", lambda: T.put_(base.clone(), uniq, src[:8], False),
+          lambda: base.clone().put_(uniq, src[:8], False))
+    check_raises("put_ index and source of different sizes",
+                 lambda: T.put_(base.clone(), uniq, src[:7], False),
+                 lambda: base.clone().put_(uniq, src[:7], False))
+
+
+put_cases()
+T._claims = lambda t: False
+put_cases()
+T._claims = claims
 
 # median / kthvalue with indices.
 for shape, dim in (((7, 9), 1), ((8, 5), 0), ((3, 4, 6), -1), ((11,), 0)):
