@@ -60,21 +60,22 @@ def _like_input(out, self):
 
 
 def nll_loss2d_forward(self, target, weight, reduction, ignore_index):
-    """nll_loss2d_forward: gather, then a fixed-order sum."""
+    """nll_loss2d_forward: gather, then a fixed-order sum (a reduction)."""
     valid = target != ignore_index
-    t = torch.where(valid, target, torch.zeros_like(target))
-    picked = self.gather(1, t.unsqueeze(1)).squeeze(1)
+    t = target * valid  # an ignored target reads class 0, masked below
+    picked = torch.where(valid, self.gather(1, t.unsqueeze(1)).squeeze(1), 0)
     if weight is not None:
-        w = weight.to(self.dtype)[t] * valid
-    else:
-        w = valid.to(self.dtype)
-    zero = torch.zeros((), dtype=self.dtype, device=self.device)
-    loss = torch.where(valid, -picked * w, zero)
+        wt = weight.to(self.dtype)[t]
+        picked = picked * wt
     if reduction == 0:  # none (at::Reduction: 0 none, 1 mean, 2 sum)
-        return loss, zero.clone()
+        return picked.neg_(), torch.zeros((), dtype=self.dtype,
+                                          device=self.device)
     acc = _acc(self)
-    total = w.sum(dtype=acc)
-    s = loss.sum(dtype=acc)
+    s = picked.sum(dtype=acc).neg_()
+    if weight is not None:
+        total = torch.where(valid, wt, 0).sum(dtype=acc)
+    else:
+        total = valid.sum(dtype=acc)
     if reduction == 2:  # sum
         return s.to(self.dtype), total.to(self.dtype)
     return (s / total).to(self.dtype), total.to(self.dtype)
@@ -374,10 +375,11 @@ def histc(self, bins=100, min=0, max=0):
         raise RuntimeError("torch.histc: range of [%s, %s] is not finite"
                            % (lo, hi))
     x = self.reshape(-1).to(_acc(self))
-    inside = (x >= lo) & (x <= hi)
-    b = ((x - lo) * bins / (hi - lo)).clamp(0, bins).long()
-    b = torch.where(b == bins, b - 1, b)
-    b = torch.where(inside, b, torch.full_like(b, bins))
+    # The bin as the CUDA kernel computes it, the last bin closed; NaN
+    # and values outside [lo, hi] (clamping changes them) go to bin
+    # "bins", dropped.
+    b = ((x - lo) * bins / (hi - lo)).long().clamp_(max=bins - 1)
+    b = torch.where(x.clamp(lo, hi) == x, b, bins)
     if self.is_cuda:
         counts = bincount(b, None, bins + 1)[:bins]
     else:
@@ -408,12 +410,17 @@ def bincount(self, weights=None, minlength=0):
         dtype = torch.float32
     else:
         dtype = torch.float64
+    if weights is not None and (weights.dim() != 1 or
+                                weights.shape[0] != self.shape[0]):
+        raise RuntimeError("weights should be 1-d and have the same length "
+                           "as input")
     if self.numel() == 0:
         return torch.zeros(minlength, dtype=dtype, device=self.device)
-    if int(self.min()) < 0:
+    lo, hi = torch.stack(torch.aminmax(self)).tolist()  # one sync
+    if lo < 0:
         raise RuntimeError("bincount only supports 1-d non-negative "
                            "integral inputs.")
-    n = max(int(self.max()) + 1, minlength)
+    n = max(hi + 1, minlength)
     vals = torch.ones(self.shape, dtype=dtype, device=self.device) \
         if weights is None else weights.to(dtype)
     return _accumulate(n, self.long(), vals)

@@ -111,6 +111,22 @@ check("nll_loss2d empty, none", lambda: T.nll_loss2d_forward(x, t, None, 0, -100
 check("nll_loss2d empty, sum", lambda: T.nll_loss2d_forward(x, t, None, 1, -100),
       lambda: aten.nll_loss2d_forward(x, t, None, 1, -100))
 
+x = torch.randn(2, 4, 3, 5).log_softmax(1)
+t = torch.randint(0, 4, (2, 3, 5))
+t[0, 1] = 2
+x[0, 2, 1] = float("-inf")  # an ignored target's class may be -inf
+for red in (0, 1, 2):
+    for w in (None, torch.rand(4)):
+        check("nll_loss2d -inf at ignored targets red=%d w=%s" % (red, w is not None),
+              lambda: T.nll_loss2d_forward(x, t, w, red, 2),
+              lambda: aten.nll_loss2d_forward(x, t, w, red, 2))
+x = torch.randn(2, 5, 4, 3).log_softmax(1).contiguous(memory_format=torch.channels_last)
+t = torch.randint(0, 5, (2, 4, 3))
+check("nll_loss2d channels_last, none", lambda: T.nll_loss2d_forward(x, t, None, 0, -100)[0],
+      lambda: aten.nll_loss2d_forward(x, t, None, 0, -100)[0])
+check("nll_loss2d all ignored, mean", lambda: T.nll_loss2d_forward(x, t * 0 + 7, None, 1, 7),
+      lambda: aten.nll_loss2d_forward(x, t * 0 + 7, None, 1, 7))
+
 # adaptive average pooling backward, 2-D and 3-D, uneven bins,
 # channels_last.
 for (h, w, oh, ow) in ((7, 9, 3, 4), (8, 8, 8, 8), (5, 3, 7, 2), (6, 6, 1, 1)):
@@ -233,6 +249,16 @@ check("histc constant input", lambda: T.histc(torch.full((7,), 2.0), 4),
       lambda: torch.histc(torch.full((7,), 2.0), 4))
 check("histc empty", lambda: T.histc(torch.zeros(0), 4),
       lambda: torch.histc(torch.zeros(0), 4))
+xn = torch.tensor([0.5, float("nan"), float("inf"), -float("inf"), 1.0, 0.0, 2.0, 1.5])
+# (torch 1.13's CPU kernel counts NaN in bin 0; the CUDA kernel, as
+# this one, drops it.)
+check("histc NaN and infinities dropped", lambda: T.histc(xn, 4, 0, 2),
+      lambda: torch.histc(xn[~xn.isnan()], 4, 0, 2))
+xt = torch.randn(6, 5).t()
+check("histc one bin, non-contiguous", lambda: T.histc(xt, 1, -1, 1),
+      lambda: torch.histc(xt, 1, -1, 1))
+check_raises("histc min > max", lambda: T.histc(xt, 4, 2, 1), lambda: torch.histc(xt, 4, 2, 1))
+check_raises("histc bins 0", lambda: T.histc(xt, 0, 0, 1), lambda: torch.histc(xt, 0, 0, 1))
 x = torch.randint(0, 50, (2000,))
 w = torch.randn(2000)
 check("bincount", lambda: T.bincount(x), lambda: torch.bincount(x))
@@ -242,6 +268,16 @@ check("bincount double weights", lambda: T.bincount(x, w.double()),
       lambda: torch.bincount(x, w.double()), 1e-10)
 check("bincount empty", lambda: T.bincount(torch.zeros(0, dtype=torch.long), None, 3),
       lambda: torch.bincount(torch.zeros(0, dtype=torch.long), None, 3))
+
+check("bincount int32", lambda: T.bincount(x.int(), w.double()),
+      lambda: torch.bincount(x.int(), w.double()), 1e-10)
+check("bincount half weights (double)", lambda: T.bincount(x, w.half()),
+      lambda: torch.bincount(x, w.half()), 1e-3)
+check_raises("bincount weights of another length", lambda: T.bincount(x, w[:5]),
+             lambda: torch.bincount(x, w[:5]))
+check_raises("bincount negative", lambda: T.bincount(x - 1, w), lambda: torch.bincount(x - 1, w))
+check_raises("bincount 2-D", lambda: T.bincount(x.view(40, 50), None),
+             lambda: torch.bincount(x.view(40, 50)))
 
 # put_: repeated and negative indices (without accumulate the last write
 # wins, as on the CPU), non-contiguous, empty, half; both ways.
