@@ -495,10 +495,10 @@ def _kth(self, k, dim, keepdim, nan_first):
     v = s.narrow(d, k, 1)
     ix = i.narrow(d, k, 1)
     if nan_first and x.is_floating_point():
-        isnan = torch.isnan(x)
-        anynan = isnan.any(d, keepdim=True)
-        first = isnan.to(torch.uint8).argmax(d, keepdim=True)
-        v = torch.where(anynan, torch.full_like(v, float("nan")), v)
+        # Whether there is a NaN, and the first (max over dim returns the
+        # first index of the maximum); the last sorted value is then NaN.
+        anynan, first = torch.isnan(x).max(d, keepdim=True)
+        v = torch.where(anynan, s.narrow(d, x.shape[d] - 1, 1), v)
         ix = torch.where(anynan, first, ix)
     if not keepdim or self.dim() == 0:
         v = v.squeeze(d)
@@ -523,10 +523,11 @@ def nanmedian_dim(self, dim, keepdim=False):
     if x.shape[d] == 0:
         raise IndexError("nanmedian(): Expected reduction dim %d to have "
                          "non-zero size." % dim)
+    if not x.is_floating_point():
+        return _kth(self, (x.shape[d] - 1) // 2, dim, keepdim, False)
     s, i = torch.sort(x, dim=d, stable=True)
-    n = (~torch.isnan(x)).sum(d, keepdim=True) if x.is_floating_point() \
-        else torch.full_like(s.narrow(d, 0, 1), x.shape[d], dtype=torch.long)
-    k = torch.clamp(n - 1, min=0) // 2
+    nans = torch.isnan(s).sum(d, keepdim=True)
+    k = (x.shape[d] - 1 - nans).clamp_(min=0).div_(2, rounding_mode="floor")
     v = s.gather(d, k)
     ix = i.gather(d, k)
     if not keepdim or self.dim() == 0:
@@ -755,15 +756,15 @@ def _embedding_bag_dense_backward(grad, indices, offset2bag, bag_size,
     by index_put_ (max: the row each maximum came from)."""
     dim = grad.shape[1]
     if mode == 2:  # max
-        rows = maximum_indices.reshape(-1).long()
-        cols = torch.arange(dim, device=grad.device).repeat(grad.shape[0])
+        rows = maximum_indices.reshape(grad.shape[0], dim).long()
         # An empty bag names row -1 (CUDA) or 0 (CPU): its size says.
-        ok = (rows >= 0) & (bag_size > 0).repeat_interleave(dim)
+        ok = (rows >= 0) & (bag_size > 0).unsqueeze(1)
         if padding_idx >= 0:
             ok = ok & (rows != padding_idx)
-        lin = torch.where(ok, rows * dim + cols,
-                          torch.full_like(rows, num_weights * dim))
-        out = _accumulate(num_weights * dim + 1, lin, grad.reshape(-1))
+        cols = torch.arange(dim, device=grad.device)
+        lin = torch.where(ok, rows * dim + cols, num_weights * dim)
+        out = _accumulate(num_weights * dim + 1, lin.reshape(-1),
+                          grad.reshape(-1))
         return out[:-1].view(num_weights, dim)
     idx = indices.reshape(-1).long()
     bag = offset2bag.reshape(-1).long()

@@ -341,6 +341,23 @@ y = torch.randint(0, 5, (6, 9)).float()
 check("nanmedian.dim without NaN", lambda: T.nanmedian_dim(y, 1)[0],
       lambda: torch.nanmedian(y, 1)[0])
 check("median.dim NaN", lambda: T.median_dim(x, 1), lambda: torch.median(x, 1))
+xi = torch.randint(0, 4, (5, 7))
+check("nanmedian.dim integers", lambda: T.nanmedian_dim(xi, 1)[0],
+      lambda: torch.nanmedian(xi, 1)[0])
+check("nanmedian.dim integers, index names it",
+      lambda: xi.gather(1, T.nanmedian_dim(xi, 1, True)[1]).squeeze(1),
+      lambda: torch.nanmedian(xi, 1)[0])
+xn = torch.randn(6, 8, dtype=torch.float64)
+xn[xn > 0.8] = float("nan")
+xt = xn.t()  # non-contiguous, several NaN per row
+check("median.dim several NaN, non-contiguous", lambda: T.median_dim(xt, 1),
+      lambda: torch.median(xt, 1))
+check("nanmedian.dim several NaN, non-contiguous", lambda: T.nanmedian_dim(xt, 0)[0],
+      lambda: torch.nanmedian(xt, 0)[0])
+check_raises("median.dim empty dim", lambda: T.median_dim(torch.zeros(3, 0), 1),
+             lambda: torch.median(torch.zeros(3, 0), 1))
+check_raises("nanmedian.dim empty dim", lambda: T.nanmedian_dim(torch.zeros(3, 0), 1),
+             lambda: torch.nanmedian(torch.zeros(3, 0), 1))
 check("median.dim 0-dim", lambda: T.median_dim(torch.tensor(3.0), 0),
       lambda: torch.median(torch.tensor(3.0), 0))
 
