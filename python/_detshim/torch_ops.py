@@ -395,35 +395,50 @@ def _below_autograd():
 
 def bincount(self, weights=None, minlength=0):
     """bincount: without weights PyTorch's own kernel (integer counts,
-    deterministic); with weights, the weights summed per value by
-    index_put_.  Registered for AutogradCUDA, above the CUDA kernel it
-    calls."""
+    deterministic); with weights, the weights summed per value in a fixed
+    order (_segment_sum).  Registered for AutogradCUDA, above the CUDA
+    kernel it calls."""
     if weights is None and self.is_cuda:
         with _below_autograd():
             return torch.ops.aten.bincount.default(self, None, minlength)
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    if self.dim() == 1 and self.numel() == 0:
+        # As ATen: integer zeros, with weights or without.
+        return torch.zeros(minlength, dtype=torch.long, device=self.device)
     if self.dim() != 1:
         raise RuntimeError("bincount only supports 1-d non-negative "
                            "integral inputs.")
-    if weights is None:
-        dtype = torch.long
-    elif weights.dtype == torch.float32:
-        dtype = torch.float32
-    else:
-        dtype = torch.float64
     if weights is not None and (weights.dim() != 1 or
                                 weights.shape[0] != self.shape[0]):
         raise RuntimeError("weights should be 1-d and have the same length "
                            "as input")
-    if self.numel() == 0:
-        return torch.zeros(minlength, dtype=dtype, device=self.device)
     lo, hi = torch.stack(torch.aminmax(self)).tolist()  # one sync
     if lo < 0:
         raise RuntimeError("bincount only supports 1-d non-negative "
                            "integral inputs.")
     n = max(hi + 1, minlength)
-    vals = torch.ones(self.shape, dtype=dtype, device=self.device) \
-        if weights is None else weights.to(dtype)
-    return _accumulate(n, self.long(), vals)
+    if weights is None:
+        return _accumulate(n, self.long(), torch.ones_like(self.long()))
+    dtype = torch.float32 if weights.dtype == torch.float32 else \
+        torch.float64
+    return _segment_sum(n, self, weights.to(dtype))
+
+
+def _segment_sum(n, keys, vals):
+    """(n,): the sum of vals per key 0..n-1 (keys 1-D, in range), in a fixed
+    order: a stable sort by key, then each key's run summed by
+    segment_reduce (CUB's segmented reduction on the GPU: a tree per
+    segment, no atomics), its offsets found by binary search.  Unlike
+    index_put_ with accumulate, whose kernel adds a run of equal keys
+    serially, long runs (few keys, many values) stay parallel."""
+    kd = torch.int32 if n < (1 << 31) else torch.int64
+    order = torch.sort(keys.to(kd), stable=True)
+    bounds = torch.searchsorted(order.values,
+                                torch.arange(n + 1, dtype=kd,
+                                             device=keys.device))
+    return torch.segment_reduce(vals[order.indices], "sum", offsets=bounds,
+                                unsafe=True)
 
 
 # From this version scatter_reduce's amin/amax on CUDA run without a

@@ -269,6 +269,16 @@ check("bincount double weights", lambda: T.bincount(x, w.double()),
 check("bincount empty", lambda: T.bincount(torch.zeros(0, dtype=torch.long), None, 3),
       lambda: torch.bincount(torch.zeros(0, dtype=torch.long), None, 3))
 
+xs = torch.randint(0, 4, (5000,)) * 3  # long runs, empty bins between
+ws = torch.randn(10000, dtype=torch.float64)[::2]  # non-contiguous
+check("bincount weights, long runs and empty bins", lambda: T.bincount(xs, ws, 20),
+      lambda: torch.bincount(xs, ws, 20), 1e-10)
+check("bincount weights, one element", lambda: T.bincount(xs[:1], ws[:1]),
+      lambda: torch.bincount(xs[:1], ws[:1]))
+check("bincount empty with weights", lambda: T.bincount(xs[:0], ws[:0], 4),
+      lambda: torch.bincount(xs[:0], ws[:0], 4))
+check_raises("bincount negative minlength", lambda: T.bincount(xs, ws, -1),
+             lambda: torch.bincount(xs, ws, -1))
 check("bincount int32", lambda: T.bincount(x.int(), w.double()),
       lambda: torch.bincount(x.int(), w.double()), 1e-10)
 check("bincount half weights (double)", lambda: T.bincount(x, w.half()),
