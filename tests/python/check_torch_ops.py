@@ -530,6 +530,82 @@ check("on_cpu(grid_sampler_2d_backward)",
       lambda: T._on_cpu(op)(g, x, grid, 0, 0, False, [True, True]),
       lambda: op(g, x, grid, 0, 0, False, [True, True]))
 
+# The changed replacements registered for the CPU key (as install() does
+# for CUDA): reached from the public API and autograd, with the
+# arguments the dispatcher passes (scales, padding, defaults), and the
+# same results as the native kernels.
+def through_dispatcher():
+    F = torch.nn.functional
+    x1 = torch.randn(2, 3, 9, dtype=torch.float64)
+    x2 = torch.randn(2, 3, 5, 6, dtype=torch.float64)
+    x3 = torch.randn(1, 2, 4, 5, 6, dtype=torch.float64)
+    xp = torch.randn(2, 3, 8, 8)
+    logits = torch.randn(2, 5, 4, 3)
+    tgt = torch.randint(0, 5, (2, 4, 3))
+    vals = torch.randint(0, 9, (50,))
+    wts = torch.randn(50)
+    med = torch.randint(0, 4, (6, 7)).float()
+
+    def grad(f, x):
+        x = x.clone().requires_grad_()
+        y = f(x)
+        g = torch.arange(y.numel(), dtype=y.dtype).reshape(y.shape).cos()
+        return torch.autograd.grad(y, x, g)[0]
+
+    def run():
+        y, i = F.max_pool2d(xp, 2, return_indices=True)
+        y3, i3 = F.max_pool3d(x3.float(), 2, return_indices=True)
+        return [
+            grad(lambda t: F.pad(t, (2, 3), mode="reflect"), x1),
+            grad(lambda t: F.pad(t, (1, 2, 3, 0, 2, 1), mode="reflect"), x3),
+            grad(lambda t: F.interpolate(t, scale_factor=2.5, mode="linear"), x1),
+            grad(lambda t: F.interpolate(t, size=7, mode="linear", align_corners=True), x1),
+            grad(lambda t: F.interpolate(t, scale_factor=(1.5, 2.0), mode="bicubic"), x2),
+            grad(lambda t: F.interpolate(t, size=(3, 11), mode="bicubic",
+                                         align_corners=True), x2),
+            F.max_unpool2d(y, i, 2), F.max_unpool3d(y3, i3, 2, output_size=x3.shape[-3:]),
+            torch.zeros(4, 5).put_(vals[:9], wts[:9]),
+            torch.zeros(4, 5).put_(vals, wts, accumulate=True),
+            torch.histc(wts, 7), torch.bincount(vals, wts), torch.bincount(vals),
+            F.cross_entropy(logits, tgt, ignore_index=2),
+            F.cross_entropy(logits, tgt, reduction="none"),
+        ] + list(torch.median(med, 1)) + list(torch.nanmedian(med, 0))
+
+    native = run()
+    names = ("reflection_pad1d_backward", "reflection_pad3d_backward",
+             "upsample_linear1d_backward", "upsample_bicubic2d_backward",
+             "max_unpool2d", "max_unpool3d", "put_", "histc", "bincount",
+             "nll_loss2d_forward", "median.dim", "nanmedian.dim")
+    calls = dict.fromkeys(names, 0)
+    lib = torch.library.Library("aten", "IMPL")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # overriding the CPU kernels
+        for name, fn, _ in T.REPLACEMENTS:
+            if name in calls:
+                def counted(*a, _fn=fn, _name=name, **k):
+                    calls[_name] += 1
+                    return _fn(*a, **k)
+                lib.impl(name, counted, "CPU")
+    try:
+        mine = run()
+    finally:
+        del lib
+    global cases
+    for k, (a, b) in enumerate(zip(mine, native)):
+        cases += 1
+        if not close(a, b, 1e-5):
+            failed.append("dispatcher %d" % k)
+            print("FAIL registered for the CPU key: result %d: mine %s, native %s"
+                  % (k, short(a), short(b)))
+    for name, n in calls.items():
+        cases += 1
+        if n == 0:
+            failed.append("dispatcher " + name)
+            print("FAIL registered for the CPU key: %s never called" % name)
+
+
+through_dispatcher()
+
 # The refusal list read from this torch's docs names the commonly hit ops.
 r = T.refused_section(torch.use_deterministic_algorithms.__doc__)
 for key in ("torch.nn.NLLLoss`", "torch.histc`", "torch.nn.AdaptiveAvgPool2d`"):
