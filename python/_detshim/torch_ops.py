@@ -4,11 +4,13 @@ deterministic mode refuses (docs/DESIGN.md §12).
 When the shim answers deterministic mode for the program, an op with no
 deterministic CUDA kernel would raise.  Each function here replaces such
 a kernel for the CUDA dispatch key of its aten op, built from primitives
-that are deterministic: GEMMs, convolutions, sorts, gathers, reductions and
+that are deterministic: GEMMs, convolutions, sorts, gathers, reductions,
 index_put_ with accumulate=True (a sort, then a fixed-order sum per
-index).  They are registered only when the shim's answer is on (policy
-enforce, gpu.torch on) and the program did not choose warn-only mode; an
-op this version of PyTorch lacks is skipped.  Ops that are refused and
+index), segment_reduce over sorted runs, and integer scatter_reduce
+amin (exact in any order) to choose one writer per element.  They are
+registered only when the shim's answer is on (policy enforce, gpu.torch
+on) and the program did not choose warn-only mode; an op this version of
+PyTorch lacks is skipped.  Ops that are refused and
 have no function here still run: the shim answers their refusal itself
 and logs them as "unfixed" (shim/frameworks.c).
 
