@@ -424,6 +424,8 @@ def bincount(self, weights=None, minlength=0):
         return _accumulate(n, self.long(), torch.ones_like(self.long()))
     dtype = torch.float32 if weights.dtype == torch.float32 else \
         torch.float64
+    if not hasattr(torch, "segment_reduce"):
+        return _accumulate(n, self.long(), weights.to(dtype))
     return _segment_sum(n, self, weights.to(dtype))
 
 

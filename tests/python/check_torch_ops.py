@@ -277,6 +277,21 @@ check("bincount weights, one element", lambda: T.bincount(xs[:1], ws[:1]),
       lambda: torch.bincount(xs[:1], ws[:1]))
 check("bincount empty with weights", lambda: T.bincount(xs[:0], ws[:0], 4),
       lambda: torch.bincount(xs[:0], ws[:0], 4))
+class TorchWithout:
+    """torch without one attribute (an older version's)."""
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, name):
+        if name == self._name:
+            raise AttributeError(name)
+        return getattr(torch, name)
+
+
+T.torch = TorchWithout("segment_reduce")
+check("bincount weights without segment_reduce", lambda: T.bincount(xs, ws, 20),
+      lambda: torch.bincount(xs, ws, 20), 1e-10)
+T.torch = torch
 check_raises("bincount negative minlength", lambda: T.bincount(xs, ws, -1),
              lambda: torch.bincount(xs, ws, -1))
 check("bincount int32", lambda: T.bincount(x.int(), w.double()),
