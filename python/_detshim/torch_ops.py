@@ -4,15 +4,17 @@ deterministic mode refuses (docs/DESIGN.md §12).
 When the shim answers deterministic mode for the program, an op with no
 deterministic CUDA kernel would raise.  Each function here replaces such
 a kernel for the CUDA dispatch key of its aten op, built from primitives
-that are deterministic: GEMMs, convolutions, sorts, gathers, reductions and
+that are deterministic: GEMMs, convolutions, sorts, gathers, reductions,
 index_put_ with accumulate=True (a sort, then a fixed-order sum per
-index).  They are registered only when the shim's answer is on (policy
-enforce, gpu.torch on) and the program did not choose warn-only mode; an
-op this version of PyTorch lacks is skipped.  Ops that are refused and
+index), segment_reduce over sorted runs, and integer scatter_reduce
+amin (exact in any order) to choose one writer per element.  They are
+registered only when the shim's answer is on (policy enforce, gpu.torch
+on) and the program did not choose warn-only mode; an op this version of
+PyTorch lacks is skipped.  Ops that are refused and
 have no function here still run: the shim answers their refusal itself
 and logs them as "unfixed" (shim/frameworks.c).
 
-A few rare ones are computed by PyTorch's own CPU kernel (ON_CPU): exact
+A few rare ones are computed by PyTorch's own CPU kernel (_on_cpu): exact
 and deterministic, at the price of two copies.
 
 The functions take and return what the aten schema says; the CPU tests
@@ -60,21 +62,22 @@ def _like_input(out, self):
 
 
 def nll_loss2d_forward(self, target, weight, reduction, ignore_index):
-    """nll_loss2d_forward: gather, then a fixed-order sum."""
+    """nll_loss2d_forward: gather, then a fixed-order sum (a reduction)."""
     valid = target != ignore_index
-    t = torch.where(valid, target, torch.zeros_like(target))
-    picked = self.gather(1, t.unsqueeze(1)).squeeze(1)
+    t = target * valid  # an ignored target reads class 0, masked below
+    picked = torch.where(valid, self.gather(1, t.unsqueeze(1)).squeeze(1), 0)
     if weight is not None:
-        w = weight.to(self.dtype)[t] * valid
-    else:
-        w = valid.to(self.dtype)
-    zero = torch.zeros((), dtype=self.dtype, device=self.device)
-    loss = torch.where(valid, -picked * w, zero)
+        wt = weight.to(self.dtype)[t]
+        picked = picked * wt
     if reduction == 0:  # none (at::Reduction: 0 none, 1 mean, 2 sum)
-        return loss, zero.clone()
+        return picked.neg_(), torch.zeros((), dtype=self.dtype,
+                                          device=self.device)
     acc = _acc(self)
-    total = w.sum(dtype=acc)
-    s = loss.sum(dtype=acc)
+    s = picked.sum(dtype=acc).neg_()
+    if weight is not None:
+        total = torch.where(valid, wt, 0).sum(dtype=acc)
+    else:
+        total = valid.sum(dtype=acc)
     if reduction == 2:  # sum
         return s.to(self.dtype), total.to(self.dtype)
     return (s / total).to(self.dtype), total.to(self.dtype)
@@ -87,16 +90,21 @@ def nll_loss2d_forward(self, target, weight, reduction, ignore_index):
 _matrices = {}
 
 
-def _adaptive_matrix(n_in, n_out, dtype, device):
-    """(n_out, n_in): row o averages input bin o of adaptive pooling
-    (made once per shape)."""
-    key = (n_in, n_out, dtype, str(device))
+def _cached(key, make):
+    """The matrix of key, made by make() once (at most 256 kept)."""
     m = _matrices.get(key)
     if m is None:
         if len(_matrices) > 256:
             _matrices.clear()
-        m = _matrices[key] = _make_matrix(n_in, n_out, dtype, device)
+        m = _matrices[key] = make()
     return m
+
+
+def _adaptive_matrix(n_in, n_out, dtype, device):
+    """(n_out, n_in): row o averages input bin o of adaptive pooling
+    (made once per shape)."""
+    return _cached(("adaptive", n_in, n_out, dtype, str(device)),
+                   lambda: _make_matrix(n_in, n_out, dtype, device))
 
 
 def _make_matrix(n_in, n_out, dtype, device):
@@ -227,6 +235,129 @@ def avg_pool3d_backward(grad_output, self, kernel_size, stride, padding,
 
 
 # ----------------------------------------------------------------------
+# padding and upsampling backward
+
+
+def _reflect_fold(g, axis, n, left, right):
+    """The gradient of reflection padding along axis (n input elements,
+    left and right padded ones): the centre, plus each border flipped onto
+    the input elements it reflects (output i < left is input left - i;
+    output left + n + k is input n - 2 - k).  Elementwise adds in a fixed
+    order: deterministic."""
+    out = g.narrow(axis, left, n).clone(memory_format=torch.contiguous_format)
+    if left:
+        out.narrow(axis, 1, left).add_(g.narrow(axis, 0, left).flip(axis))
+    if right:
+        out.narrow(axis, n - 1 - right, right).add_(
+            g.narrow(axis, left + n, right).flip(axis))
+    return out
+
+
+def _reflection_pad_backward(grad_output, self, padding, nd):
+    pads = list(padding)
+    if len(pads) != 2 * nd:
+        raise RuntimeError("padding size is expected to be %d" % (2 * nd))
+    ins = self.shape[-nd:]
+    for k in range(nd):  # pads[0:2] are the last axis'
+        n, left, right = ins[nd - 1 - k], pads[2 * k], pads[2 * k + 1]
+        if not (0 <= left < n and 0 <= right < n):
+            raise RuntimeError(
+                "Argument #4: Padding size should be less than the "
+                "corresponding input dimension, but got: padding (%d, %d) "
+                "at dimension %d of input %s" % (left, right, k,
+                                                 tuple(self.shape)))
+        if grad_output.shape[-1 - k] != n + left + right:
+            raise RuntimeError(
+                "grad_output size %d of dimension %d does not match the "
+                "padded input size %d" % (grad_output.shape[-1 - k],
+                                          grad_output.dim() - 1 - k,
+                                          n + left + right))
+    acc = _acc(grad_output)
+    g = grad_output.to(acc)
+    for k in range(nd):  # last axis first
+        g = _reflect_fold(g, g.dim() - 1 - k, ins[nd - 1 - k],
+                          pads[2 * k], pads[2 * k + 1])
+    return g.to(grad_output.dtype)
+
+
+def reflection_pad1d_backward(grad_output, self, padding):
+    return _reflection_pad_backward(grad_output, self, padding, 1)
+
+
+def reflection_pad3d_backward(grad_output, self, padding):
+    return _reflection_pad_backward(grad_output, self, padding, 3)
+
+
+# The largest interpolation matrix (input x output elements of one axis)
+# made; beyond it, PyTorch's CPU kernel.
+INTERP_LIMIT = 1 << 25
+
+
+def _interp_matrix(op, n_in, n_out, nd, axis, align_corners, scale, dtype,
+                   device):
+    """(n_in, n_out): row i is the forward upsampling op (a gather: PyTorch's
+    own weights) of the unit vector e_i along one axis, every other spatial
+    axis of size 1 (which the op maps through with weight 1.0 exactly), so
+    the transposed matrix of that axis' interpolation.  Made once per
+    (op, sizes, align_corners, scale, dtype, device)."""
+    key = (op, n_in, n_out, axis, align_corners, scale, dtype, str(device))
+
+    def make():
+        shape = [n_in, 1] + [1] * nd
+        shape[2 + axis] = n_in
+        eye = torch.eye(n_in, dtype=dtype, device=device).reshape(shape)
+        size = [1] * nd
+        size[axis] = n_out
+        scales = [None] * nd
+        scales[axis] = scale
+        fwd = getattr(torch.ops.aten, op).default
+        return fwd(eye, size, align_corners, *scales).reshape(n_in, n_out)
+    return _cached(key, make)
+
+
+def _upsample_backward(op, grad_output, output_size, input_size,
+                       align_corners, scales):
+    """Upsampling is linear in each spatial axis: its backward is the
+    gradient times each axis' interpolation matrix (_interp_matrix), GEMMs
+    in the computing dtype (float for half types)."""
+    nd = len(scales)
+    outs, ins = list(output_size), list(input_size)
+    if len(outs) != nd or len(ins) != nd + 2:
+        raise RuntimeError("It is expected output_size equals to %d, and "
+                           "input_size equals to %d" % (nd, nd + 2))
+    if list(grad_output.shape) != ins[:2] + outs:
+        raise RuntimeError(
+            "Expected grad_output to have the same shape as output; "
+            "output.size() = %s but got grad_output.size() = %s"
+            % (ins[:2] + outs, list(grad_output.shape)))
+    if any(ins[2 + k] * outs[k] > INTERP_LIMIT for k in range(nd)):
+        # A dense matrix that large would cost more than the CPU kernel.
+        return _on_cpu(getattr(torch.ops.aten, op + "_backward").default)(
+            grad_output, outs, ins, align_corners, *scales)
+    acc = _acc(grad_output)
+    mats = [_interp_matrix(op, ins[2 + k], outs[k], nd, k, align_corners,
+                           scales[k], acc, grad_output.device)
+            for k in range(nd)]
+    g = torch.matmul(grad_output.to(acc), mats[-1].t())
+    if nd == 2:
+        g = torch.matmul(mats[0], g)
+    return g.to(grad_output.dtype)
+
+
+def upsample_linear1d_backward(grad_output, output_size, input_size,
+                               align_corners, scales=None):
+    return _upsample_backward("upsample_linear1d", grad_output, output_size,
+                              input_size, align_corners, [scales])
+
+
+def upsample_bicubic2d_backward(grad_output, output_size, input_size,
+                                align_corners, scales_h=None, scales_w=None):
+    return _upsample_backward("upsample_bicubic2d", grad_output,
+                              output_size, input_size, align_corners,
+                              [scales_h, scales_w])
+
+
+# ----------------------------------------------------------------------
 # counting
 
 
@@ -246,10 +377,11 @@ def histc(self, bins=100, min=0, max=0):
         raise RuntimeError("torch.histc: range of [%s, %s] is not finite"
                            % (lo, hi))
     x = self.reshape(-1).to(_acc(self))
-    inside = (x >= lo) & (x <= hi)
-    b = ((x - lo) * bins / (hi - lo)).clamp(0, bins).long()
-    b = torch.where(b == bins, b - 1, b)
-    b = torch.where(inside, b, torch.full_like(b, bins))
+    # The bin as the CUDA kernel computes it, the last bin closed; NaN
+    # and values outside [lo, hi] (clamping changes them) go to bin
+    # "bins", dropped.
+    b = ((x - lo) * bins / (hi - lo)).long().clamp_(max=bins - 1)
+    b = torch.where(x.clamp(lo, hi) == x, b, bins)
     if self.is_cuda:
         counts = bincount(b, None, bins + 1)[:bins]
     else:
@@ -265,39 +397,99 @@ def _below_autograd():
 
 def bincount(self, weights=None, minlength=0):
     """bincount: without weights PyTorch's own kernel (integer counts,
-    deterministic); with weights, the weights summed per value by
-    index_put_.  Registered for AutogradCUDA, above the CUDA kernel it
-    calls."""
+    deterministic); with weights, the weights summed per value in a fixed
+    order (_segment_sum).  Registered for AutogradCUDA, above the CUDA
+    kernel it calls."""
     if weights is None and self.is_cuda:
         with _below_autograd():
             return torch.ops.aten.bincount.default(self, None, minlength)
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    if self.dim() == 1 and self.numel() == 0:
+        # As ATen: integer zeros, with weights or without.
+        return torch.zeros(minlength, dtype=torch.long, device=self.device)
     if self.dim() != 1:
         raise RuntimeError("bincount only supports 1-d non-negative "
                            "integral inputs.")
-    if weights is None:
-        dtype = torch.long
-    elif weights.dtype == torch.float32:
-        dtype = torch.float32
-    else:
-        dtype = torch.float64
-    if self.numel() == 0:
-        return torch.zeros(minlength, dtype=dtype, device=self.device)
-    if int(self.min()) < 0:
+    if weights is not None and (weights.dim() != 1 or
+                                weights.shape[0] != self.shape[0]):
+        raise RuntimeError("weights should be 1-d and have the same length "
+                           "as input")
+    lo, hi = torch.stack(torch.aminmax(self)).tolist()  # one sync
+    if lo < 0:
         raise RuntimeError("bincount only supports 1-d non-negative "
                            "integral inputs.")
-    n = max(int(self.max()) + 1, minlength)
-    vals = torch.ones(self.shape, dtype=dtype, device=self.device) \
-        if weights is None else weights.to(dtype)
-    return _accumulate(n, self.long(), vals)
+    n = max(hi + 1, minlength)
+    if weights is None:
+        return _accumulate(n, self.long(), torch.ones_like(self.long()))
+    dtype = torch.float32 if weights.dtype == torch.float32 else \
+        torch.float64
+    if not hasattr(torch, "segment_reduce"):
+        return _accumulate(n, self.long(), weights.to(dtype))
+    return _segment_sum(n, self, weights.to(dtype))
+
+
+def _segment_sum(n, keys, vals):
+    """(n,): the sum of vals per key 0..n-1 (keys 1-D, in range), in a fixed
+    order: a stable sort by key, then each key's run summed by
+    segment_reduce (CUB's segmented reduction on the GPU: a tree per
+    segment, no atomics), its offsets found by binary search.  Unlike
+    index_put_ with accumulate, whose kernel adds a run of equal keys
+    serially, long runs (few keys, many values) stay parallel."""
+    kd = torch.int32 if n < (1 << 31) else torch.int64
+    order = torch.sort(keys.to(kd), stable=True)
+    bounds = torch.searchsorted(order.values,
+                                torch.arange(n + 1, dtype=kd,
+                                             device=keys.device))
+    return torch.segment_reduce(vals[order.indices], "sum", offsets=bounds,
+                                unsafe=True)
+
+
+# From this version scatter_reduce's amin/amax on CUDA run without a
+# deterministic-mode alert (they are exact whatever the order); before it,
+# _last_write's callers take index_put_ (a sort).
+CLAIM_FROM = (2, 1)
+
+
+def _claims(t):
+    return not t.is_cuda or version() >= CLAIM_FROM
+
+
+def _last_write(n, idx, src, base=None):
+    """(n,) where position p holds src[j] of the last j with idx[j] == p
+    (as a CPU loop writes them), else base[p] (0 without base); idx and
+    src 1-D.  No sort: each position's writer is chosen by an integer
+    scatter_reduce amin over the keys m-1-j (exact, so the same whatever
+    the order the GPU applies them in), then gathered."""
+    m = idx.numel()
+    keys = torch.arange(m - 1, -1, -1, device=idx.device)
+    claim = torch.arange(m, m + n, device=idx.device)
+    claim.scatter_reduce_(0, idx, keys, "amin")
+    rev = src.flip(0)
+    ext = torch.constant_pad_nd(rev, (0, n)) if base is None else \
+        torch.cat((rev, base))
+    return ext.index_select(0, claim)
 
 
 def put_(self, index, source, accumulate=False):
-    """put_: the deterministic index_put_ on the flat view."""
+    """put_: accumulate through the deterministic index_put_ (a sort and a
+    fixed-order sum per index); without it, the last write to each
+    element wins (_last_write, as the CPU kernel)."""
     n = self.numel()
+    if index.numel() != source.numel():
+        raise IndexError(
+            "put_(): Expected source and index to have the same number of "
+            "elements, but got source.numel() = %d, index.numel() = %d"
+            % (source.numel(), index.numel()))
     idx = index.reshape(-1).long()
     idx = torch.where(idx < 0, idx + n, idx)
     src = source.reshape(-1).to(self.dtype)
-    if self.is_contiguous():
+    if idx.numel() == 0:
+        return self
+    if not accumulate and _claims(self):
+        self.copy_(_last_write(n, idx, src, self.reshape(-1))
+                   .view(self.shape))
+    elif self.is_contiguous():
         self.view(-1).index_put_((idx,), src, accumulate=accumulate)
     else:
         flat = self.contiguous().view(-1)
@@ -322,10 +514,10 @@ def _kth(self, k, dim, keepdim, nan_first):
     v = s.narrow(d, k, 1)
     ix = i.narrow(d, k, 1)
     if nan_first and x.is_floating_point():
-        isnan = torch.isnan(x)
-        anynan = isnan.any(d, keepdim=True)
-        first = isnan.to(torch.uint8).argmax(d, keepdim=True)
-        v = torch.where(anynan, torch.full_like(v, float("nan")), v)
+        # Whether there is a NaN, and the first (max over dim returns the
+        # first index of the maximum); the last sorted value is then NaN.
+        anynan, first = torch.isnan(x).max(d, keepdim=True)
+        v = torch.where(anynan, s.narrow(d, x.shape[d] - 1, 1), v)
         ix = torch.where(anynan, first, ix)
     if not keepdim or self.dim() == 0:
         v = v.squeeze(d)
@@ -350,10 +542,11 @@ def nanmedian_dim(self, dim, keepdim=False):
     if x.shape[d] == 0:
         raise IndexError("nanmedian(): Expected reduction dim %d to have "
                          "non-zero size." % dim)
+    if not x.is_floating_point():
+        return _kth(self, (x.shape[d] - 1) // 2, dim, keepdim, False)
     s, i = torch.sort(x, dim=d, stable=True)
-    n = (~torch.isnan(x)).sum(d, keepdim=True) if x.is_floating_point() \
-        else torch.full_like(s.narrow(d, 0, 1), x.shape[d], dtype=torch.long)
-    k = torch.clamp(n - 1, min=0) // 2
+    nans = torch.isnan(s).sum(d, keepdim=True)
+    k = (x.shape[d] - 1 - nans).clamp_(min=0).div_(2, rounding_mode="floor")
     v = s.gather(d, k)
     ix = i.gather(d, k)
     if not keepdim or self.dim() == 0:
@@ -364,18 +557,29 @@ def nanmedian_dim(self, dim, keepdim=False):
 
 
 def _unpool(self, indices, out_spatial):
-    """max_unpool: each value written at its index by index_put_ (a
-    repeated index: the last in order, deterministically)."""
+    """max_unpool: each value written at its index within its plane; a
+    repeated index keeps the last value, as the CPU kernel does
+    (_last_write, or index_put_ before CLAIM_FROM)."""
     nd = len(out_spatial)
+    if indices.shape != self.shape:
+        raise RuntimeError("Expected shape of indices to be same as that of "
+                           "the input tensor (%s) but got indices tensor "
+                           "with shape: %s" % (tuple(self.shape),
+                                               tuple(indices.shape)))
     lead = self.shape[:-nd]
     size = int(math.prod(out_spatial))
     rows = int(math.prod(lead))
-    v = self.reshape(rows, -1)
-    idx = indices.reshape(rows, -1).long()
-    base = torch.arange(rows, device=idx.device).unsqueeze(1) * size
+    shape = tuple(lead) + tuple(out_spatial)
+    if rows * size == 0 or self.numel() == 0:
+        return torch.zeros(shape, dtype=self.dtype, device=self.device)
+    base = torch.arange(0, rows * size, size, device=indices.device)
+    idx = (indices.reshape(rows, -1) + base.unsqueeze(1)).reshape(-1)
+    v = self.reshape(-1)
+    if _claims(self):
+        return _last_write(rows * size, idx, v).view(shape)
     out = torch.zeros(rows * size, dtype=self.dtype, device=self.device)
-    out.index_put_(((idx + base).reshape(-1),), v.reshape(-1))
-    return out.view(tuple(lead) + tuple(out_spatial))
+    out.index_put_((idx,), v)
+    return out.view(shape)
 
 
 def max_unpool2d(self, indices, output_size):
@@ -571,15 +775,15 @@ def _embedding_bag_dense_backward(grad, indices, offset2bag, bag_size,
     by index_put_ (max: the row each maximum came from)."""
     dim = grad.shape[1]
     if mode == 2:  # max
-        rows = maximum_indices.reshape(-1).long()
-        cols = torch.arange(dim, device=grad.device).repeat(grad.shape[0])
+        rows = maximum_indices.reshape(grad.shape[0], dim).long()
         # An empty bag names row -1 (CUDA) or 0 (CPU): its size says.
-        ok = (rows >= 0) & (bag_size > 0).repeat_interleave(dim)
+        ok = (rows >= 0) & (bag_size > 0).unsqueeze(1)
         if padding_idx >= 0:
             ok = ok & (rows != padding_idx)
-        lin = torch.where(ok, rows * dim + cols,
-                          torch.full_like(rows, num_weights * dim))
-        out = _accumulate(num_weights * dim + 1, lin, grad.reshape(-1))
+        cols = torch.arange(dim, device=grad.device)
+        lin = torch.where(ok, rows * dim + cols, num_weights * dim)
+        out = _accumulate(num_weights * dim + 1, lin.reshape(-1),
+                          grad.reshape(-1))
         return out[:-1].view(num_weights, dim)
     idx = indices.reshape(-1).long()
     bag = offset2bag.reshape(-1).long()
@@ -667,20 +871,24 @@ REPLACEMENTS = [
     ("scatter_reduce_.two", scatter_reduce__two, None),
     ("index_reduce", index_reduce, None),
     ("index_reduce_", index_reduce_, None),
+    ("reflection_pad1d_backward", reflection_pad1d_backward,
+     "torch.nn.ReflectionPad1d`"),
+    ("reflection_pad3d_backward", reflection_pad3d_backward,
+     "torch.nn.ReflectionPad3d`"),
+    ("upsample_linear1d_backward", upsample_linear1d_backward,
+     "``linear``"),
+    ("upsample_bicubic2d_backward", upsample_bicubic2d_backward,
+     "``bicubic``"),
     # Rare, or with many modes each: the CPU kernel.
     ("grid_sampler_2d_backward", None, "torch.nn.functional.grid_sample`"),
     ("grid_sampler_3d_backward", None, "torch.nn.functional.grid_sample`"),
     ("_ctc_loss_backward", None, "torch.nn.CTCLoss`"),
     ("_ctc_loss_backward.Tensor", None, "torch.nn.CTCLoss`"),
-    ("reflection_pad1d_backward", None, "torch.nn.ReflectionPad1d`"),
     ("reflection_pad2d_backward", None, "torch.nn.ReflectionPad2d`"),
-    ("reflection_pad3d_backward", None, "torch.nn.ReflectionPad3d`"),
     ("replication_pad1d_backward", None, "torch.nn.ReplicationPad1d`"),
     ("replication_pad2d_backward", None, "torch.nn.ReplicationPad2d`"),
     ("replication_pad3d_backward", None, "torch.nn.ReplicationPad3d`"),
-    ("upsample_linear1d_backward", None, "``linear``"),
     ("upsample_bilinear2d_backward", None, "``bilinear``"),
-    ("upsample_bicubic2d_backward", None, "``bicubic``"),
     ("upsample_trilinear3d_backward", None, "``trilinear``"),
 ]
 
