@@ -1046,7 +1046,7 @@ static bool lt_implicit(struct ds_site *site, ds_cublaslt_handle h,
 		got = true;
 		ds_event(site, "pinned", "algo=NULL: chose %s",
 			 ds_cfg.profile == DS_PROFILE_BATCH_INVARIANT
-				 ? "the shape's algorithm (batch-invariant)"
+				 ? "the profile's choice for the shape (batch-invariant)"
 				 : "the first unsplit heuristic result");
 	}
 	pdestroy(p);
