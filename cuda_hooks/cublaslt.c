@@ -805,13 +805,13 @@ static void lt_observe(__typeof__(&cublasLtMatmulAlgoGetHeuristic) real,
 		 * preference stay as they are). */
 		__typeof__(&cublasLtMatmulPreferenceDestroy) pdestroy =
 			ds_sym_get(&real_cublasLtMatmulPreferenceDestroy);
-		ds_cublaslt_pref own = pdestroy ? lt_pref_of(&s) : NULL;
+		ds_cublaslt_pref own;
 		struct ds_cublaslt_heur_result r[1];
 		int got = 0;
 
 		if (sl || busy)
-			return;
-		r[0].algo = res[0].algo;
+			return; /* said already */
+		own = pdestroy ? lt_pref_of(&s) : NULL;
 		if (own) {
 			heuristic(real, h, d, A, B, C, D, own, 1, r, &got);
 			pdestroy(own);

@@ -41,6 +41,7 @@ int cublasLtMatmulDescSetAttribute(void *d, int attr, const void *buf,
 int fake_lt_last_tile(void);
 int fake_lt_heuristic_calls(void);
 int fake_lt_check_calls(void);
+int fake_lt_live_prefs(void);
 
 /* PyTorch's linear layer as cuBLAS sees it: D[m,n] = op(A)[m,k] B[k,n]
  * with A the weight, transposed (stored k x m), m out features, k in
@@ -140,6 +141,7 @@ static int scenario(const char *name)
 			       gemm_tile(&g2, ns[i]));
 		}
 		printf("max_splitk=%d\n", max_splitk);
+		printf("live_prefs=%d\n", fake_lt_live_prefs());
 		return 0;
 	}
 	gemm_make(&g, 128, 64);
@@ -365,6 +367,7 @@ START_TEST(default_build_pins_half)
 		ck_assert_msg(child_value(out, key) == 2, "%s: %s", key, out);
 	}
 	ck_assert_int_eq(child_value(out, "max_splitk"), 1);
+	ck_assert_int_eq(child_value(out, "live_prefs"), 2);
 	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\":128,"), 2);
 	ck_assert_int_eq(count_lines(logpath, "\"action\":\"filtered\""), 0);
 	unlink(logpath);
@@ -392,6 +395,8 @@ START_TEST(variant_filters_half_pins_fp32)
 	/* The fake's first result is split-K (scheme 1, split 4): dropped
 	 * for both, at every n. */
 	ck_assert_int_eq(child_value(out, "max_splitk"), 1);
+	/* the program's two preferences; the hooks' own are destroyed */
+	ck_assert_int_eq(child_value(out, "live_prefs"), 2);
 	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\":128,"
 					   "\"k\":64,\"n\":16,\"algo\":11,\"tile\":1,"), 1);
 	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\""), 1);
@@ -419,6 +424,7 @@ START_TEST(variant_under_warn_only_logs)
 	ck_assert_int_eq(child_value(out, "fp32_2048"), 2);
 	/* the program's own results, split-K first */
 	ck_assert_int_eq(child_value(out, "max_splitk"), 4);
+	ck_assert_int_eq(child_value(out, "live_prefs"), 2);
 	/* its first unsplit result (algo 11), not the program's split one */
 	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-filter\",\"m\":128,"
 					   "\"k\":64,\"n\":1,\"algo\":11,"), 1);
