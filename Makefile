@@ -133,6 +133,18 @@ $(BUILD)/%.o: %.c $(HDRS) Makefile VERSION
 $(SO): $(OBJS) shim/exports.map
 	$(CC) -o $@ $(OBJS) $(SO_LDFLAGS) $(LDFLAGS)
 
+# A variant of the batch-invariant profile (cuda_hooks/cublaslt.c built
+# with DS_LT_PIN_HALF=0 DS_LT_REP_N=16, the other objects shared) that
+# tests/hooks/check_batch_invariant.c runs too.
+LTVAR_SO := $(BUILD)/ltvar/libdetshim.so
+$(BUILD)/ltvar/cublaslt.o: cuda_hooks/cublaslt.c $(HDRS) Makefile VERSION
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DDS_LT_PIN_HALF=0 -DDS_LT_REP_N=16 -c $< -o $@
+
+$(LTVAR_SO): $(filter-out $(BUILD)/cuda_hooks/cublaslt.o,$(OBJS)) \
+		$(BUILD)/ltvar/cublaslt.o shim/exports.map
+	$(CC) -o $@ $(filter %.o,$^) $(SO_LDFLAGS) $(LDFLAGS)
+
 $(BUILD)/python/%.py: python/%.py
 	@mkdir -p $(dir $@)
 	cp $< $@
@@ -235,10 +247,11 @@ check-unit: $(UNIT_BIN)
 check-abi:
 	@sh tests/check_abi.sh
 
-check-hooks: $(SO) $(HOOKT_BINS) $(SONAME_BINS)
+check-hooks: $(SO) $(LTVAR_SO) $(HOOKT_BINS) $(SONAME_BINS)
 	@set -e; for t in $(HOOKT_BINS); do \
 	  echo "== $$t"; \
-	  LD_LIBRARY_PATH=$(BUILD)/fakes LD_PRELOAD=$(abspath $(SO)) $(TEST_PREFIX) $$t; \
+	  LD_LIBRARY_PATH=$(BUILD)/fakes LD_PRELOAD=$(abspath $(SO)) \
+	    DS_TEST_LTVAR_SO=$(abspath $(LTVAR_SO)) $(TEST_PREFIX) $$t; \
 	done
 	@set -e; for t in $(SONAME_BINS); do \
 	  echo "== $$t"; \

@@ -80,6 +80,18 @@ int ds_compact(void *arr, size_t elem, int n, const bool *keep)
 	return out;
 }
 
+static bool lt_tensor_input(int32_t type)
+{
+	return type == DS_CUDA_R_16F || type == DS_CUDA_R_16BF ||
+	       type == DS_CUDA_R_8F_E4M3 || type == DS_CUDA_R_8F_E5M2;
+}
+
+bool ds_lt_pins(const struct ds_lt_shape *s, bool pin_half)
+{
+	return pin_half || !lt_tensor_input(s->layout[0][0]) ||
+	       !lt_tensor_input(s->layout[1][0]);
+}
+
 /* ------------------------------------------------------------------ */
 /* The per-shape algorithm table (docs/DESIGN.md §13). */
 

@@ -70,6 +70,16 @@ _Static_assert(offsetof(struct ds_lt_shape, m) ==
 	       sizeof(struct ds_lt_shape) == offsetof(struct ds_lt_shape, m) + 48,
 	       "no padding: the shape's bytes are its value");
 
+/* Whether the profile pins the shape to one algorithm (true) or only
+ * filters its heuristic results on every call, no split-K and no
+ * reduction scheme (false).  With pin_half false, a shape whose A and B
+ * are both 16-bit or 8-bit floats (DS_CUDA_R_16F, _16BF, _8F_E4M3,
+ * _8F_E5M2: tensor-core GEMMs, whose per-element K order the hypothesis
+ * of docs/DESIGN.md §13 says follows split-K alone) is filtered; every
+ * other shape (fp32, tf32, fp64, integers, an unreadable type) is pinned.
+ * With pin_half true every shape is pinned. */
+bool ds_lt_pins(const struct ds_lt_shape *s, bool pin_half);
+
 /* One shape's algorithm: claimed by compare-and-swap of tag (0: free,
  * else the shape's hash), published by ready. */
 struct ds_lt_slot {

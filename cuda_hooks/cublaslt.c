@@ -40,8 +40,11 @@
  * algorithm, as the only result, once
  * cublasLtMatmulAlgoCheck has accepted it for this call's descriptors
  * and its workspace fits the preference's limit.  Otherwise the call
- * takes steps 1-2 and the shape is logged "batch-variant", once.  Under
- * warn the results pass unchanged and the hook logs what it would pin.
+ * takes steps 1-2 and the shape is logged "batch-variant", once.  Built
+ * with DS_LT_PIN_HALF=0, shapes of 16- and 8-bit float inputs are not
+ * pinned but take steps 1-2 on every call ("filtered", once per shape;
+ * ds_lt_pins in cublas_rules.h).  Under warn the results pass unchanged
+ * and the hook logs what it would pin or filter.
  *
  * With gpu.hash_calls on, cublasLtMatmul logs a "hashed" event: A, B and
  * C before the call, D after it, sized from their layouts
@@ -551,6 +554,12 @@ static bool lt_use(struct ds_lt_slot *sl, ds_cublaslt_handle h,
 #ifndef DS_LT_REP_SPLITK
 #define DS_LT_REP_SPLITK 0
 #endif
+/* 1: every shape is pinned; 0: shapes of 16- and 8-bit float inputs are
+ * filtered instead, steps 1-2 on every call (ds_lt_pins, cublas_rules.h;
+ * docs/DESIGN.md §13).  Others stay pinned either way. */
+#ifndef DS_LT_PIN_HALF
+#define DS_LT_PIN_HALF 1
+#endif
 
 /* A layout like l with its n extent (its rows when n_rows, else its
  * columns) set to n; NULL when one cannot be made. */
@@ -686,6 +695,33 @@ static void lt_full(void)
 			 DS_LT_SLOTS);
 }
 
+/* A shape the profile filters (ds_lt_pins false): steps 1-2 on every
+ * call, the heuristic free per n; its first answer is stored only so
+ * that the shape is logged once. */
+static ds_cublas_status lt_filter(
+	__typeof__(&cublasLtMatmulAlgoGetHeuristic) real, ds_cublaslt_handle h,
+	ds_cublaslt_matmul_desc d, ds_cublaslt_layout A, ds_cublaslt_layout B,
+	ds_cublaslt_layout C, ds_cublaslt_layout D, ds_cublaslt_pref p, int req,
+	struct ds_cublaslt_heur_result res[], int *ret,
+	const struct ds_lt_shape *s, uint64_t hash, uint64_t n)
+{
+	ds_cublas_status st = heuristic(real, h, d, A, B, C, D, p, req, res,
+					ret);
+	bool busy = false, inserted = false;
+
+	if (st != DS_CUBLAS_STATUS_SUCCESS || *ret < 1 ||
+	    ds_lt_find(&lt_table, s, hash, &busy) || busy)
+		return st;
+	if (ds_lt_insert(&lt_table, s, hash, &res[0].algo, n, &inserted) ==
+	    NULL)
+		lt_full();
+	else if (inserted)
+		lt_log(&lt_site, "filtered", s, n, &res[0].algo,
+		       "16- or 8-bit float inputs: no split-K on every call, "
+		       "the heuristic's choice at each n");
+	return st;
+}
+
 /* The heuristic under the profile, enforce: same contract as the real
  * call. */
 static ds_cublas_status lt_profile(
@@ -705,6 +741,9 @@ static ds_cublas_status lt_profile(
 	    !lt_shape(d, A, B, C, D, p, &s, &n))
 		return heuristic(real, h, d, A, B, C, D, p, req, res, ret);
 	hash = ds_lt_shape_hash(&s);
+	if (!ds_lt_pins(&s, DS_LT_PIN_HALF))
+		return lt_filter(real, h, d, A, B, C, D, p, req, res, ret, &s,
+				 hash, n);
 	sl = ds_lt_find(&lt_table, &s, hash, &busy);
 	if (sl && lt_use(sl, h, d, A, B, C, D, n, res, ret))
 		return DS_CUBLAS_STATUS_SUCCESS;
@@ -760,6 +799,33 @@ static void lt_observe(__typeof__(&cublasLtMatmulAlgoGetHeuristic) real,
 		return;
 	hash = ds_lt_shape_hash(&s);
 	sl = ds_lt_find(&lt_table, &s, hash, &busy);
+	if (!ds_lt_pins(&s, DS_LT_PIN_HALF)) {
+		/* Filtered: enforce's choice at this n, asked with a
+		 * preference of the hooks' own (the program's results and
+		 * preference stay as they are). */
+		__typeof__(&cublasLtMatmulPreferenceDestroy) pdestroy =
+			ds_sym_get(&real_cublasLtMatmulPreferenceDestroy);
+		ds_cublaslt_pref own;
+		struct ds_cublaslt_heur_result r[1];
+		int got = 0;
+
+		if (sl || busy)
+			return; /* said already */
+		own = pdestroy ? lt_pref_of(&s) : NULL;
+		if (own) {
+			heuristic(real, h, d, A, B, C, D, own, 1, r, &got);
+			pdestroy(own);
+		}
+		if (got < 1)
+			r[0].algo = res[0].algo;
+		if (ds_lt_insert(&lt_table, &s, hash, &r[0].algo, n,
+				 &inserted) && inserted)
+			lt_log(&lt_site, "would-filter", &s, n, &r[0].algo,
+			       "16- or 8-bit float inputs: the profile would "
+			       "take no split-K and the heuristic's choice at "
+			       "each n");
+		return;
+	}
 	if (sl == NULL && !busy) {
 		/* The profile's choice (a query only: the program's results
 		 * stay the real call's). */
@@ -980,7 +1046,7 @@ static bool lt_implicit(struct ds_site *site, ds_cublaslt_handle h,
 		got = true;
 		ds_event(site, "pinned", "algo=NULL: chose %s",
 			 ds_cfg.profile == DS_PROFILE_BATCH_INVARIANT
-				 ? "the shape's algorithm (batch-invariant)"
+				 ? "the profile's choice for the shape (batch-invariant)"
 				 : "the first unsplit heuristic result");
 	}
 	pdestroy(p);

@@ -108,6 +108,56 @@ for f in "$BI"/harness.py "$BI"/matmul.py "$BI"/ops.py "$BI"/generate.py \
 	check "$f parses" "$PY" -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$f"
 done
 check "$BI/run.sh parses (sh -n)" sh -n "$BI/run.sh"
+check "$BI/variants.sh parses (sh -n)" sh -n "$BI/variants.sh"
+
+# variants.sh with one variant (one build of the shim, about 20 s here)
+# and a stand-in for matmul.py (its rows, the preload it ran under; the
+# shim loaded into the stand-in writes its log): the build flags reach
+# the variant's build, each run preloads its own, variants.md has the
+# tables side by side.
+if [ "${SANITIZE:-}" = asan ]; then
+	echo "skip the variants.sh smoke under SANITIZE=asan"
+else
+	cat >"$W/vpy" <<'PYW'
+#!/bin/sh
+case "$1" in
+*matmul.py) ;;
+*) exec python3 "$@" ;;
+esac
+shift
+while [ $# -gt 0 ]; do
+	case $1 in --config) c=$2 ;; --out) o=$2 ;; esac
+	shift
+done
+{
+	echo "{\"kind\": \"setup\", \"preload\": \"${LD_PRELOAD:-}\", \"profile\": \"${DETSHIM_PROFILE:-}\"}"
+	echo '{"kind": "bitwise", "dtype": "bf16", "N": 64, "K": 96, "layout": "linear", "checked": [1, 2, 8], "differ": []}'
+	if [ "$c" = plain ]; then us=10.0; d='[2, 8]'; else us=15.0; d='[]'; fi
+	echo "{\"kind\": \"bitwise\", \"dtype\": \"fp32\", \"N\": 64, \"K\": 96, \"layout\": \"linear\", \"checked\": [1, 2, 8], \"differ\": $d}"
+	echo "{\"kind\": \"time\", \"dtype\": \"bf16\", \"N\": 64, \"K\": 96, \"M\": 1, \"us\": $us}"
+	echo '{"kind": "done"}'
+} >>"$o"
+PYW
+	chmod +x "$W/vpy"
+	DEVICE=cpu PYTHON=$W/vpy VARIANTS=half16 JOBS=2 \
+		sh "$BI/variants.sh" "$B" "$W/lv" >"$W/out" 2>"$W/err"
+	rc=$?
+	V=$W/lv/variants.md
+	check "variants.sh: exits 0; the build had the variant's flags and the profile's python/" \
+		sh -c "[ $rc -eq 0 ] && [ \"\$(cat '$B/lt-variants/half16/extra_cflags')\" = '-DDS_LT_PIN_HALF=0 -DDS_LT_REP_N=16' ] &&
+			grep -qE '^build half16 0 [0-9]+ -DDS_LT_PIN_HALF=0 -DDS_LT_REP_N=16$' '$W/lv/raw/steps.txt' &&
+			[ -f '$B/lt-variants/half16/python/.compiled' ]"
+	check "variants.sh: plain without the shim, half16 under its own build with the profile (its log written)" \
+		sh -c "grep -q '\"preload\": \"\", \"profile\": \"\"' '$W/lv/raw/matmul.plain.jsonl' &&
+			grep -q '\"preload\": \"[^\"]*/lt-variants/half16/libdetshim.so\", \"profile\": \"batch-invariant\"' '$W/lv/raw/matmul.half16.jsonl' &&
+			grep -q '\"action\":\"config\"' '$W/lv/raw/matmul.half16.log'"
+	check "variants.sh: variants.md side by side: fp32 from M=2 plain, invariant half16; 10.0 / 15.0 µs, 1.50×" \
+		sh -c "grep -qF '| fp32 | 64 × 96 | linear | from M=2 (2 of 3 M) | **invariant** (3 M) |' '$V' &&
+			grep -qF '| bf16 | 64 × 96 | 1 | 10.0 | 15.0 | 1.50× |' '$V' &&
+			grep -qE '^\| matmul \| half16 \| 0 \| [0-9]+ \| 5 \| yes \|' '$V'"
+	VARIANTS=v8 sh "$BI/variants.sh" "$B" "$W/lv2" >"$W/out" 2>"$W/err"
+	check "variants.sh: an unknown variant is refused (exit 2)" [ $? -eq 2 ]
+fi
 
 # summary.py on rows written here (no torch): the cells of each table.
 mkdir -p "$W/bs/raw"

@@ -33,6 +33,13 @@ struct ds_cublaslt_heur_result {
 	int reserved[4];
 };
 
+/* cudaDataType_t (library_types.h): the input types the batch-invariant
+ * profile treats as tensor-core GEMMs (cublas_rules.h, ds_lt_pins). */
+#define DS_CUDA_R_16F 2
+#define DS_CUDA_R_16BF 14
+#define DS_CUDA_R_8F_E4M3 28
+#define DS_CUDA_R_8F_E5M2 29
+
 /* cublasLtReductionScheme_t */
 #define DS_CUBLASLT_REDUCTION_SCHEME_NONE 0u
 #define DS_CUBLASLT_REDUCTION_SCHEME_INPLACE 1u

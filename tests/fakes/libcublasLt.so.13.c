@@ -21,7 +21,8 @@
  * at least FAKE_LT_CHECK_FAIL_N (then NOT_SUPPORTED) and reports
  * FAKE_LT_CHECK_WS bytes of workspace (default 0).  Descriptors keep
  * every int attribute set on them (TRANSA and the rest), preferences
- * their alignments.  Probes count heuristic and check calls.
+ * their alignments.  Probes count heuristic and check calls, and the
+ * preferences created and not destroyed.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,7 +82,7 @@ struct pref {
 static int last_index = -2;
 static int last_tile = -2;
 static uint32_t last_mask = 0xffffffffu;
-static int heuristic_calls, check_calls;
+static int heuristic_calls, check_calls, live_prefs;
 
 static long env_long(const char *name, long dflt)
 {
@@ -93,6 +94,7 @@ static long env_long(const char *name, long dflt)
 int cublasLtMatmulPreferenceCreate(struct pref **p)
 {
 	*p = calloc(1, sizeof(**p));
+	live_prefs++;
 	(*p)->mask = 7;
 	(*p)->impl = ~UINT64_C(0);
 	(*p)->align[0] = (*p)->align[1] = (*p)->align[2] = (*p)->align[3] = 256;
@@ -101,6 +103,8 @@ int cublasLtMatmulPreferenceCreate(struct pref **p)
 
 int cublasLtMatmulPreferenceDestroy(struct pref *p)
 {
+	if (p)
+		live_prefs--;
 	free(p);
 	return OK;
 }
@@ -392,3 +396,4 @@ uint32_t fake_lt_last_mask(void) { return last_mask; }
 int fake_lt_last_tile(void) { return last_tile; }
 int fake_lt_heuristic_calls(void) { return heuristic_calls; }
 int fake_lt_check_calls(void) { return check_calls; }
+int fake_lt_live_prefs(void) { return live_prefs; }

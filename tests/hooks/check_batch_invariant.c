@@ -5,7 +5,9 @@
  * the batch.  Contrast: the default profile gets both tiles; the profile
  * gets the first call's tile at every n of one shape, a shape of its own
  * gets its own, and a shape whose algorithm the check refuses falls back
- * and is logged "batch-variant" once.  Also the profile's environment
+ * and is logged "batch-variant" once.  The variant build
+ * (DS_LT_PIN_HALF=0, DS_LT_REP_N=16) filters a bf16 shape on every call
+ * and pins an fp32 one at n = 16.  Also the profile's environment
  * pins and detshim_py_setting, the setting export for Python.
  */
 #include <stdint.h>
@@ -39,6 +41,7 @@ int cublasLtMatmulDescSetAttribute(void *d, int attr, const void *buf,
 int fake_lt_last_tile(void);
 int fake_lt_heuristic_calls(void);
 int fake_lt_check_calls(void);
+int fake_lt_live_prefs(void);
 
 /* PyTorch's linear layer as cuBLAS sees it: D[m,n] = op(A)[m,k] B[k,n]
  * with A the weight, transposed (stored k x m), m out features, k in
@@ -47,15 +50,17 @@ struct gemm {
 	void *desc, *A, *B, *C, *D, *pref;
 };
 
-static void gemm_make(struct gemm *g, uint64_t m, uint64_t k)
+/* A and B of cudaDataType_t type, C and D fp32. */
+static void gemm_make_typed(struct gemm *g, uint64_t m, uint64_t k,
+			    uint32_t type)
 {
 	int32_t t = 1;
 	uint64_t ws = 1024;
 
 	cublasLtMatmulDescCreate(&g->desc, 68 /* COMPUTE_32F */, 0);
 	cublasLtMatmulDescSetAttribute(g->desc, 3 /* TRANSA */, &t, 4);
-	cublasLtMatrixLayoutCreate(&g->A, 0, k, m, (int64_t)k);
-	cublasLtMatrixLayoutCreate(&g->B, 0, k, 1, (int64_t)k);
+	cublasLtMatrixLayoutCreate(&g->A, type, k, m, (int64_t)k);
+	cublasLtMatrixLayoutCreate(&g->B, type, k, 1, (int64_t)k);
 	cublasLtMatrixLayoutCreate(&g->C, 0, m, 1, (int64_t)m);
 	cublasLtMatrixLayoutCreate(&g->D, 0, m, 1, (int64_t)m);
 	cublasLtMatmulPreferenceCreate(&g->pref);
@@ -69,6 +74,14 @@ static void gemm_set_n(struct gemm *g, uint64_t n)
 	cublasLtMatrixLayoutSetAttribute(g->D, 3, &n, 8);
 }
 
+static void gemm_make(struct gemm *g, uint64_t m, uint64_t k)
+{
+	gemm_make_typed(g, m, k, 0 /* CUDA_R_32F */);
+}
+
+/* Split-K counts the heuristic answered, at most (the fake's data[1]). */
+static int max_splitk;
+
 /* The tile the heuristic answers at n (-1: no answer). */
 static int gemm_tile(struct gemm *g, uint64_t n)
 {
@@ -80,6 +93,8 @@ static int gemm_tile(struct gemm *g, uint64_t n)
 					   g->D, g->pref, 1, r, &cnt) != 0 ||
 	    cnt != 1)
 		return -1;
+	if ((int)r[0].algo.data[1] > max_splitk)
+		max_splitk = (int)r[0].algo.data[1];
 	return (int)r[0].algo.data[3];
 }
 
@@ -115,6 +130,20 @@ static int scenario(const char *name)
 						      sizeof(buf)));
 		return 0;
 	}
+	if (strcmp(name, "half") == 0) {
+		/* One shape in fp32 and in bf16 (A and B), alternating. */
+		gemm_make(&g, 128, 64);
+		gemm_make_typed(&g2, 128, 64, 14 /* CUDA_R_16BF */);
+		for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+			printf("fp32_%llu=%d\n", (unsigned long long)ns[i],
+			       gemm_tile(&g, ns[i]));
+			printf("bf16_%llu=%d\n", (unsigned long long)ns[i],
+			       gemm_tile(&g2, ns[i]));
+		}
+		printf("max_splitk=%d\n", max_splitk);
+		printf("live_prefs=%d\n", fake_lt_live_prefs());
+		return 0;
+	}
 	gemm_make(&g, 128, 64);
 	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
 		printf("tile_%llu=%d\n", (unsigned long long)ns[i],
@@ -144,7 +173,7 @@ static int scenario(const char *name)
 static char out[8192];
 static char logpath[] = "/tmp/detshim_bi_XXXXXX";
 
-static int run_logged(const char *const *extra)
+static int run_logged_as(const char *scenario, const char *const *extra)
 {
 	const char *env[12];
 	char var[64];
@@ -159,7 +188,24 @@ static int run_logged(const char *const *extra)
 	for (; extra && *extra && i < 11; extra++)
 		env[i++] = *extra;
 	env[i] = NULL;
-	return run_child("gemm", env, out, sizeof(out));
+	return run_child(scenario, env, out, sizeof(out));
+}
+
+static int run_logged(const char *const *extra)
+{
+	return run_logged_as("gemm", extra);
+}
+
+/* The children of this test run the variant build (Makefile: LTVAR_SO,
+ * DS_LT_PIN_HALF=0 DS_LT_REP_N=16) instead of the shim this test runs
+ * under. */
+static void use_variant(void)
+{
+	const char *so = getenv("DS_TEST_LTVAR_SO");
+
+	ck_assert_msg(so && *so, "DS_TEST_LTVAR_SO unset (make check-hooks sets it)");
+	ck_assert_int_eq(access(so, R_OK), 0);
+	ck_assert_int_eq(setenv("LD_PRELOAD", so, 1), 0);
 }
 
 START_TEST(default_profile_varies_with_n)
@@ -305,6 +351,99 @@ START_TEST(profile_pins_and_setting)
 }
 END_TEST
 
+/* The default build pins the bf16 shape as it pins the fp32 one: one
+ * algorithm, chosen at n = 256, at every n. */
+START_TEST(default_build_pins_half)
+{
+	const char *bi[] = { "DETSHIM_PROFILE=batch-invariant", NULL };
+	size_t i;
+	char key[32];
+
+	ck_assert_int_eq(run_logged_as("half", bi), 0);
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		snprintf(key, sizeof(key), "bf16_%llu", (unsigned long long)ns[i]);
+		ck_assert_msg(child_value(out, key) == 2, "%s: %s", key, out);
+		snprintf(key, sizeof(key), "fp32_%llu", (unsigned long long)ns[i]);
+		ck_assert_msg(child_value(out, key) == 2, "%s: %s", key, out);
+	}
+	ck_assert_int_eq(child_value(out, "max_splitk"), 1);
+	ck_assert_int_eq(child_value(out, "live_prefs"), 2);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\":128,"), 2);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"filtered\""), 0);
+	unlink(logpath);
+}
+END_TEST
+
+/* DS_LT_PIN_HALF=0 DS_LT_REP_N=16: the bf16 shape takes the heuristic's
+ * unsplit choice at each n (tile 1 below 64, tile 2 from there), the
+ * fp32 shape one algorithm, chosen at n = 16 (tile 1), at every n. */
+START_TEST(variant_filters_half_pins_fp32)
+{
+	const char *bi[] = { "DETSHIM_PROFILE=batch-invariant", NULL };
+	size_t i;
+	char key[32];
+
+	use_variant();
+	ck_assert_int_eq(run_logged_as("half", bi), 0);
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		snprintf(key, sizeof(key), "bf16_%llu", (unsigned long long)ns[i]);
+		ck_assert_msg(child_value(out, key) == (ns[i] < 64 ? 1 : 2),
+			      "%s: %s", key, out);
+		snprintf(key, sizeof(key), "fp32_%llu", (unsigned long long)ns[i]);
+		ck_assert_msg(child_value(out, key) == 1, "%s: %s", key, out);
+	}
+	/* The fake's first result is split-K (scheme 1, split 4): dropped
+	 * for both, at every n. */
+	ck_assert_int_eq(child_value(out, "max_splitk"), 1);
+	/* the program's two preferences; the hooks' own are destroyed */
+	ck_assert_int_eq(child_value(out, "live_prefs"), 2);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\":128,"
+					   "\"k\":64,\"n\":16,\"algo\":11,\"tile\":1,"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\""), 1);
+	/* once for the shape, at its first call (n = 1) */
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"filtered\",\"m\":128,"
+					   "\"k\":64,\"n\":1,"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"filtered\""), 1);
+	ck_assert_int_eq(count_lines(logpath, "A=R_16BF B=R_16BF"), 1);
+	ck_assert_int_eq(count_lines(logpath, "batch-variant"), 0);
+	unlink(logpath);
+}
+END_TEST
+
+/* Under warn the variant says what it would filter and what it would
+ * pin; only the pinned fp32 shape has a would-replace. */
+START_TEST(variant_under_warn_only_logs)
+{
+	const char *warn[] = { "DETSHIM_PROFILE=batch-invariant",
+			       "DETSHIM_POLICY=warn", NULL };
+
+	use_variant();
+	ck_assert_int_eq(run_logged_as("half", warn), 0);
+	ck_assert_int_eq(child_value(out, "bf16_1"), 1);
+	ck_assert_int_eq(child_value(out, "bf16_2048"), 2);
+	ck_assert_int_eq(child_value(out, "fp32_2048"), 2);
+	/* the program's own results, split-K first */
+	ck_assert_int_eq(child_value(out, "max_splitk"), 4);
+	ck_assert_int_eq(child_value(out, "live_prefs"), 2);
+	/* its first unsplit result (algo 11), not the program's split one */
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-filter\",\"m\":128,"
+					   "\"k\":64,\"n\":1,\"algo\":11,"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-filter\",\"m\""), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-pin\",\"m\":128,"
+					   "\"k\":64,\"n\":16,"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-pin\",\"m\""), 1);
+	/* fp32 at n = 1 gets the split-K algo 10, not the unsplit 11 of
+	 * n = 16 */
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"would-replace\",\"m\""), 1);
+	ck_assert_int_eq(count_lines(logpath, "at n=1 the heuristic chose algo 10 "
+					   "tile 1 stages 10; the profile would run the one "
+					   "chosen at n=16"), 1);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"pinned\",\"m\""), 0);
+	ck_assert_int_eq(count_lines(logpath, "\"action\":\"filtered\""), 0);
+	unlink(logpath);
+}
+END_TEST
+
 static Suite *bi_suite(void)
 {
 	Suite *s = suite_create("batch-invariant profile");
@@ -316,6 +455,9 @@ static Suite *bi_suite(void)
 	tcase_add_test(t, profile_check_refuses_falls_back_once);
 	tcase_add_test(t, profile_under_warn_only_logs);
 	tcase_add_test(t, profile_pins_and_setting);
+	tcase_add_test(t, default_build_pins_half);
+	tcase_add_test(t, variant_filters_half_pins_fp32);
+	tcase_add_test(t, variant_under_warn_only_logs);
 	suite_add_tcase(s, t);
 	return s;
 }

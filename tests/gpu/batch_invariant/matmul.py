@@ -7,7 +7,10 @@ row 0 of the result for every M against the result of a[:1], bitwise.
 Rows {"kind": "bitwise", dtype, N, K, layout, checked: [M...],
 differ: [M...], first: description of the first differing M}.
 Then {"kind": "time", dtype, N, K, M, us}: F.linear at M = 1, 8, 32, 64,
-2048, the median of REPS calls (CUDA events) after warm-up.
+256, 2048 (decode sizes and a prefill), the median of REPS calls (CUDA
+events) after warm-up; shape by shape in SHAPES' order, every dtype of
+a shape before the next shape, so that a run cut short by its deadline
+has timed 4096 x 4096 and 4096 x 14336 first.
 """
 import torch
 import torch.nn.functional as F
@@ -22,7 +25,7 @@ if harness.CPU:
 else:
     SHAPES = [(4096, 4096), (4096, 14336), (1024, 65536), (32000, 4096)]
     MS = [1, 2, 3, 4, 7, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]
-    TIME_MS = [1, 8, 32, 64, 2048]
+    TIME_MS = [1, 8, 32, 64, 256, 2048]
     REPS = 20
 
 
@@ -63,8 +66,8 @@ def main():
             except Exception as e:  # noqa: BLE001 - one row, not the part
                 out.error(what, e, dtype=name, N=n, K=k)
                 ops.pop((name, n, k), None)
-    for name in harness.DTYPES:
-        for n, k in SHAPES:
+    for n, k in SHAPES:
+        for name in harness.DTYPES:
             if (name, n, k) not in ops:
                 continue
             a, w = ops.pop((name, n, k))

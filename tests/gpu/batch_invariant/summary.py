@@ -1,6 +1,7 @@
 """Tables of a tests/gpu/batch_invariant/run.sh output folder.
 
     python3 summary.py OUTDIR
+    python3 summary.py --variants OUTDIR plain NAME...   (variants.sh)
 
 Reads OUTDIR/raw/PART.CONFIG.jsonl (the rows of harness.py),
 OUTDIR/raw/steps.txt (one line per step: part config rc seconds note...),
@@ -8,7 +9,9 @@ OUTDIR/env.txt and OUTDIR/raw/profile.txt; writes OUTDIR/matmul.md,
 OUTDIR/ops.md, OUTDIR/generate.md and OUTDIR/summary.md (the three
 tables, the steps, each configuration's torch state, what was skipped or
 failed).  A part that is missing or broken gives "—" cells, never a
-missing table.
+missing table.  With --variants: OUTDIR/variants.md, the GEMM tables
+of raw/matmul.NAME.jsonl for each NAME side by side, the steps, and the
+profile's events per variant (raw/matmul.NAME.log).
 """
 import json
 import os
@@ -55,8 +58,9 @@ def ratio(a, b):
     return "%.2f×" % (a / b) if a is not None and b else DASH
 
 
-def matmul_md(data):
-    cfgs = CONFIGS["matmul"]
+def matmul_md(data, cfgs=None):
+    """The GEMM tables; cfgs: the configurations, plain first."""
+    cfgs = cfgs or CONFIGS["matmul"]
     keys = []
     cell = {}
     for c in cfgs:
@@ -237,7 +241,61 @@ SETUP_KEYS = ["profile", "blas", "CUBLAS_WORKSPACE_CONFIG",
               "wsonly"]
 
 
+def variants_md(outdir, cfgs):
+    """OUTDIR/variants.md for variants.sh: plain and each build variant."""
+    raw = os.path.join(outdir, "raw")
+    data = {c: load(raw, "matmul", c) for c in cfgs}
+    try:
+        tables = matmul_md(data, cfgs)
+    except Exception as e:  # noqa: BLE001 - the rest still comes
+        tables = "summary.py failed on the tables: %r\n" % e
+    steps = [(ln.split(None, 4) + [""] * 5)[:5]
+             for ln in read(os.path.join(raw, "steps.txt")).splitlines()
+             if ln.strip()]
+    srows = []
+    for s in steps:
+        rows = data.get(s[1]) if s[0] == "matmul" else None
+        srows.append(s[:4] + [len(rows) if rows is not None else DASH,
+                              ("yes" if of(rows, "done") else "**no**")
+                              if rows is not None else DASH, s[4]])
+    actions = ["pinned", "filtered", "batch-variant", "vetoed"]
+    ev = []
+    for c in cfgs[1:]:
+        log = read(os.path.join(raw, "matmul.%s.log" % c)).splitlines()
+        prof = [ln for ln in log
+                if "cublasLtMatmulAlgoGetHeuristic" in ln]
+        ev.append([c] + [sum('"action":"%s"' % a in ln for ln in prof)
+                         for a in actions])
+    notes = ["- %s: %s %s: %s" % (c, r["kind"], r.get("what", ""),
+                                   short(r.get("reason") or r.get("error"),
+                                         120))
+             for c in cfgs for r in of(data[c], "skipped") +
+             of(data[c], "error")]
+    md = ["# cuBLASLt profile: build variants side by side\n",
+          "Written by tests/gpu/batch_invariant/variants.sh.  plain = no "
+          "shim; every other column = matmul.py under "
+          "DETSHIM_PROFILE=batch-invariant with that build of the shim "
+          "(v256 default; v64, v16: DS_LT_REP_N; half256, half16: "
+          "DS_LT_PIN_HALF=0 with DS_LT_REP_N 256, 16).  One process each, "
+          "one command.\n",
+          "```", read(os.path.join(outdir, "env.txt")).rstrip(), "```\n",
+          tables,
+          "\n## The profile's events (cuBLASLt heuristic, per variant)\n",
+          table(["variant"] + actions, ev),
+          "## Steps\n",
+          table(["part", "config", "rc", "s", "rows", "finished", "note"],
+                srows)]
+    if notes:
+        md += ["## Skipped and errors\n", "\n".join(notes) + "\n"]
+    with open(os.path.join(outdir, "variants.md"), "w",
+              encoding="utf-8") as f:
+        f.write("\n".join(md))
+
+
 def main():
+    if sys.argv[1] == "--variants":
+        variants_md(sys.argv[2], sys.argv[3:])
+        return
     outdir = sys.argv[1]
     raw = os.path.join(outdir, "raw")
     data = {p: {c: load(raw, p, c) for c in cs} for p, cs in CONFIGS.items()}
