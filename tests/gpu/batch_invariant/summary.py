@@ -273,7 +273,8 @@ def variants_md(outdir, cfgs):
              of(data[c], "error")]
     md = ["# cuBLASLt profile: build variants side by side\n",
           "Written by tests/gpu/batch_invariant/variants.sh.  plain = no "
-          "shim; every other column = matmul.py under "
+          "shim; default = the shim without the profile; every other "
+          "column = matmul.py under "
           "DETSHIM_PROFILE=batch-invariant with that build of the shim "
           "(v256 default; v64, v16: DS_LT_REP_N; half256, half16: "
           "DS_LT_PIN_HALF=0 with DS_LT_REP_N 256, 16).  One process each, "

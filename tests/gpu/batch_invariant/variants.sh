@@ -12,7 +12,9 @@
 # (the profile's PyTorch side, python/, is found beside the shim), then runs
 # matmul.py once without the shim ("plain") and once under each variant
 # (LD_PRELOAD=.../libdetshim.so DETSHIM_SEED=1
-# DETSHIM_PROFILE=batch-invariant), one process each, one at a time.
+# DETSHIM_PROFILE=batch-invariant), one process each, one at a time, and
+# once under BUILD's own shim without the profile ("default", where
+# BUILD/libdetshim.so exists).
 # VARIANTS (default all five):
 #   v256     the default build (DS_LT_REP_N=256)
 #   v64      -DDS_LT_REP_N=64
@@ -143,6 +145,17 @@ run() {
 }
 
 run plain
+# The shim's default (no profile), BUILD's own shim: what the default
+# deterministic mode's cuBLASLt restriction (no split-K, no reduction
+# scheme) costs each GEMM, beside plain (docs/DESIGN.md §13).
+if [ -f "$B/libdetshim.so" ]; then
+	run default LD_PRELOAD="$B/libdetshim.so" DETSHIM_SEED=1 \
+		DETSHIM_LOG="$RAW/matmul.default.log"
+	DEFAULT=default
+else
+	note "matmul default - 0 not run: no $B/libdetshim.so"
+	DEFAULT=
+fi
 for v in $VARIANTS; do
 	so=$B/lt-variants/$v/libdetshim.so
 	if [ "$(cat "$RAW/build.$v.rc" 2>/dev/null)" != 0 ]; then
@@ -154,7 +167,7 @@ for v in $VARIANTS; do
 done
 
 # shellcheck disable=SC2086 # VARIANTS: one word each
-if ! timeout 20 "$PY" "$HERE/summary.py" --variants "$OUT" plain $VARIANTS \
+if ! timeout 20 "$PY" "$HERE/summary.py" --variants "$OUT" plain $DEFAULT $VARIANTS \
 	2>"$RAW/summary.err"; then
 	{
 		echo "# cuBLASLt profile variants: summary.py failed ($(tail -1 "$RAW/summary.err"))"
