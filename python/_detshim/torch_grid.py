@@ -68,20 +68,21 @@ def _acc(t):
 
 def _source_index(coord, size, padding, align, want_grad):
     """The source coordinate (in pixels) of a normalised one along an axis
-    of `size` pixels, and d(source)/d(coord) (None unless want_grad)."""
+    of `size` pixels, and d(source)/d(coord): a number (zeros padding) or
+    a tensor like coord (None unless want_grad)."""
     if align:
-        mult = (size - 1) / 2
+        d = (size - 1) / 2
         x = ((coord + 1) / 2) * (size - 1)
     else:
-        mult = size / 2
+        d = size / 2
         x = ((coord + 1) * size - 1) / 2
-    d = torch.full_like(coord, mult) if want_grad else None
+    if want_grad and padding != ZEROS:
+        d = torch.full_like(x, d)
     if padding == REFLECTION:
         lo2, hi2 = (0, 2 * (size - 1)) if align else (-1, 2 * size - 1)
         if lo2 == hi2:
             x = torch.zeros_like(x)
-            if want_grad:
-                d = torch.zeros_like(x)
+            d = torch.zeros_like(x)
         else:
             lo = lo2 / 2
             span = (hi2 - lo2) / 2
@@ -99,24 +100,23 @@ def _source_index(coord, size, padding, align, want_grad):
     if padding in (BORDER, REFLECTION):
         # Clipped to [0, size - 1]; the borders count as outside for the
         # gradient (d = 0 at and beyond them), as in PyTorch.
-        inside = (x > 0) & (x < size - 1)
-        x = x.clamp(0, size - 1)
         if want_grad:
-            d = torch.where(inside, d, torch.zeros_like(d))
+            d = torch.where((x > 0) & (x < size - 1), d, 0.0)
+        x = x.clamp(0, size - 1)
     # Far outside or not finite: a coordinate no corner of which is
     # inside (PyTorch's safe_downgrade_to_int_range).
-    bad = ~torch.isfinite(x) | (x > 2147483646) | (x < -2147483648)
-    x = torch.where(bad, torch.full_like(x, -100.0), x)
-    return x, d
+    x = torch.where(x.abs() < 2147483647, x, -100.0)
+    return x, (d if want_grad else None)
 
 
 def _corners(src, ins, nearest, with_derivative):
     """The corners of the points whose source coordinates are src (one
     (Q,) tensor per spatial axis, outermost axis first): the flat
-    position of each corner in the input's spatial grid (clamped inside),
-    whether it lies inside, its weight, and (with_derivative) the list of
-    d(weight)/d(source) per axis.  Each (Q, K), corners in PyTorch's
-    order (the innermost axis varies fastest)."""
+    position of each corner in the input's spatial grid (meaningful where
+    it lies inside), whether it lies inside, its weight (None for nearest:
+    1), and (with_derivative) the list of d(weight)/d(source) per axis.
+    Each (Q, K), corners in PyTorch's order (the innermost axis varies
+    fastest)."""
     nd = len(ins)
     q = src[0].shape[0]
     pos, ok, wts = [], [], []
@@ -124,27 +124,32 @@ def _corners(src, ins, nearest, with_derivative):
         shape = [q] + [1] * nd
         shape[1 + a] = -1
         s = src[a]
+        # (s is finite and within int range: _source_index.)
         if nearest:
-            c = torch.round(s).unsqueeze(1)            # half to even
-            w = torch.ones_like(c)
+            c = torch.round(s).long().unsqueeze(1)     # half to even
+            w = None
         else:
             f = torch.floor(s)
-            c = torch.stack((f, f + 1), 1)
+            c = f.long()
+            c = torch.stack((c, c + 1), 1)
             # As PyTorch's CUDA kernel writes them: (f + 1) - s for the
             # lower corner, s - f for the upper.
-            w = torch.stack((f + 1 - s, s - f), 1)
+            w = torch.stack((f + 1 - s, s - f), 1).view(shape)
         ok.append(((c >= 0) & (c < ins[a])).view(shape))
-        pos.append(c.clamp(0, ins[a] - 1).long().view(shape))
-        wts.append(w.view(shape))
+        pos.append(c.view(shape))
+        wts.append(w)
     full = [q] + [1 if nearest else 2] * nd
     lin, inside = pos[0], ok[0]
     for a in range(1, nd):
         lin = lin * ins[a] + pos[a]
         inside = inside & ok[a]
-    # The product of the factors from the innermost axis out (x * y * z).
-    weight = wts[nd - 1]
-    for a in reversed(range(nd - 1)):
-        weight = weight * wts[a]
+    weight = None
+    if not nearest:
+        # The product of the factors from the innermost axis out (x * y * z).
+        weight = wts[nd - 1]
+        for a in reversed(range(nd - 1)):
+            weight = weight * wts[a]
+        weight = weight.reshape(q, -1)
     dw = None
     if with_derivative:
         # -1 for the lower corner, 1 for the upper (made on the device,
@@ -161,11 +166,12 @@ def _corners(src, ins, nearest, with_derivative):
                     d = d * wts[b]
             dw.append(d.expand(full).reshape(q, -1))
     return (lin.expand(full).reshape(q, -1),
-            inside.expand(full).reshape(q, -1),
-            weight.expand(full).reshape(q, -1), dw)
+            inside.expand(full).reshape(q, -1), weight, dw)
 
 
 def _backward(nd, grad_output, input, grid, mode, padding, align, mask):
+    """grid_sampler_{2,3}d_backward for bilinear (mode 0) and nearest
+    (mode 1) interpolation: (grad_input or None, grad_grid)."""
     nearest = mode == NEAREST
     want_input = bool(mask[0])
     want_grid = bool(mask[1]) and not nearest
@@ -223,7 +229,8 @@ def _backward(nd, grad_output, input, grid, mode, padding, align, mask):
         if want_input:
             spare = n * spatial + torch.arange(q, device=lin.device)
             at = torch.where(inside, lin, spare.unsqueeze(1))
-            vals = weight.unsqueeze(2) * gq.unsqueeze(1)
+            vals = gq.unsqueeze(1) if weight is None else \
+                weight.unsqueeze(2) * gq.unsqueeze(1)
             gin.index_put_((at.reshape(-1),), vals.reshape(-1, c),
                            accumulate=True)
         if want_grid:
@@ -231,7 +238,10 @@ def _backward(nd, grad_output, input, grid, mode, padding, align, mask):
             v = rows.index_select(0, at.reshape(-1)).view(q, k, c)
             t = (v * gq.unsqueeze(1)).sum(2)
             for a in range(nd):
-                gg[p0:p1, nd - 1 - a] = (t * dw[a]).sum(1) * mult[a][p0:p1]
+                m = mult[a]
+                if isinstance(m, torch.Tensor):
+                    m = m[p0:p1]
+                gg[p0:p1, nd - 1 - a] = (t * dw[a]).sum(1) * m
     if want_input:
         grad_input = (gin[:n * spatial].view([n] + ins + [c]).movedim(-1, 1)
                       .to(input.dtype).contiguous())
