@@ -12,7 +12,8 @@ float64 (half and bfloat16: against float32 on the same rounded values),
 both halves of output_mask; the result close to the native one
 (relative to its largest magnitude), bit-identical call to call and
 whatever the chunk size.  Then the functions registered for the CPU key
-under autograd through F.grid_sample.  Prints one line per failing case
+under autograd through F.grid_sample, and in a few training steps of a
+small spatial transformer.  Prints one line per failing case
 and "N cases" last; exits 1 on a failure.
 """
 
@@ -376,6 +377,60 @@ def registered():
              "the replacement", "%s, wanted %s" % (asked, wanted))
 
 
+def spatial_transformer():
+    """A few training steps of a small spatial transformer (a conv
+    localisation net, affine_grid, grid_sample, a conv classifier), with
+    the replacements registered for the CPU key: the weights close to
+    native training's, and bit-identical over two runs."""
+    global cases
+
+    def train():
+        torch.manual_seed(7)
+        loc = torch.nn.Sequential(
+            torch.nn.Conv2d(2, 4, 3), torch.nn.ReLU(),
+            torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(),
+            torch.nn.Linear(16, 6)).double()
+        head = torch.nn.Sequential(
+            torch.nn.Conv2d(2, 3, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+            torch.nn.Linear(3 * 10 * 10, 5)).double()
+        with torch.no_grad():  # start near the identity transform
+            loc[-1].weight.mul_(0.1)
+            loc[-1].bias.copy_(torch.tensor([1.0, 0, 0, 0, 1, 0]))
+        params = list(loc.parameters()) + list(head.parameters())
+        opt = torch.optim.SGD(params, lr=0.1)
+        x = torch.randn(6, 2, 12, 12, dtype=torch.float64)
+        y = torch.randint(0, 5, (6,))
+        for pad in ("zeros", "border", "reflection"):
+            opt.zero_grad()
+            theta = loc(x).view(-1, 2, 3)
+            grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+            warped = F.grid_sample(x, grid, padding_mode=pad,
+                                   align_corners=False)
+            F.cross_entropy(head(warped), y).backward()
+            opt.step()
+        return [p.detach().clone() for p in params]
+
+    native = train()
+    lib = torch.library.Library("aten", "IMPL")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lib.impl("grid_sampler_2d_backward", G.grid_sampler_2d_backward,
+                 "CPU")
+    try:
+        mine, again = train(), train()
+    finally:
+        del lib
+    cases += 1
+    why = "; ".join(d for d in (differs(a, b, 1e-10)
+                                for a, b in zip(mine, native)) if d)
+    if why:
+        fail("spatial transformer training: against native", why)
+    cases += 1
+    if not all(torch.equal(a, b) for a, b in zip(mine, again)):
+        fail("spatial transformer training", "two runs differ")
+
+
 registered()
+spatial_transformer()
 print("%d cases" % cases)
 sys.exit(1 if failed else 0)
