@@ -10,8 +10,9 @@ the sum, change from run to run.  Here:
   (4 corners in 2-D, 8 in 3-D, 1 for nearest; none for a corner outside
   the input).  The contributions are rows of C values on a
   [N * spatial, C] view, summed by index_put_ with accumulate=True,
-  which sorts the row indices (stably) and adds each run in that fixed
-  order: points in order, the corners of a point in order.
+  which sorts the row indices and adds each run in a fixed order (the
+  contributions listed point by point, the corners of a point in
+  order).
 - grad_grid: no collisions (one value per output point), computed from
   the gathered corner values by the explicit derivative of the weights,
   times the derivative of the source coordinate (the unnormalisation,
@@ -44,6 +45,7 @@ ZEROS, BORDER, REFLECTION = 0, 1, 2        # padding_mode
 
 def grid_sampler_2d_backward(grad_output, input, grid, interpolation_mode,
                              padding_mode, align_corners, output_mask):
+    """aten::grid_sampler_2d_backward: (grad_input or None, grad_grid)."""
     if interpolation_mode == BICUBIC:
         from _detshim import torch_ops
         op = torch.ops.aten.grid_sampler_2d_backward.default
@@ -56,6 +58,7 @@ def grid_sampler_2d_backward(grad_output, input, grid, interpolation_mode,
 
 def grid_sampler_3d_backward(grad_output, input, grid, interpolation_mode,
                              padding_mode, align_corners, output_mask):
+    """aten::grid_sampler_3d_backward: (grad_input or None, grad_grid)."""
     return _backward(3, grad_output, input, grid, interpolation_mode,
                      padding_mode, align_corners, output_mask)
 
@@ -189,12 +192,12 @@ def _backward(nd, grad_output, input, grid, mode, padding, align, mask):
     k = 1 if nearest else 1 << nd
     step = max(1, CHUNK // max(1, k * c))
     grad_input = None
-    grad_grid = torch.zeros(grid.shape, dtype=grid.dtype, device=grid.device)
     if points == 0 or c == 0 or not (want_input or want_grid):
         if want_input:
             grad_input = torch.zeros(input.shape, dtype=input.dtype,
                                      device=input.device)
-        return grad_input, grad_grid
+        return grad_input, torch.zeros(grid.shape, dtype=grid.dtype,
+                                       device=grid.device)
     # grid[..., 0] is x (the innermost axis), [..., 1] y, [..., 2] z.
     g = grid.to(acc).reshape(points, nd)
     src, mult = [], []
@@ -234,7 +237,7 @@ def _backward(nd, grad_output, input, grid, mode, padding, align, mask):
             gin.index_put_((at.reshape(-1),), vals.reshape(-1, c),
                            accumulate=True)
         if want_grid:
-            at = torch.where(inside, lin, torch.full_like(lin, n * spatial))
+            at = torch.where(inside, lin, n * spatial)
             v = rows.index_select(0, at.reshape(-1)).view(q, k, c)
             t = (v * gq.unsqueeze(1)).sum(2)
             for a in range(nd):
@@ -247,4 +250,7 @@ def _backward(nd, grad_output, input, grid, mode, padding, align, mask):
                       .to(input.dtype).contiguous())
     if want_grid:
         grad_grid = gg.view(grid.shape).to(grid.dtype)
+    else:
+        grad_grid = torch.zeros(grid.shape, dtype=grid.dtype,
+                                device=grid.device)
     return grad_input, grad_grid

@@ -232,8 +232,8 @@ for dtype, tol in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
         check("%d-D %s" % (nd, dtype), nd, (go, x, grid, 0, 0, False, BOTH),
               tol, native=as_float)
 
-# Chunks: the same bits whatever CHUNK (a point never spans two chunks,
-# and the chunks add in point order).
+# Chunks: the same bits whatever CHUNK here (a point never spans two
+# chunks, and the chunks add in point order).
 saved = G.CHUNK
 for nd in (2, 3):
     ins, outs = SHAPES[nd]
