@@ -11,11 +11,12 @@
 # DETSHIM_POLICY=off, DETSHIM_PYTHON_STARTUP=0 and python -E/-I/-S, and
 # from non-Python programs; that on_import runs its callbacks and that
 # detshim_py_event reaches the log.  With torch installed (Debian's
-# python3-torch), tests/python/check_torch_ops.py compares the
-# replacements with PyTorch's own CPU kernels, and
-# tests/python/check_batch_invariant*.py the batch-invariant profile's
-# reductions and switches (the preloaded shim's own answer where it has
-# the profile row, else one SKIP line); without torch, one SKIP line.
+# python3-torch), tests/python/check_torch_ops.py, check_torch_prod.py and
+# check_torch_grid.py compare the replacements with PyTorch's own CPU
+# kernels, and tests/python/check_batch_invariant*.py the batch-invariant
+# profile's reductions and switches (the preloaded shim's own answer where
+# it has the profile row, else one SKIP line); without torch, one SKIP
+# line.
 # Prints "python: N passed, M failed" last.
 B=${1:-build}
 case $B in /*) ;; *) B=$(pwd)/$B ;; esac
@@ -418,6 +419,14 @@ print(_rows(8, 3), _rows(8, 4), _rows(3, 5), _rows(8, 1), _rows(2, 2))' >"$W/out
 		ok "torch prod replacements match the native CPU ops ($(tail -1 "$W/out"))"
 	else
 		bad "torch prod replacements match the native CPU ops"
+	fi
+	# grid_sample backward (bilinear, nearest) against the native CPU
+	# kernels, and registered for the CPU key under autograd.
+	if env PYTHONPATH="$B/python" "$PY" "$TOP/tests/python/check_torch_grid.py" \
+		>"$W/out" 2>"$W/err"; then
+		ok "torch grid_sample backward matches the native CPU ops ($(tail -1 "$W/out"))"
+	else
+		bad "torch grid_sample backward matches the native CPU ops"
 	fi
 else
 	echo "SKIP torch replacements: $PY has no torch (apt-get install python3-torch)"

@@ -23,6 +23,8 @@ call them directly (tests/python/check_torch_ops.py).
 
 import math
 
+from _detshim import torch_grid
+
 torch = None   # the module, set by install()
 _lib = None    # the torch.library.Library holding the registrations
 REGISTERED = []  # "name.overload" of every registered replacement
@@ -879,9 +881,12 @@ REPLACEMENTS = [
      "``linear``"),
     ("upsample_bicubic2d_backward", upsample_bicubic2d_backward,
      "``bicubic``"),
+    # Bilinear and nearest (bicubic: the CPU kernel): torch_grid.py.
+    ("grid_sampler_2d_backward", torch_grid.grid_sampler_2d_backward,
+     "torch.nn.functional.grid_sample`"),
+    ("grid_sampler_3d_backward", torch_grid.grid_sampler_3d_backward,
+     "torch.nn.functional.grid_sample`"),
     # Rare, or with many modes each: the CPU kernel.
-    ("grid_sampler_2d_backward", None, "torch.nn.functional.grid_sample`"),
-    ("grid_sampler_3d_backward", None, "torch.nn.functional.grid_sample`"),
     ("_ctc_loss_backward", None, "torch.nn.CTCLoss`"),
     ("_ctc_loss_backward.Tensor", None, "torch.nn.CTCLoss`"),
     ("reflection_pad2d_backward", None, "torch.nn.ReflectionPad2d`"),
