@@ -341,8 +341,10 @@ def _upsample_backward(op, grad_output, output_size, input_size,
                            scales[k], acc, grad_output.device)
             for k in range(nd)]
     g = torch.matmul(grad_output.to(acc), mats[-1].t())
-    if nd == 2:
-        g = torch.matmul(mats[0], g)
+    if nd >= 2:
+        g = torch.matmul(mats[-2], g)
+    if nd == 3:
+        g = torch.matmul(g.movedim(-3, -1), mats[0].t()).movedim(-1, -3)
     return g.to(grad_output.dtype)
 
 
@@ -357,6 +359,74 @@ def upsample_bicubic2d_backward(grad_output, output_size, input_size,
     return _upsample_backward("upsample_bicubic2d", grad_output,
                               output_size, input_size, align_corners,
                               [scales_h, scales_w])
+
+
+def upsample_bilinear2d_backward(grad_output, output_size, input_size,
+                                 align_corners, scales_h=None, scales_w=None):
+    return _upsample_backward("upsample_bilinear2d", grad_output,
+                              output_size, input_size, align_corners,
+                              [scales_h, scales_w])
+
+
+def upsample_trilinear3d_backward(grad_output, output_size, input_size,
+                                  align_corners, scales_d=None, scales_h=None,
+                                  scales_w=None):
+    return _upsample_backward("upsample_trilinear3d", grad_output,
+                              output_size, input_size, align_corners,
+                              [scales_d, scales_h, scales_w])
+
+
+# F.interpolate's native op per input rank, for the linear modes, with the
+# backward replacement that makes it deterministic.
+LINEAR_UPSAMPLE = {3: ("upsample_linear1d", "upsample_linear1d_backward"),
+                   4: ("upsample_bilinear2d", "upsample_bilinear2d_backward"),
+                   5: ("upsample_trilinear3d",
+                       "upsample_trilinear3d_backward")}
+
+
+# The names under which torch's decompositions module has held that
+# decomposition (torch 2.x); the one F.interpolate's code names is routed.
+UPSAMPLE_DECOMPS = ("_upsample_linear_vec", "upsample_bilinear2d_vec")
+
+
+def route_linear_upsample(dec, registered, used=None):
+    """In deterministic mode F.interpolate computes bilinear upsampling of a
+    GPU tensor by PyTorch's decomposition dec._upsample_linear_vec, whose
+    backward is an index_put with accumulate (a sort): on the H200 that
+    made a segmentation step 3x plain (docs/measurements/REPRODUCIBILITY.md).
+    With a deterministic backward registered here, PyTorch's native op is
+    deterministic itself; so the name F.interpolate looks up is pointed at
+    a function that calls the native op for a tensor off the CPU whose
+    rank has its backward in `registered`, and the decomposition for the
+    rest and while torch.compile traces (whose graphs keep their own
+    decompositions).  `used`: the names F.interpolate's code refers to
+    (its own, by default).  Returns the function installed, or None."""
+    if used is None:
+        used = torch.nn.functional.interpolate.__code__.co_names
+    name = next((n for n in UPSAMPLE_DECOMPS
+                 if n in used and hasattr(dec, n)), None)
+    orig = getattr(dec, name, None) if name else None
+    if orig is None or getattr(orig, "_detshim_route", False):
+        return None
+    ranks = {k: getattr(torch._C._nn, op)
+             for k, (op, bwd) in LINEAR_UPSAMPLE.items()
+             if bwd in registered and hasattr(torch._C._nn, op)}
+    if not ranks:
+        return None
+    compiling = getattr(getattr(torch, "compiler", None), "is_compiling",
+                        lambda: False)
+
+    def _upsample_linear_vec(input, output_size, align_corners,
+                             scale_factors):
+        native = ranks.get(input.dim())
+        if native is None or input.is_cpu or compiling():
+            return orig(input, output_size, align_corners, scale_factors)
+        return native(input, output_size, align_corners, scale_factors)
+    _upsample_linear_vec._detshim_route = True
+    _upsample_linear_vec.__wrapped__ = orig
+    _upsample_linear_vec.__doc__ = orig.__doc__
+    setattr(dec, name, _upsample_linear_vec)
+    return _upsample_linear_vec
 
 
 # ----------------------------------------------------------------------
@@ -893,16 +963,20 @@ REPLACEMENTS = [
     ("replication_pad1d_backward", None, "torch.nn.ReplicationPad1d`"),
     ("replication_pad2d_backward", None, "torch.nn.ReplicationPad2d`"),
     ("replication_pad3d_backward", None, "torch.nn.ReplicationPad3d`"),
-    ("upsample_bilinear2d_backward", None, "``bilinear``"),
-    ("upsample_trilinear3d_backward", None, "``trilinear``"),
+    ("upsample_bilinear2d_backward", upsample_bilinear2d_backward,
+     "``bilinear``"),
+    ("upsample_trilinear3d_backward", upsample_trilinear3d_backward,
+     "``trilinear``"),
 ]
 
 # Listed as refused by the docs but deterministic in deterministic mode
 # from the version given (measured on torch 2.11, tests/gpu/op_table.sh):
 # replacing them would only cost.
+# (Bilinear and trilinear upsampling backward "run" in torch 2.11's
+# deterministic mode only because F.interpolate then takes a slow
+# decomposition instead of the native op; they are replaced, and
+# route_linear_upsample takes F.interpolate back to the native op.)
 NATIVE_FROM = {
-    "upsample_bilinear2d_backward": (2, 11),
-    "upsample_trilinear3d_backward": (2, 11),
     "reflection_pad2d_backward": (2, 11),
 }
 
@@ -1011,3 +1085,13 @@ def install(mod):
     _event("torch_ops", "replaced",
            "%d ops replaced for CUDA: %s" % (len(REGISTERED),
                                              " ".join(REGISTERED)))
+    try:
+        import importlib
+        dec = importlib.import_module("torch._decomp.decompositions")
+    except Exception:  # no decompositions in this version: nothing to route
+        dec = None
+    if dec is not None and route_linear_upsample(dec, REGISTERED):
+        _event("F.interpolate", "routed",
+               "linear modes on the GPU run the native op (its backward "
+               "replaced), not the index_put decomposition of "
+               "deterministic mode")

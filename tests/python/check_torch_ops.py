@@ -497,6 +497,78 @@ for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
                 dtype, ih, iw, oh, ow, ac, sh, sw),
                 lambda: T.upsample_bicubic2d_backward(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw),
                 lambda: aten.upsample_bicubic2d_backward(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw), tol)
+# bilinear 2-D and trilinear 3-D (replaced since F.interpolate is routed
+# to the native op, route_linear_upsample)
+for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
+    for (ih, iw, oh, ow, sh, sw) in ((5, 7, 10, 14, None, None),
+                                     (6, 4, 48, 32, 8.0, 8.0),
+                                     (9, 8, 4, 5, None, None),
+                                     (1, 1, 3, 2, None, None),
+                                     (3, 5, 7, 11, 2.5, None)):
+        for ac in (False, True):
+            g = torch.randn(2, 3, oh, ow, dtype=dtype)
+            check("upsample_bilinear2d_backward %s %dx%d->%dx%d ac=%s scales=%s,%s" % (
+                dtype, ih, iw, oh, ow, ac, sh, sw),
+                lambda: T.upsample_bilinear2d_backward(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw),
+                lambda: aten.upsample_bilinear2d_backward(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw), tol)
+    for (ins, outs, scs) in (((3, 4, 5), (6, 8, 10), (None, None, None)),
+                             ((4, 2, 3), (2, 5, 3), (None, 2.5, None)),
+                             ((1, 3, 2), (2, 3, 7), (2.0, 1.0, 3.5))):
+        for ac in (False, True):
+            g = torch.randn(2, 2, *outs, dtype=dtype)
+            check("upsample_trilinear3d_backward %s %s->%s ac=%s scales=%s" % (
+                dtype, ins, outs, ac, scs),
+                lambda: T.upsample_trilinear3d_backward(g, list(outs), [2, 2] + list(ins), ac, *scs),
+                lambda: aten.upsample_trilinear3d_backward(g, list(outs), [2, 2] + list(ins), ac, *scs), tol)
+g = torch.randn(2, 3, 10, 12).contiguous(memory_format=torch.channels_last)
+check("upsample_bilinear2d_backward channels_last",
+      lambda: T.upsample_bilinear2d_backward(g, [10, 12], [2, 3, 5, 6], False, None, None),
+      lambda: aten.upsample_bilinear2d_backward(g, [10, 12], [2, 3, 5, 6], False, None, None))
+
+
+# route_linear_upsample: F.interpolate's decomposition name pointed at the
+# native op for tensors off the CPU (meta here), the decomposition kept for
+# CPU tensors, ranks without a registered backward, names F.interpolate
+# does not use; once only.
+def routing():
+    import types
+    seen = []
+
+    def decomp(i, o, a, sc):
+        seen.append(i.device.type)
+        return torch.zeros(1)
+    dec = types.SimpleNamespace(_upsample_linear_vec=decomp)
+    T.torch = torch
+    if T.route_linear_upsample(dec, [], ("_upsample_linear_vec",)) is not None:
+        return "routed with no backward registered"
+    if T.route_linear_upsample(dec, ["upsample_bilinear2d_backward"],
+                               ("other",)) is not None:
+        return "routed a name F.interpolate does not use"
+    f = T.route_linear_upsample(dec, ["upsample_bilinear2d_backward"],
+                                ("_upsample_linear_vec",))
+    if f is None or dec._upsample_linear_vec is not f:
+        return "not routed"
+    if T.route_linear_upsample(dec, ["upsample_bilinear2d_backward"],
+                               ("_upsample_linear_vec",)) is not None:
+        return "routed twice"
+    m = torch.randn(2, 3, 4, 5, device="meta")
+    y = dec._upsample_linear_vec(m, None, False, [2.0, 2.0])
+    if seen or y.shape != (2, 3, 8, 10) or y.device.type != "meta":
+        return "a meta tensor took the decomposition (%s)" % seen
+    dec._upsample_linear_vec(torch.randn(2, 3, 4, 5), None, False, [2.0, 2.0])
+    dec._upsample_linear_vec(torch.randn(2, 3, 4, 5, 6, device="meta"),
+                             None, False, [2.0, 2.0, 2.0])
+    if seen != ["cpu", "meta"]:
+        return "CPU or unregistered rank not left to the decomposition: %s" % seen
+    return None
+
+
+cases += 1
+r = routing()
+if r:
+    failed.append("route_linear_upsample")
+    print("FAIL route_linear_upsample: %s" % r)
+
 g = torch.randn(2, 16, 3).transpose(1, 2)
 check("upsample_linear1d_backward non-contiguous",
       lambda: T.upsample_linear1d_backward(g, [16], [2, 3, 7], False, None),

@@ -19,7 +19,8 @@ compile: the model under torch.compile (default mode).
 torchdet: torch.use_deterministic_algorithms(True) first (PyTorch's own
 mode: these workloads raise there).
 Prints RESULT <workload> <hash of the weights and statistics> and STEP_MS
-(tests/gpu/frameworks/common.py).
+(tests/gpu/frameworks/common.py).  REFUSED_PROFILE=FILE: then 3 steps
+under torch.profiler, the 25 entries with the most GPU time in FILE.
 """
 import os
 import sys
@@ -211,3 +212,16 @@ data = b"".join(p.detach().float().cpu().numpy().tobytes()
                 for p in list(model.parameters()) + extra)
 result(wl + ("_compile" if compiled else ""), data)
 step_ms(times)
+# REFUSED_PROFILE=FILE: after the timed steps (the result is already
+# taken), 3 more steps under torch.profiler, and the 25 entries with the
+# most GPU time written to FILE: where a step's time goes.
+if os.environ.get("REFUSED_PROFILE"):
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU,
+                             ProfilerActivity.CUDA]) as prof:
+        for _ in range(3):
+            step()
+        torch.cuda.synchronize()
+    with open(os.environ["REFUSED_PROFILE"], "w") as f:
+        f.write(prof.key_averages().table(sort_by="cuda_time_total",
+                                          row_limit=25))
