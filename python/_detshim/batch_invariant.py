@@ -19,8 +19,9 @@ When torch is first imported and the shim reports the profile, install():
    every add is fixed by the row's length alone and cannot depend on the
    number of rows.  Half and bfloat16 accumulate in float32, as ATen does,
    and are cast back.  The backward stays ATen's (the registration is for
-   the CUDA key only; autograd is above it).  Each costs about 2 log2(D)
-   kernel launches for a row of D elements
+   the CUDA key only; autograd is above it).  A sum costs about log2(D)
+   kernel launches for a row of D elements; softmax's row maximum is
+   ATen's amax, one kernel, since a maximum is exact in any order
    (tests/gpu/batch_invariant/ops_cost.py measures them against ATen).
    native_layer_norm has a replacement of the same kind, off by default.
 

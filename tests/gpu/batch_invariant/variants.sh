@@ -145,9 +145,10 @@ run() {
 }
 
 run plain
-# The shim's default (no profile), BUILD's own shim: what the default
-# deterministic mode's cuBLASLt restriction (no split-K, no reduction
-# scheme) costs each GEMM, beside plain (docs/DESIGN.md §13).
+# The shim's default (no profile), BUILD's own shim, beside plain: what
+# the shim costs a GEMM outside the profile.  (Without the profile
+# PyTorch's BLAS backend is legacy cuBLAS, which the shim does not steer:
+# this is not the cost of the cuBLASLt hooks' no-split-K restriction.)
 if [ -f "$B/libdetshim.so" ]; then
 	run default LD_PRELOAD="$B/libdetshim.so" DETSHIM_SEED=1 \
 		DETSHIM_LOG="$RAW/matmul.default.log"
