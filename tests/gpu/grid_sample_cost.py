@@ -21,7 +21,6 @@ CPU kernel, to show the script works.
 """
 
 import os
-import statistics
 import sys
 import time
 import warnings
@@ -30,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from _detshim import torch_grid as G
+import timing  # tests/gpu/timing.py, beside this script
 
 DEVICE = os.environ.get("DEVICE", "cuda")
 SMOKE = DEVICE == "cpu"
@@ -67,32 +67,10 @@ if SMOKE:  # (the CPU kernel has no float16)
              if c[7] != torch.float16]
 
 
-def sync():
-    if DEVICE != "cpu":
-        torch.cuda.synchronize()
 
 
 def ms_per_call(f):
-    for _ in range(3):
-        f()
-    sync()
-    times = []
-    for _ in range(5):
-        if DEVICE == "cpu":
-            t0 = time.perf_counter()
-            for _ in range(REPS):
-                f()
-            times.append((time.perf_counter() - t0) * 1e3 / REPS)
-            continue
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(REPS):
-            f()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / REPS)
-    return statistics.median(times)
+    return timing.ms_per_call(f, device=DEVICE, reps=REPS)
 
 
 def distinct(f):
@@ -196,11 +174,7 @@ def main():
             "kernel", "",
             "torch %s, %s, %d calls per timing, align_corners=False; "
             "%.1f s." % (torch.__version__, dev, REPS, time.time() - t0), ""]
-    text = "\n".join(head + lines) + "\n"
-    sys.stdout.write(text)
-    if len(sys.argv) > 1:
-        with open(sys.argv[1], "w") as f:
-            f.write(text)
+    timing.report(head, lines, sys.argv)
     return 0
 
 

@@ -18,13 +18,17 @@ few reps) to show the script works.
 """
 
 import os
-import statistics
 import sys
 import time
 
 import torch
 
 from _detshim import batch_invariant as B
+
+# tests/gpu/timing.py, the folder above this script's
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import timing  # noqa: E402
 
 DEVICE = os.environ.get("DEVICE", "cuda")
 SMOKE = DEVICE == "cpu"
@@ -53,32 +57,6 @@ OPS = [
 ]
 
 
-def sync():
-    if DEVICE != "cpu":
-        torch.cuda.synchronize()
-
-
-def ms_per_call(f, x):
-    for _ in range(3):
-        f(x)
-    sync()
-    times = []
-    for _ in range(5):
-        if DEVICE == "cpu":
-            t0 = time.perf_counter()
-            for _ in range(REPS):
-                f(x)
-            times.append((time.perf_counter() - t0) * 1e3 / REPS)
-            continue
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(REPS):
-            f(x)
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / REPS)
-    return statistics.median(times)
 
 
 def first_variant(f, x):
@@ -103,8 +81,10 @@ def benchmark():
                         dtype=dtype) * 3
         for name, native, mine in OPS:
             for rows in ROWS:
-                a = ms_per_call(native, x[:rows])
-                b = ms_per_call(mine, x[:rows])
+                a = timing.ms_per_call(native, x[:rows], device=DEVICE,
+                                       reps=REPS)
+                b = timing.ms_per_call(mine, x[:rows], device=DEVICE,
+                                       reps=REPS)
                 lines.append("| %s | %s | %d | %.4f | %.4f | %.2fx |"
                              % (name, str(dtype).replace("torch.", ""), rows,
                                 a, b, b / a if a else float("nan")))
@@ -132,11 +112,7 @@ def main():
             "",
             "torch %s, %s, D = %d, %d calls per timing; %.1f s." %
             (torch.__version__, dev, D, REPS, time.time() - t0), ""]
-    text = "\n".join(head + lines) + "\n"
-    sys.stdout.write(text)
-    if len(sys.argv) > 1:
-        with open(sys.argv[1], "w") as f:
-            f.write(text)
+    timing.report(head, lines, sys.argv)
     return 0
 
 
