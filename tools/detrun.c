@@ -466,11 +466,9 @@ static int run_mode(const struct dr_opts *o, struct dr_launch *l)
 	e = dr_run(l, o->argv, &spawn, &r);
 	if (e)
 		return e;
-	if (r.exec_errno) {
-		dr_err("cannot execute '%s': %s", l->exe, strerror(r.exec_errno));
-		return r.exec_errno == ENOENT ? DR_EXIT_NOTFOUND
-					      : DR_EXIT_NOEXEC;
-	}
+	e = dr_report_exec(l, &r);
+	if (e)
+		return e;
 	if (!r.loaded)
 		return dr_report_noshim(l, &r, NULL);
 	dr_exit_like(r.status);

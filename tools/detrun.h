@@ -231,6 +231,10 @@ void dr_catch_stop(void);
 int dr_run(const struct dr_launch *l, char **argv, const struct dr_spawn *s,
 	   struct dr_result *r);
 
+/* 0 when the command was executed; else says why exec failed and
+ * returns DR_EXIT_NOTFOUND (ENOENT) or DR_EXIT_NOEXEC. */
+int dr_report_exec(const struct dr_launch *l, const struct dr_result *r);
+
 /* Explain a run whose shim did not load; returns DR_EXIT_NOSHIM. */
 int dr_report_noshim(const struct dr_launch *l, const struct dr_result *r,
 		     const char *where);

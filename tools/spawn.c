@@ -543,6 +543,14 @@ static void describe_status(int st, char *buf, size_t cap)
 		snprintf(buf, cap, "wait status 0x%x", (unsigned)st);
 }
 
+int dr_report_exec(const struct dr_launch *l, const struct dr_result *r)
+{
+	if (r->exec_errno == 0)
+		return 0;
+	dr_err("cannot execute '%s': %s", l->exe, strerror(r->exec_errno));
+	return r->exec_errno == ENOENT ? DR_EXIT_NOTFOUND : DR_EXIT_NOEXEC;
+}
+
 int dr_report_noshim(const struct dr_launch *l, const struct dr_result *r,
 		     const char *where)
 {

@@ -687,12 +687,9 @@ static int one_run(struct verify *v, unsigned i)
 	run->lingered = r.lingered;
 	if (r.stopped)
 		goto out;
-	if (r.exec_errno) {
-		dr_err("cannot execute '%s': %s", v->l->exe,
-		       strerror(r.exec_errno));
-		e = r.exec_errno == ENOENT ? DR_EXIT_NOTFOUND : DR_EXIT_NOEXEC;
+	e = dr_report_exec(v->l, &r);
+	if (e)
 		goto out;
-	}
 	if (!r.loaded) {
 		char *where = dr_xasprintf("run %u (its stderr is kept in %s)",
 					   i, err);
