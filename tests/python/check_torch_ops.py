@@ -472,8 +472,9 @@ check("reflection_pad3d_backward equals autograd's gradient",
       lambda: torch.autograd.grad(torch.nn.functional.pad(
           xa, (2, 1, 0, 3, 1, 2), mode="reflect"), xa, ga)[0])
 
-# upsampling backward (linear 1-D, bicubic 2-D): up and down, sizes of 1,
-# align_corners both, scales given and None, non-contiguous gradients.
+# upsampling backward (linear 1-D, bicubic and bilinear 2-D, trilinear
+# 3-D): up and down, sizes of 1, align_corners both, scales given and
+# None, non-contiguous gradients.
 for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
     for (n_in, n_out, sc) in ((5, 11, None), (8, 16, 2.0), (9, 4, None),
                               (7, 3, 0.4), (1, 6, None), (6, 1, None),
@@ -484,33 +485,27 @@ for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
                 dtype, n_in, n_out, ac, sc),
                 lambda: T.upsample_linear1d_backward(g, [n_out], [3, 2, n_in], ac, sc),
                 lambda: aten.upsample_linear1d_backward(g, [n_out], [3, 2, n_in], ac, sc), tol)
+    # bicubic and bilinear 2-D: bilinear is replaced since F.interpolate
+    # is routed to the native op (route_linear_upsample)
     for (ih, iw, oh, ow, sh, sw) in ((5, 7, 10, 14, None, None),
                                      (6, 4, 12, 8, 2.0, 2.0),
+                                     (6, 4, 48, 32, 8.0, 8.0),
                                      (9, 8, 4, 5, None, None),
                                      (3, 5, 7, 11, 2.5, None),
                                      (1, 1, 1, 1, None, None),
+                                     (1, 1, 3, 2, None, None),
                                      (1, 4, 3, 1, 3.0, 0.3),
                                      (2, 3, 2, 3, None, None)):
-        for ac in (False, True):
-            g = torch.randn(2, 3, oh, ow, dtype=dtype)
-            check("upsample_bicubic2d_backward %s %dx%d->%dx%d ac=%s scales=%s,%s" % (
-                dtype, ih, iw, oh, ow, ac, sh, sw),
-                lambda: T.upsample_bicubic2d_backward(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw),
-                lambda: aten.upsample_bicubic2d_backward(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw), tol)
-# bilinear 2-D and trilinear 3-D (replaced since F.interpolate is routed
-# to the native op, route_linear_upsample)
-for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
-    for (ih, iw, oh, ow, sh, sw) in ((5, 7, 10, 14, None, None),
-                                     (6, 4, 48, 32, 8.0, 8.0),
-                                     (9, 8, 4, 5, None, None),
-                                     (1, 1, 3, 2, None, None),
-                                     (3, 5, 7, 11, 2.5, None)):
-        for ac in (False, True):
-            g = torch.randn(2, 3, oh, ow, dtype=dtype)
-            check("upsample_bilinear2d_backward %s %dx%d->%dx%d ac=%s scales=%s,%s" % (
-                dtype, ih, iw, oh, ow, ac, sh, sw),
-                lambda: T.upsample_bilinear2d_backward(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw),
-                lambda: aten.upsample_bilinear2d_backward(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw), tol)
+        for op in ("upsample_bicubic2d_backward",
+                   "upsample_bilinear2d_backward"):
+            mine, native = getattr(T, op), getattr(aten, op)
+            for ac in (False, True):
+                g = torch.randn(2, 3, oh, ow, dtype=dtype)
+                check("%s %s %dx%d->%dx%d ac=%s scales=%s,%s" % (
+                    op, dtype, ih, iw, oh, ow, ac, sh, sw),
+                    lambda: mine(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw),
+                    lambda: native(g, [oh, ow], [2, 3, ih, iw], ac, sh, sw), tol)
+    # trilinear 3-D (replaced for the same reason)
     for (ins, outs, scs) in (((3, 4, 5), (6, 8, 10), (None, None, None)),
                              ((4, 2, 3), (2, 5, 3), (None, 2.5, None)),
                              ((1, 3, 2), (2, 3, 7), (2.0, 1.0, 3.5))):
